@@ -1,0 +1,84 @@
+"""Every error costar raises, under one base class.
+
+    CostarError
+    ├── UsageError            the user can fix it: exit code 2, one line, no traceback
+    │   ├── ConfigError       costar.toml, flags or environment are wrong
+    │   ├── ScenarioError     one or more scenario files are invalid (all problems at once)
+    │   └── NotFoundError     a run, trace or file named by the user does not exist
+    ├── AgentError            the agent under test misbehaved; recorded in its trace, never raised
+    │   ├── AgentTimeout      it ran past its timeout and was killed
+    │   └── AgentProtocolError  it answered in a shape costar cannot read (non-JSON, wrong fields)
+    └── InfraError            costar's own machinery failed: exit code 3, retried where safe
+        └── StoreError        the trace store could not be read or written
+
+Errors from dependencies are translated at the boundary (`raise StoreError(...) from exc`).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes shared by every command."""
+
+    OK = 0
+    FINDINGS = 1  # a gate failed or findings exist
+    USAGE = 2  # usage or configuration error
+    INFRA = 3  # infrastructure error
+    INTERRUPTED = 130  # Ctrl-C; the command says how to resume
+
+
+class CostarError(Exception):
+    """Base class of every costar error."""
+
+    exit_code: ExitCode = ExitCode.INFRA
+
+
+class UsageError(CostarError):
+    """A mistake the user can fix; printed as one line."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """costar.toml, a flag or a COSTAR_* variable is invalid."""
+
+
+class NotFoundError(UsageError):
+    """A run, trace, agent or file the user named does not exist."""
+
+
+class ScenarioError(UsageError):
+    """Scenario files are invalid. `problems` holds one `path:line:col: what (fix)` per error."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"{len(self.problems)} scenario {noun}:\n" + "\n".join(self.problems))
+
+
+class AgentError(CostarError):
+    """The agent under test failed. Recorded as trace status, never a costar crash."""
+
+    status = "error"
+
+
+class AgentTimeout(AgentError):
+    """The agent ran past its timeout and was killed."""
+
+    status = "timeout"
+
+
+class AgentProtocolError(AgentError):
+    """The agent's reply could not be read (non-JSON stdout, wrong HTTP response shape)."""
+
+
+class InfraError(CostarError):
+    """costar's own machinery failed (disk, network, store)."""
+
+    exit_code = ExitCode.INFRA
+
+
+class StoreError(InfraError):
+    """The MLflow trace store could not be read or written."""

@@ -1,0 +1,321 @@
+"""Typer commands. Each parses flags into a config object and calls one library function.
+
+Heavy modules (mlflow above all) are imported inside the commands, so `costar --help` is fast.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from costar._exceptions import CostarError, ExitCode
+from costar.cli._output import emit_json, exit_code, fail
+
+app = typer.Typer(
+    name="costar",
+    help=(
+        "Test and refine AI agents like software: scenarios are fixtures, recorded traces are "
+        "test runs, judges are the test suite.\n\n"
+        "Start with `costar run SUITE --agent pkg.module:function`, then `costar runs` and "
+        "`costar show RUN_ID`. Configuration: costar.toml (found upward), COSTAR_* variables, "
+        "flags. Exit codes: 0 ok, 1 findings, 2 usage error, 3 infrastructure error, "
+        "130 interrupted."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+TrackingUri = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: sqlite:///<project>/.costar/mlflow.db).",
+        envvar="COSTAR_TRACKING_URI",
+        show_envvar=False,
+    ),
+]
+Experiment = Annotated[
+    str | None, typer.Option("--experiment", help="MLflow experiment name (default: costar).")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _settings(**overrides: Any) -> Any:
+    from costar.config import load_settings
+
+    return load_settings(overrides)
+
+
+@app.command()
+def run(
+    suite: Annotated[
+        Path | None,
+        typer.Argument(help="Folder of scenario YAML files (default: `suite` in costar.toml)."),
+    ] = None,
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            "--agent",
+            "-a",
+            help="Agent under test: 'pkg.module:function' (Python), 'cmd:COMMAND ARGS' "
+            "(subprocess, JSON on stdin/stdout) or an http(s) chat-completions URL.",
+        ),
+    ] = None,
+    trials: Annotated[int | None, typer.Option("--trials", "-n", help="Trials per scenario.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", help="Trials run at once.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds per trial before it is killed.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Only scenarios with this tag (repeat).")
+    ] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option("--scenario", "-s", help="Only this scenario id or glob (repeat)."),
+    ] = None,
+    keep_workspaces: Annotated[
+        bool, typer.Option("--keep-workspaces", help="Keep each trial's workspace folder.")
+    ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option("--resume", help="Run id to resume: runs only the trials with no trace."),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Run name for the MLflow UI.")] = None,
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run every scenario x trial against the agent; record one MLflow trace per trial."""
+    from costar.harness import run_suite, settings_to_config
+
+    try:
+        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
+        config = settings_to_config(
+            settings,
+            suite=str(suite.resolve()) if suite else None,
+            agent=agent,
+            trials=trials,
+            concurrency=concurrency,
+            timeout=timeout,
+            tags=tag,
+            scenarios=scenario,
+            keep_workspaces=keep_workspaces,
+            resume=resume,
+            name=name,
+        )
+        summary = _run_with_progress(run_suite, config, show=not as_json)
+    except CostarError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("costar: interrupted before any trial ran; nothing was recorded", err=True)
+        exit_code(ExitCode.INTERRUPTED)
+    if as_json:
+        emit_json(summary.to_json())
+    else:
+        _print_summary(summary)
+    if summary.status == "interrupted":
+        exit_code(ExitCode.INTERRUPTED)
+    if summary.spilled:
+        exit_code(ExitCode.INFRA)
+
+
+def _run_with_progress(run_suite: Any, config: Any, show: bool) -> Any:
+    if not show:
+        return run_suite(config)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]running"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("trials", total=None, last="")
+
+        def progress(done: int, total: int, record: Any) -> None:
+            last = f"{record.scenario_id}#{record.trial} {record.status}" if record else ""
+            bar.update(task, completed=done, total=total, last=last)
+
+        return run_suite(config, progress=progress)
+
+
+def _print_summary(summary: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"run {summary.run_id}  ({summary.status})", show_lines=False)
+    for column in ("scenario", "ok", "error", "timeout"):
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for sid, counts in sorted(summary.by_scenario.items()):
+        table.add_row(
+            sid,
+            str(counts["ok"]),
+            f"[red]{counts['error']}[/]" if counts["error"] else "0",
+            f"[yellow]{counts['timeout']}[/]" if counts["timeout"] else "0",
+        )
+    if summary.by_scenario:
+        console.print(table)
+    resumed = f" (+{summary.skipped} recorded before)" if summary.skipped else ""
+    console.print(
+        f"trials: {summary.ok} ok, {summary.error} error, {summary.timeout} timeout{resumed}"
+        f"  |  traces written: {summary.written}  |  wall: {summary.wall_seconds:.1f} s"
+    )
+    console.print(f"agent: {summary.agent}  version: {summary.agent_version}")
+    console.print(f"run id: {summary.run_id}")
+    console.print(f"store: {summary.tracking_uri}", soft_wrap=True)
+    console.print(f"view:  mlflow ui --backend-store-uri {summary.tracking_uri}", soft_wrap=True)
+    if summary.spilled:
+        console.print(
+            f"[red]{summary.spilled} trials could not be written ({summary.store_error}); kept in "
+            f"{summary.spill_path}. `costar run --resume {summary.run_id}` loads them.[/]"
+        )
+    if summary.status == "interrupted":
+        console.print(
+            f"[yellow]interrupted: finished trials are kept. Resume with "
+            f"`costar run --resume {summary.run_id}`.[/]"
+        )
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option("--limit", help="How many runs, newest first.")] = 20,
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List recorded runs, newest first."""
+    from costar.traces import TraceStore
+
+    try:
+        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
+        found = TraceStore(settings.store_uri(), settings.experiment).list_runs(limit)
+    except CostarError as exc:
+        fail(exc)
+    rows = [_run_json(r) for r in found]
+    if as_json:
+        emit_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"runs in {settings.store_uri()}")
+    for column in ("run id", "name", "status", "started", "ok", "error", "timeout", "agent version"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["run_id"][:12],
+            r["name"],
+            r["status"],
+            r["started"],
+            *(str(int(r["counts"].get(k, 0))) for k in ("ok", "error", "timeout")),
+            r["agent_version"],
+        )
+    Console().print(table if rows else "no runs yet: start one with `costar run`")
+
+
+def _run_json(r: Any) -> dict[str, Any]:
+    started = _dt.datetime.fromtimestamp(r.start_time).isoformat(timespec="seconds")
+    return {
+        "run_id": r.run_id,
+        "name": r.name,
+        "status": r.status,
+        "started": started,
+        "agent": r.params.get("agent", ""),
+        "agent_version": r.params.get("agent_version", ""),
+        "suite": r.params.get("suite", ""),
+        "suite_hash": r.params.get("suite_hash", ""),
+        "trials": int(r.params.get("trials", 0) or 0),
+        "counts": {
+            k.removeprefix("trials_"): v for k, v in r.metrics.items() if k.startswith("trials_")
+        },
+        "wall_seconds": r.metrics.get("wall_seconds"),
+    }
+
+
+@app.command()
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Summarise one run: its settings and each scenario's trials as stored."""
+    from costar.traces import TraceStore
+
+    try:
+        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
+        store = TraceStore(settings.store_uri(), settings.experiment)
+        info = store.get_run(run_id)
+        traces = store.run_traces(info.run_id)
+    except CostarError as exc:
+        fail(exc)
+    data = _run_json(info)
+    per: dict[str, dict[str, Any]] = {}
+    for t in sorted(traces, key=lambda t: (t.scenario_id, t.trial)):
+        entry = per.setdefault(t.scenario_id, {"ok": 0, "error": 0, "timeout": 0, "traces": []})
+        entry[t.status] = entry.get(t.status, 0) + 1
+        entry["traces"].append({"trial": t.trial, "status": t.status, "trace_id": t.trace_id})
+    data["traces"] = len(traces)
+    data["scenarios"] = per
+    if as_json:
+        emit_json(data)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]run {data['run_id']}[/] {data['name']} ({data['status']})")
+    console.print(f"agent: {data['agent']}  version: {data['agent_version']}")
+    console.print(f"suite: {data['suite']}  hash: {data['suite_hash']}  trials: {data['trials']}")
+    table = Table()
+    for column in ("scenario", "ok", "error", "timeout", "trace ids"):
+        table.add_column(column)
+    for sid, entry in per.items():
+        ids = " ".join(t["trace_id"][:11] for t in entry["traces"][:3])
+        table.add_row(sid, str(entry["ok"]), str(entry["error"]), str(entry["timeout"]), ids)
+    console.print(table)
+    console.print(f"{len(traces)} traces stored")
+
+
+@app.command()
+def schema(
+    kind: Annotated[
+        str, typer.Argument(help="Which schema: scenario (the YAML files) or event (agent events).")
+    ] = "scenario",
+) -> None:
+    """Print a JSON Schema, for editor completion and validation of YAML files."""
+    if kind == "scenario":
+        from costar.scenarios import Scenario
+
+        data = Scenario.model_json_schema(by_alias=True)
+    elif kind == "event":
+        from costar.agents import AgentEvent
+
+        data = AgentEvent.model_json_schema()
+    else:
+        typer.echo(f"costar: error: unknown schema {kind!r} (use 'scenario' or 'event')", err=True)
+        exit_code(ExitCode.USAGE)
+    typer.echo(json.dumps(data, indent=2))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    import os
+
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    app()

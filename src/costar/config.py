@@ -1,0 +1,115 @@
+"""Typed settings in layers: defaults, then `costar.toml`, then `COSTAR_*` variables, then flags.
+
+`costar.toml` is found by walking up from the working directory. Relative paths inside it are
+resolved against the folder that holds it (the project root).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from costar._exceptions import ConfigError
+
+CONFIG_NAME = "costar.toml"
+DEFAULT_STORE_DIR = ".costar"
+
+
+class Settings(BaseModel):
+    """Project settings. Every field can be set in costar.toml, as COSTAR_<FIELD>, or by a flag."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    root: Path = Field(default_factory=Path.cwd, description="Project root (folder of costar.toml).")
+    suite: str = Field("scenarios", description="Folder of scenario YAML files, searched recursively.")
+    agent: str | None = Field(
+        None,
+        description="Agent under test: 'pkg.module:function', 'cmd:COMMAND ARGS' or an http(s) URL.",
+    )
+    agent_files: list[str] = Field(
+        default_factory=list,
+        description="Globs of the agent's files (prompts, code); their hash is the agent version.",
+    )
+    autolog: list[str] = Field(
+        default_factory=list,
+        description="MLflow autolog flavours to switch on for Python agents (e.g. 'openai').",
+    )
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; default sqlite:///<root>/.costar/mlflow.db."
+    )
+    experiment: str = Field("costar", description="MLflow experiment that holds runs and traces.")
+    trials: int = Field(1, ge=1, description="Trials per scenario.")
+    concurrency: int = Field(4, ge=1, description="Trials run at once.")
+    timeout: float = Field(120.0, gt=0, description="Seconds one trial may take before it is killed.")
+    setup_timeout: float = Field(60.0, gt=0, description="Seconds one setup command may take.")
+    workspace_dir: str | None = Field(
+        None, description="Where trial workspaces are made; default a temporary folder."
+    )
+
+    def store_uri(self) -> str:
+        """The tracking URI, defaulting to the project's own SQLite store."""
+        if self.tracking_uri:
+            return self.tracking_uri
+        return f"sqlite:///{(self.root / DEFAULT_STORE_DIR / 'mlflow.db').resolve()}"
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from config or flags, relative to the project root."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.root / p)
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest costar.toml at or above `start` (default: the working directory)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _from_env() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        raw = os.environ.get(f"COSTAR_{name.upper()}")
+        if raw is None or name == "root":
+            continue
+        if field.annotation in (list[str],):
+            values[name] = [item.strip() for item in raw.split(",") if item.strip()]
+        else:
+            values[name] = raw
+    return values
+
+
+def load_settings(overrides: dict[str, Any] | None = None, start: Path | None = None) -> Settings:
+    """Settings from costar.toml (found upward), the environment, then `overrides` (flags).
+
+    Overrides whose value is None are treated as "not given".
+    """
+    path = find_config(start)
+    data: dict[str, Any] = {}
+    root = (start or Path.cwd()).resolve()
+    if path is not None:
+        root = path.parent
+        try:
+            with path.open("rb") as fh:
+                parsed = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc} (fix the TOML syntax)") from exc
+        data.update(parsed.get("costar", parsed))
+    data.update(_from_env())
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    data["root"] = root
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = str(path) if path else "settings"
+        key = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(
+            f"{where}: '{key}': {err['msg']} (see `costar run --help` for the accepted values)"
+        ) from exc

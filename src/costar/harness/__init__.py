@@ -1,0 +1,17 @@
+"""Harness: runs scenarios x trials against the agent into traces; resume after interruption."""
+
+from costar.harness._run import RunConfig, RunSummary, run_suite, settings_to_config
+from costar.harness._trial import TrialOptions, run_trial
+from costar.harness._version import agent_version, files_hash, git_commit
+
+__all__ = [
+    "RunConfig",
+    "RunSummary",
+    "TrialOptions",
+    "agent_version",
+    "files_hash",
+    "git_commit",
+    "run_suite",
+    "run_trial",
+    "settings_to_config",
+]

@@ -1,0 +1,308 @@
+"""Run a suite: scenarios x trials, concurrently, each trial recorded as one trace.
+
+Trials run on daemon worker threads (a hung in-process agent cannot block exit); finished
+trials go to a background writer that stores them in verified batches while others still run.
+Ctrl-C stops starting trials, kills running command agents, writes everything finished and
+marks the run KILLED; `resume` later runs only the trials that have no trace.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from costar._exceptions import ConfigError, NotFoundError, StoreError
+from costar.agents import Agent, PythonAgent, resolve_agent
+from costar.harness._trial import TrialOptions, run_trial
+from costar.harness._version import agent_version
+from costar.scenarios import LoadedScenario, Suite, load_suite
+from costar.traces import TraceStore, TraceWriter, TrialRecord, load_spill
+
+Progress = Callable[[int, int, TrialRecord | None], None]
+
+
+class RunConfig(BaseModel):
+    """Everything `costar run` needs; built from settings and flags."""
+
+    root: Path = Field(description="Project root.")
+    suite: Path = Field(description="Suite folder (absolute).")
+    agent: str | None = Field(None, description="Agent spec.")
+    tags: list[str] = Field(default_factory=list, description="Run scenarios with any of these.")
+    scenarios: list[str] = Field(default_factory=list, description="Scenario ids or globs.")
+    trials: int = Field(1, ge=1)
+    concurrency: int = Field(4, ge=1)
+    timeout: float = Field(120.0, gt=0)
+    setup_timeout: float = Field(60.0, gt=0)
+    keep_workspaces: bool = False
+    workspace_dir: Path | None = None
+    tracking_uri: str
+    experiment: str = "costar"
+    agent_files: list[str] = Field(default_factory=list)
+    resume: str | None = Field(None, description="Run id to resume.")
+    name: str | None = Field(None, description="Run name shown in the MLflow UI.")
+
+
+@dataclass
+class RunSummary:
+    """What a run did; printed at the end of `costar run` (and as JSON with --json)."""
+
+    run_id: str
+    status: str  # finished | interrupted
+    planned: int
+    skipped: int
+    ok: int = 0
+    error: int = 0
+    timeout: int = 0
+    written: int = 0
+    spilled: int = 0
+    spill_path: str | None = None
+    store_error: str | None = None
+    wall_seconds: float = 0.0
+    agent: str = ""
+    agent_version: str = ""
+    suite_hash: str = ""
+    tracking_uri: str = ""
+    experiment_id: str = ""
+    scenarios: int = 0
+    by_scenario: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _spill_path(config: RunConfig, run_id: str) -> Path:
+    return config.root / ".costar" / "unsaved" / f"{run_id}.jsonl"
+
+
+def _params(config: RunConfig, suite: Suite, version: str) -> dict[str, Any]:
+    return {
+        "suite": str(config.suite),
+        "agent": config.agent,
+        "trials": config.trials,
+        "tags": json.dumps(config.tags),
+        "scenarios": json.dumps(config.scenarios),
+        "timeout": config.timeout,
+        "concurrency": config.concurrency,
+        "scenario_count": len(suite.scenarios),
+        "suite_hash": suite.hash(),
+        "agent_version": version,
+    }
+
+
+def _resume_config(config: RunConfig, store: TraceStore) -> tuple[RunConfig, str]:
+    run = store.get_run(config.resume or "")
+    p = run.params
+    if "suite" not in p:
+        raise NotFoundError(f"run {run.run_id} was not made by `costar run`; nothing to resume")
+    resumed = config.model_copy(
+        update={
+            "suite": Path(p["suite"]),
+            "agent": config.agent or p.get("agent"),
+            "trials": int(p.get("trials", 1)),
+            "tags": json.loads(p.get("tags", "[]")),
+            "scenarios": json.loads(p.get("scenarios", "[]")),
+            "timeout": float(p.get("timeout", config.timeout)),
+        }
+    )
+    return resumed, run.run_id
+
+
+def _plan(suite: Suite, trials: int, done: set[tuple[str, int]]) -> list[tuple[LoadedScenario, int]]:
+    return [
+        (item, t) for item in suite.scenarios for t in range(trials) if (item.id, t) not in done
+    ]
+
+
+def _worker(
+    jobs: queue.Queue[Any],
+    results: queue.Queue[Any],
+    agent: Agent,
+    options: TrialOptions,
+    cancel: threading.Event,
+) -> None:
+    while not cancel.is_set():
+        try:
+            item, trial = jobs.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            record = run_trial(item, trial, agent, options, cancel)
+        except Exception as exc:  # a bug in costar itself: report it, keep the run going
+            results.put(("crash", (item.id, trial, exc)))
+            continue
+        results.put(("done", record))
+
+
+def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary:
+    """Run the suite against the agent and record every trial; see the module docstring."""
+    started = time.monotonic()
+    store = TraceStore(config.tracking_uri, config.experiment)
+    run_id: str | None = None
+    if config.resume:
+        config, run_id = _resume_config(config, store)
+    suite = load_suite(config.suite, config.tags or None, config.scenarios or None)
+    agent = resolve_agent(config.agent, config.root)
+    extra = [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
+    version = agent_version(config.root, config.agent_files, extra)
+
+    done: set[tuple[str, int]] = set()
+    spill = None
+    if run_id is None:
+        run_id = store.create_run(
+            config.name or f"{suite.root.name}",
+            _params(config, suite, version),
+            tags={"costar.kind": "run", "costar.agent_version": version},
+        )
+    else:
+        spill = _spill_path(config, run_id)
+        leftovers = load_spill(spill)
+        if leftovers:
+            landed = store.write(leftovers)
+            if len(landed) != len(leftovers):
+                raise StoreError(
+                    f"{len(leftovers) - len(landed)} spilled trials of run {run_id} still do not "
+                    f"fit in the store; they stay in {spill}"
+                )
+            spill.unlink()
+        done = {(row.scenario_id, row.trial) for row in store.run_traces(run_id)}
+        store.reopen_run(run_id)
+
+    plan = _plan(suite, config.trials, done)
+    summary = RunSummary(
+        run_id=run_id,
+        status="finished",
+        planned=len(plan),
+        skipped=len(done),
+        agent=config.agent or "",
+        agent_version=version,
+        suite_hash=suite.hash(),
+        tracking_uri=config.tracking_uri,
+        experiment_id=store.experiment_id,
+        scenarios=len(suite.scenarios),
+    )
+    options = TrialOptions(
+        run_id=run_id,
+        timeout=config.timeout,
+        setup_timeout=config.setup_timeout,
+        workspace_dir=config.workspace_dir,
+        keep_workspaces=config.keep_workspaces,
+        tags={"costar.agent_version": version, "costar.suite_hash": summary.suite_hash},
+    )
+    writer = TraceWriter(store.write, _spill_path(config, run_id))
+    cancel = threading.Event()
+    jobs: queue.Queue[Any] = queue.Queue()
+    for job in plan:
+        jobs.put(job)
+    results: queue.Queue[Any] = queue.Queue()
+    workers = [
+        threading.Thread(
+            target=_worker, args=(jobs, results, agent, options, cancel), daemon=True
+        )
+        for _ in range(min(config.concurrency, max(1, len(plan))))
+    ]
+    for w in workers:
+        w.start()
+    finished = 0
+    crashes: list[str] = []
+    try:
+        while finished < len(plan):
+            try:
+                kind, payload = results.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            finished += 1
+            if kind == "crash":
+                sid, trial, exc = payload
+                crashes.append(f"{sid}#{trial}: {type(exc).__name__}: {exc}")
+                continue
+            record: TrialRecord = payload
+            _count(summary, record)
+            writer.submit(record)
+            if progress:
+                progress(finished, len(plan), record)
+    except KeyboardInterrupt:
+        cancel.set()
+        summary.status = "interrupted"
+        _drain(results, workers, writer, summary)
+    report = writer.close()
+    summary.written = len(report.written)
+    summary.spilled = report.spilled
+    summary.spill_path = str(report.spill_path) if report.spilled else None
+    summary.store_error = report.last_error if report.spilled else None
+    if crashes:
+        summary.store_error = "; ".join(crashes[:5])
+    summary.wall_seconds = round(time.monotonic() - started, 3)
+    mlflow_status = "FINISHED" if summary.status == "finished" else "KILLED"
+    try:
+        store.finish_run(
+            run_id,
+            mlflow_status,
+            {
+                "trials_ok": summary.ok,
+                "trials_error": summary.error,
+                "trials_timeout": summary.timeout,
+                "traces_written": summary.written,
+                "wall_seconds": summary.wall_seconds,
+            },
+        )
+    except StoreError as exc:
+        summary.store_error = str(exc)
+    return summary
+
+
+def _count(summary: RunSummary, record: TrialRecord) -> None:
+    setattr(summary, record.status, getattr(summary, record.status) + 1)
+    per = summary.by_scenario.setdefault(record.scenario_id, {"ok": 0, "error": 0, "timeout": 0})
+    per[record.status] += 1
+
+
+def _drain(
+    results: queue.Queue[Any],
+    workers: list[threading.Thread],
+    writer: TraceWriter,
+    summary: RunSummary,
+    grace: float = 5.0,
+) -> None:
+    """After Ctrl-C: keep trials that finish within `grace` seconds, drop the rest."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(w.is_alive() for w in workers):
+        time.sleep(0.05)
+    while True:
+        try:
+            kind, payload = results.get_nowait()
+        except queue.Empty:
+            break
+        if kind == "done" and payload is not None:
+            _count(summary, payload)
+            writer.submit(payload)
+
+
+def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
+    """A RunConfig from Settings plus flags (None means "not given")."""
+    values = {k: v for k, v in flags.items() if v is not None}
+    suite = settings.resolve(values.pop("suite", None) or settings.suite)
+    try:
+        return RunConfig(
+            root=settings.root,
+            suite=suite,
+            agent=values.pop("agent", settings.agent),
+            trials=values.pop("trials", settings.trials),
+            concurrency=values.pop("concurrency", settings.concurrency),
+            timeout=values.pop("timeout", settings.timeout),
+            setup_timeout=settings.setup_timeout,
+            workspace_dir=settings.resolve(settings.workspace_dir) if settings.workspace_dir else None,
+            tracking_uri=settings.store_uri(),
+            experiment=settings.experiment,
+            agent_files=settings.agent_files,
+            **values,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"invalid run options: {exc}") from exc

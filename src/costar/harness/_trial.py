@@ -1,0 +1,123 @@
+"""Run one trial: build the workspace, play the user's turns, snapshot the final state."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from costar._exceptions import AgentError, AgentTimeout
+from costar.agents import Agent, AgentContext
+from costar.scenarios import LoadedScenario, SetupError, build_workspace, snapshot_state
+from costar.traces import Recorder, TrialRecord, Turn, new_span_id
+
+
+@dataclass
+class TrialOptions:
+    """How each trial runs."""
+
+    run_id: str
+    timeout: float
+    setup_timeout: float
+    workspace_dir: Path | None
+    keep_workspaces: bool
+    tags: dict[str, str]
+
+
+def run_trial(
+    item: LoadedScenario,
+    trial: int,
+    agent: Agent,
+    options: TrialOptions,
+    cancel: threading.Event,
+) -> TrialRecord | None:
+    """One trial as a TrialRecord; None when it was cancelled before finishing (Ctrl-C).
+
+    Agent failures (crash, timeout, unreadable reply) and setup failures are recorded in the
+    record's status and error; they never raise.
+    """
+    scenario = item.scenario
+    start = time.time_ns()
+    deadline = time.monotonic() + options.timeout
+    record = TrialRecord(
+        run_id=options.run_id,
+        scenario_id=scenario.id,
+        trial=trial,
+        status="ok",
+        turns=[Turn(user=text) for text in scenario.turns],
+        start_ns=start,
+        end_ns=start,
+        tags=dict(options.tags),
+        root_span_id=new_span_id(),
+    )
+    try:
+        workspace = build_workspace(item, options.workspace_dir, options.setup_timeout)
+    except SetupError as exc:
+        record.status, record.error = "error", f"setup failed: {exc}"
+        record.end_ns = time.time_ns()
+        return record
+    multi = len(record.turns) > 1
+    recorder = Recorder()
+    stderr_parts: list[str] = []
+    history: list[dict[str, object]] = []
+    session = None
+    try:
+        session = agent.open_trial()
+        for index, turn in enumerate(record.turns):
+            turn.span_id = new_span_id()
+            recorder.default_parent = turn.span_id if multi else record.root_span_id
+            turn.start_ns = time.time_ns()
+            ctx = AgentContext(
+                input=turn.user,
+                history=list(history),
+                workspace=workspace.path,
+                scenario_id=scenario.id,
+                trial=trial,
+                turn=index,
+                description=scenario.description,
+                tags=list(scenario.tags),
+                env=workspace.env,
+            )
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise AgentTimeout(f"no time left for turn {index + 1} (timeout)")
+                result = session.run_turn(ctx, recorder, remaining, cancel)
+            except AgentError as exc:
+                turn.end_ns = time.time_ns()
+                turn.error = str(exc)
+                turn.reply = getattr(exc, "output", None)
+                if stderr := getattr(exc, "stderr", None):
+                    stderr_parts.append(stderr)
+                if cancel.is_set():
+                    return None
+                record.status, record.error = exc.status, str(exc)  # type: ignore[assignment]
+                if multi and index < len(record.turns) - 1:
+                    record.error += f" (turn {index + 1} of {len(record.turns)}; later turns not run)"
+                del record.turns[index + 1 :]
+                break
+            turn.end_ns = time.time_ns()
+            turn.reply = result.output
+            if result.stderr:
+                stderr_parts.append(result.stderr)
+            history += [
+                {"role": "user", "content": turn.user},
+                {"role": "assistant", "content": result.output},
+            ]
+        if cancel.is_set() and record.status != "ok":
+            return None
+        record.snapshot = snapshot_state(workspace.path)
+    except AgentError as exc:  # the agent could not even start
+        record.status, record.error = exc.status, str(exc)  # type: ignore[assignment]
+    finally:
+        if session is not None:
+            session.close()
+        if not options.keep_workspaces:
+            workspace.remove()
+    if options.keep_workspaces:
+        record.tags["costar.workspace"] = str(workspace.path)
+    record.spans = recorder.spans
+    record.stderr = "\n".join(stderr_parts)[-20_000:] or None
+    record.end_ns = time.time_ns()
+    return record

@@ -1,0 +1,258 @@
+"""Load scenario YAML files into a Suite, reporting every problem at once with its position."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from costar._exceptions import ScenarioError, UsageError
+from costar.scenarios._model import FileSpec, Scenario
+
+SUFFIXES = (".yaml", ".yml")
+Pos = tuple[int, int]  # 1-based line and column
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A scenario with the file it came from (for paths relative to it and for messages)."""
+
+    scenario: Scenario
+    path: Path
+    line: int = 1
+
+    @property
+    def id(self) -> str:
+        return self.scenario.id
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+@dataclass
+class Suite:
+    """A folder of scenarios, after filtering."""
+
+    root: Path
+    scenarios: list[LoadedScenario] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.scenarios]
+
+    def get(self, scenario_id: str) -> LoadedScenario:
+        for s in self.scenarios:
+            if s.id == scenario_id:
+                return s
+        raise KeyError(scenario_id)
+
+    def hash(self) -> str:
+        """A short hash of every scenario's definition and the fixture files it copies."""
+        digest = hashlib.sha256()
+        for item in sorted(self.scenarios, key=lambda s: s.id):
+            digest.update(json.dumps(item.scenario.model_dump(mode="json"), sort_keys=True).encode())
+            for spec in item.scenario.setup.files.values():
+                if isinstance(spec, FileSpec) and spec.from_:
+                    source = item.base_dir / spec.from_
+                    if source.is_file():
+                        digest.update(source.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def _scalar(node: yaml.Node) -> Any:
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+
+
+def _to_python(node: yaml.Node, path: tuple[Any, ...], marks: dict[tuple[Any, ...], Pos]) -> Any:
+    """Plain data from a composed YAML node, recording each value's position by its path."""
+    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node)
+            # a key's own position, so "unknown field" points at the key
+            marks[(*path, key, "<key>")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = _to_python(value_node, (*path, key), marks)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(child, (*path, i), marks) for i, child in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _resolve(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
+    """The data path a pydantic error points at, and where a union branched (None if none).
+
+    Pydantic puts union alternatives ('str', 'FileSpec', ...) into the location; those parts are
+    not data keys and are skipped.
+    """
+    path: list[Any] = []
+    current = data
+    union_at: tuple[Any, ...] | None = None
+    for i, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+            path.append(part)
+        elif union_at is None and i < len(loc) - 1:
+            union_at = tuple(path)
+    return tuple(path), union_at
+
+
+def _hint(err: dict[str, Any], path: tuple[Any, ...]) -> str:
+    kind = err["type"]
+    last = err["loc"][-1] if err["loc"] else ""
+    if kind == "extra_forbidden":
+        return f"unknown field '{last}' (remove it or fix its spelling; `costar schema` lists fields)"
+    if kind == "missing":
+        return f"missing required field '{last}' (add it)"
+    if kind == "string_pattern_mismatch" and path[-1:] == ("id",):
+        return "invalid id (use letters, digits, '_', '.' and '-', starting with a letter or digit)"
+    if kind == "literal_error":
+        return f"{err['msg']}"
+    msg = err["msg"].removeprefix("Value error, ")
+    where = ".".join(str(p) for p in path) or "scenario"
+    return f"'{where}': {msg} (`costar schema` shows the expected shape)"
+
+
+def _problems(exc: ValidationError, data: Any, marks: dict, file: Path, base: tuple) -> list[str]:
+    resolved = [(err, *_resolve(data, tuple(err["loc"]))) for err in exc.errors()]
+    # A union reports one error per alternative; keep only the deepest of each union's errors.
+    deepest: dict[tuple[Any, ...], int] = {}
+    for _err, path, union_at in resolved:
+        if union_at is not None:
+            deepest[union_at] = max(deepest.get(union_at, 0), len(path))
+    lines: list[str] = []
+    for err, path, union_at in resolved:
+        if union_at is not None and len(path) < deepest[union_at]:
+            continue
+        key_pos = marks.get((*base, *path, "<key>")) if err["type"] == "extra_forbidden" else None
+        line, col = key_pos or marks.get((*base, *path)) or marks.get(base, (1, 1))
+        text = f"{file}:{line}:{col}: {_hint(err, path)}"
+        if text not in lines:
+            lines.append(text)
+    return lines
+
+
+def _check_fixture_paths(item: LoadedScenario, marks: dict, base: tuple) -> list[str]:
+    problems = []
+    for name, spec in item.scenario.setup.files.items():
+        if isinstance(spec, FileSpec) and spec.from_ and not (item.base_dir / spec.from_).is_file():
+            line, col = marks.get((*base, "setup", "files", name, "from"), (item.line, 1))
+            problems.append(
+                f"{item.path}:{line}:{col}: file '{spec.from_}' not found "
+                "(paths in 'from' are relative to the scenario file)"
+            )
+    for name, seed in item.scenario.setup.seeds().items():
+        if seed.sql_from and not (item.base_dir / seed.sql_from).is_file():
+            line, col = marks.get((*base, "setup", "sqlite", name, "sql_file"), (item.line, 1))
+            problems.append(
+                f"{item.path}:{line}:{col}: SQL file '{seed.sql_from}' not found "
+                "(paths are relative to the scenario file)"
+            )
+    return problems
+
+
+def load_file(path: Path) -> tuple[list[LoadedScenario], list[str], dict[str, Pos]]:
+    """Scenarios in one file (one per YAML document), its problems, and each id's position."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [f"{path}:1:1: cannot read file: {exc} (check permissions and encoding)"], {}
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return [], [f"{path}:{line}:{col}: invalid YAML: {exc.problem} (fix the syntax)"], {}
+    loaded: list[LoadedScenario] = []
+    problems: list[str] = []
+    id_pos: dict[str, Pos] = {}
+    for doc, node in enumerate(nodes):
+        if node is None:
+            continue
+        marks: dict[tuple[Any, ...], Pos] = {}
+        base: tuple[Any, ...] = (doc,)
+        data = _to_python(node, base, marks)
+        line, col = marks[base]
+        if not isinstance(data, dict):
+            problems.append(
+                f"{path}:{line}:{col}: a scenario must be a mapping of fields "
+                "(start with 'id: ...'; `costar schema` shows the fields)"
+            )
+            continue
+        try:
+            scenario = Scenario.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_problems(exc, data, marks, path, base))
+            continue
+        item = LoadedScenario(scenario=scenario, path=path, line=line)
+        file_problems = _check_fixture_paths(item, marks, base)
+        if file_problems:
+            problems.extend(file_problems)
+            continue
+        loaded.append(item)
+        id_pos[scenario.id] = marks.get((*base, "id"), (line, col))
+    return loaded, problems, id_pos
+
+
+def scenario_files(folder: Path) -> list[Path]:
+    """Every scenario file under `folder`, recursively, in a stable order."""
+    if folder.is_file():
+        return [folder]
+    return sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+
+
+def load_suite(
+    folder: str | Path, tags: list[str] | None = None, ids: list[str] | None = None
+) -> Suite:
+    """Load and validate every scenario under `folder`, then filter by tags and ids (globs).
+
+    Raises ScenarioError listing every problem in the suite, and UsageError when the folder is
+    missing or the filters leave nothing to run.
+    """
+    root = Path(folder)
+    if not root.exists():
+        raise UsageError(f"{root}: suite folder not found (pass a folder of scenario YAML files)")
+    files = scenario_files(root)
+    if not files:
+        raise UsageError(f"{root}: no *.yaml scenario files found (add one; see `costar schema`)")
+    problems: list[str] = []
+    seen: dict[str, tuple[Path, Pos]] = {}
+    scenarios: list[LoadedScenario] = []
+    for path in files:
+        loaded, file_problems, id_pos = load_file(path)
+        problems.extend(file_problems)
+        for item in loaded:
+            line, col = id_pos[item.id]
+            if item.id in seen:
+                other, (oline, ocol) = seen[item.id]
+                problems.append(
+                    f"{path}:{line}:{col}: duplicate scenario id '{item.id}' "
+                    f"(also at {other}:{oline}:{ocol}; ids must be unique in a suite)"
+                )
+                continue
+            seen[item.id] = (path, (line, col))
+            scenarios.append(item)
+    if problems:
+        raise ScenarioError(problems)
+    selected = [
+        s
+        for s in scenarios
+        if (not tags or set(tags) & set(s.scenario.tags))
+        and (not ids or any(fnmatch.fnmatchcase(s.id, pattern) for pattern in ids))
+    ]
+    if not selected:
+        raise UsageError(
+            f"{root}: no scenario matches the filters (tags={tags or []}, scenarios={ids or []}; "
+            f"available ids: {', '.join(sorted(seen)[:10])})"
+        )
+    return Suite(root=root, scenarios=selected)

@@ -1,0 +1,180 @@
+"""The Scenario: a test fixture with initial state, the user's input and expectations.
+
+Persistent schema: `version` lets old files keep loading as the schema grows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCENARIO_VERSION = 1
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class FileSpec(_Strict):
+    """One file of the initial workspace: inline `content` or copied `from` a path."""
+
+    content: str | None = Field(None, description="The file's text, written as is.")
+    from_: str | None = Field(
+        None, alias="from", description="Path to copy, relative to the scenario file."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FileSpec:
+        if (self.content is None) == (self.from_ is None):
+            raise ValueError("give exactly one of 'content' or 'from'")
+        return self
+
+
+class SqliteSeed(_Strict):
+    """A SQLite database of the initial state, seeded from SQL and/or JSON rows per table."""
+
+    sql: str | None = Field(None, description="SQL script run first (CREATE TABLE, INSERT ...).")
+    sql_from: str | None = Field(
+        None, alias="sql_file", description="Path of a .sql script, relative to the scenario file."
+    )
+    tables: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict,
+        description="Rows per table; a table missing from the SQL is created from the row keys.",
+    )
+
+
+class SetupCommand(_Strict):
+    """A shell command run in the workspace after files and databases exist."""
+
+    run: str = Field(description="Shell command, run with the workspace as working directory.")
+    timeout: float | None = Field(None, gt=0, description="Seconds; default setup_timeout.")
+
+
+class Setup(_Strict):
+    """The initial state each trial starts from, built afresh in its own workspace."""
+
+    files: dict[str, str | FileSpec] = Field(
+        default_factory=dict,
+        description="Workspace-relative path -> inline text, or {content: ...} / {from: path}.",
+    )
+    sqlite: dict[str, SqliteSeed | dict[str, list[dict[str, Any]]] | str] = Field(
+        default_factory=dict,
+        description="Database file -> SQL text, rows per table, or {sql, sql_file, tables}.",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Environment variables given to setup and the agent."
+    )
+    commands: list[str | SetupCommand] = Field(
+        default_factory=list, description="Shell commands run in order; a failure aborts setup."
+    )
+
+    @field_validator("files", "sqlite")
+    @classmethod
+    def _relative_paths(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for path in value:
+            if path.startswith("/") or ".." in path.replace("\\", "/").split("/"):
+                raise ValueError(f"'{path}' must be a relative path inside the workspace")
+        return value
+
+    def seeds(self) -> dict[str, SqliteSeed]:
+        """Every database seed in its full form."""
+        out: dict[str, SqliteSeed] = {}
+        for name, seed in self.sqlite.items():
+            if isinstance(seed, str):
+                out[name] = SqliteSeed(sql=seed)
+            elif isinstance(seed, dict):
+                out[name] = SqliteSeed(tables=seed)
+            else:
+                out[name] = seed
+        return out
+
+    def command_specs(self) -> list[SetupCommand]:
+        """Every setup command in its full form."""
+        return [SetupCommand(run=c) if isinstance(c, str) else c for c in self.commands]
+
+
+class ExpectedToolCall(_Strict):
+    """A tool call the agent should make."""
+
+    name: str = Field(description="Tool name.")
+    args: dict[str, Any] = Field(
+        default_factory=dict, description="Arguments that must match (a subset unless exact)."
+    )
+    exact: bool = Field(False, description="Arguments must match exactly, not as a subset.")
+    min: int = Field(1, ge=0, description="Fewest matching calls.")
+    max: int | None = Field(None, ge=0, description="Most matching calls; no limit when absent.")
+
+
+class ExpectedArtifact(_Strict):
+    """A file the agent should leave in the workspace."""
+
+    path: str = Field(description="Workspace-relative path.")
+    regex: str | None = Field(None, description="A regular expression the content must match.")
+    json_schema: dict[str, Any] | None = Field(
+        None, alias="schema", description="JSON Schema the file's JSON content must satisfy."
+    )
+
+
+class StateAssertion(_Strict):
+    """A query over a final-state database and the rows it should return."""
+
+    db: str | None = Field(None, description="Database file; default the only one in setup.")
+    sql: str = Field(description="A read-only query.")
+    rows: list[list[Any]] = Field(description="Expected rows, in order.")
+
+
+class Expectations(_Strict):
+    """What a good outcome looks like; judges read these."""
+
+    guidelines: list[str] = Field(default_factory=list, description="Plain-language criteria.")
+    facts: list[str] = Field(
+        default_factory=list, description="Facts the agent's replies must state."
+    )
+    tool_calls: list[ExpectedToolCall] = Field(
+        default_factory=list, description="Tool calls expected."
+    )
+    artifacts: list[ExpectedArtifact] = Field(
+        default_factory=list, description="Files expected in the final workspace."
+    )
+    state: list[StateAssertion] = Field(
+        default_factory=list, description="Final-state database assertions."
+    )
+    budgets: dict[str, float] = Field(
+        default_factory=dict,
+        description="Upper limits on metrics, e.g. {tool_calls: 8, total_tokens: 20000}.",
+    )
+
+
+class Scenario(_Strict):
+    """One test fixture: initial state, the user's input and what a good outcome looks like."""
+
+    version: Literal[1] = Field(SCENARIO_VERSION, description="Scenario schema version.")
+    id: str = Field(pattern=ID_PATTERN, description="Unique id within the suite.")
+    description: str = Field("", description="What the scenario tests.")
+    tags: list[str] = Field(
+        default_factory=list, description="Labels for filtering: common, edge, regression, ..."
+    )
+    setup: Setup = Field(default_factory=Setup, description="The initial state.")
+    input: str | list[str] = Field(
+        description="The user's message, or a list of user turns for a multi-turn conversation."
+    )
+    expectations: Expectations = Field(
+        default_factory=Expectations, description="What judges check."
+    )
+    source: Literal["written", "production", "generated"] = Field(
+        "written", description="Where the scenario came from."
+    )
+
+    @field_validator("input")
+    @classmethod
+    def _non_empty(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("a multi-turn input needs at least one user turn")
+        return value
+
+    @property
+    def turns(self) -> list[str]:
+        """The user's turns (one for a single prompt)."""
+        return [self.input] if isinstance(self.input, str) else list(self.input)

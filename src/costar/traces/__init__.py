@@ -1,0 +1,42 @@
+"""Traces: costar's span records, conversion to MLflow traces, and the batched trace store."""
+
+from costar.traces._convert import SNAPSHOT_SPAN, to_mlflow_spans, trial_spans
+from costar.traces._model import TAG_PREFIX, TrialRecord, TrialStatus, Turn, new_trace_id
+from costar.traces._record import (
+    Recorder,
+    SpanRecord,
+    Step,
+    current_recorder,
+    new_span_id,
+    recording,
+    span,
+    tool,
+)
+from costar.traces._store import RunInfo, TraceRow, TraceStore, quiet_mlflow
+from costar.traces._writer import TraceWriter, WriteReport, load_spill
+
+__all__ = [
+    "SNAPSHOT_SPAN",
+    "TAG_PREFIX",
+    "Recorder",
+    "RunInfo",
+    "SpanRecord",
+    "Step",
+    "TraceRow",
+    "TraceStore",
+    "TraceWriter",
+    "TrialRecord",
+    "TrialStatus",
+    "Turn",
+    "WriteReport",
+    "current_recorder",
+    "load_spill",
+    "new_span_id",
+    "new_trace_id",
+    "quiet_mlflow",
+    "recording",
+    "span",
+    "to_mlflow_spans",
+    "tool",
+    "trial_spans",
+]

@@ -1,0 +1,140 @@
+"""Turn a TrialRecord into MLflow span entities (MLflow's attribute conventions).
+
+Root span (AGENT): the scenario's turns in, the last reply out, status and error; trace tags ride
+on it as `mlflow.traceTag.*` attributes, which MLflow's `log_spans` turns into trace tags. Each
+turn of a multi-turn scenario is a CHAIN span; tool and LLM spans hang under their turn. The
+final-state snapshot is a child span `final_state` whose outputs are the snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from costar.traces._model import TrialRecord
+from costar.traces._record import SpanRecord, new_span_id
+
+SNAPSHOT_SPAN = "final_state"
+_REQUEST_ID = "mlflow.traceRequestId"
+_SPAN_TYPE = "mlflow.spanType"
+_INPUTS = "mlflow.spanInputs"
+_OUTPUTS = "mlflow.spanOutputs"
+_TAG = "mlflow.traceTag."
+_MAX_ATTR = 2_000_000  # characters; larger values are cut with a marker
+
+
+def _dump(value: Any) -> str:
+    text = json.dumps(value, default=repr, ensure_ascii=False)
+    if len(text) > _MAX_ATTR:
+        cut = text[:_MAX_ATTR]
+        text = json.dumps(f"{cut}...[costar: truncated {len(text) - _MAX_ATTR} characters]")
+    return text
+
+
+def trial_spans(record: TrialRecord) -> list[SpanRecord]:
+    """Every span of the trial in costar's own form, root first."""
+    root_id = record.root_span_id or new_span_id()
+    record.root_span_id = root_id
+    multi = len(record.turns) > 1
+    root = SpanRecord(
+        name=record.scenario_id,
+        span_type="AGENT",
+        inputs={"turns": [t.user for t in record.turns]} if multi else record.turns[0].user,
+        outputs=record.output,
+        start_ns=record.start_ns,
+        end_ns=record.end_ns,
+        error=record.error,
+        span_id=root_id,
+        attributes={
+            "costar.status": record.status,
+            **({"costar.stderr": record.stderr} if record.stderr else {}),
+            **{f"{_TAG}{k}": v for k, v in record.all_tags().items()},
+            f"{_TAG}mlflow.traceName": record.scenario_id,
+        },
+    )
+    spans = [root]
+    for index, turn in enumerate(record.turns):
+        if multi:
+            spans.append(
+                SpanRecord(
+                    name=f"turn-{index + 1}",
+                    span_type="CHAIN",
+                    inputs=turn.user,
+                    outputs=turn.reply,
+                    start_ns=turn.start_ns,
+                    end_ns=turn.end_ns or turn.start_ns,
+                    error=turn.error,
+                    span_id=turn.span_id or new_span_id(),
+                    parent_id=root_id,
+                )
+            )
+    for span in record.spans:
+        if span.parent_id is None:
+            span.parent_id = root_id
+        spans.append(span)
+    if record.snapshot is not None:
+        spans.append(
+            SpanRecord(
+                name=SNAPSHOT_SPAN,
+                span_type="UNKNOWN",
+                outputs=record.snapshot,
+                start_ns=record.end_ns,
+                end_ns=record.end_ns,
+                parent_id=root_id,
+            )
+        )
+    return spans
+
+
+def to_mlflow_spans(record: TrialRecord) -> list[Any]:
+    """MLflow `Span` entities for one trial, ready for the store's `log_spans`."""
+    from mlflow.entities import Span
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import Event, ReadableSpan
+    from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
+
+    otel_trace_id = int(record.trace_id.removeprefix("tr-"), 16)
+    request_id = json.dumps(record.trace_id)
+    empty = Resource.get_empty()
+
+    def context(span_id: int) -> SpanContext:
+        return SpanContext(otel_trace_id, span_id, is_remote=False, trace_flags=TraceFlags(1))
+
+    out = []
+    for span in trial_spans(record):
+        attributes = {k: _dump(v) for k, v in span.attributes.items()}
+        attributes[_REQUEST_ID] = request_id
+        attributes[_SPAN_TYPE] = json.dumps(span.span_type)
+        if span.inputs is not None:
+            attributes[_INPUTS] = _dump(span.inputs)
+        if span.outputs is not None:
+            attributes[_OUTPUTS] = _dump(span.outputs)
+        events = []
+        if span.error:
+            status = Status(StatusCode.ERROR, span.error[:1000])
+            kind, _, message = span.error.partition(": ")
+            events.append(
+                Event(
+                    "exception",
+                    {"exception.type": kind, "exception.message": message or span.error},
+                    timestamp=span.end_ns or span.start_ns,
+                )
+            )
+        else:
+            status = Status(StatusCode.OK)
+        out.append(
+            Span(
+                ReadableSpan(
+                    name=span.name,
+                    context=context(span.span_id),
+                    parent=context(span.parent_id) if span.parent_id else None,
+                    attributes=attributes,
+                    events=events,
+                    start_time=span.start_ns,
+                    end_time=span.end_ns or span.start_ns,
+                    status=status,
+                    resource=empty,
+                )
+            )
+        )
+    return out

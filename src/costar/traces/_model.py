@@ -1,0 +1,64 @@
+"""TrialRecord: everything the harness knows about one finished trial, before it is a trace."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from costar.traces._record import SpanRecord
+
+TrialStatus = Literal["ok", "error", "timeout"]
+TAG_PREFIX = "costar."
+
+
+def new_trace_id() -> str:
+    """An MLflow v3 trace id (`tr-` + 32 hex digits of the OpenTelemetry trace id)."""
+    return "tr-%032x" % (random.getrandbits(128) or 1)
+
+
+@dataclass
+class Turn:
+    """One user message and the agent's reply to it."""
+
+    user: str
+    reply: Any = None
+    start_ns: int = 0
+    end_ns: int = 0
+    span_id: int = 0
+    error: str | None = None
+
+
+@dataclass
+class TrialRecord:
+    """One trial of one scenario in one run: becomes one MLflow trace."""
+
+    run_id: str
+    scenario_id: str
+    trial: int
+    status: TrialStatus
+    turns: list[Turn]
+    start_ns: int
+    end_ns: int
+    spans: list[SpanRecord] = field(default_factory=list)
+    error: str | None = None
+    stderr: str | None = None
+    snapshot: dict[str, Any] | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    root_span_id: int = 0
+    trace_id: str = field(default_factory=new_trace_id)
+
+    @property
+    def output(self) -> Any:
+        """The agent's last reply."""
+        return self.turns[-1].reply if self.turns else None
+
+    def all_tags(self) -> dict[str, str]:
+        """Tags written on the trace: run, scenario, trial, status and the caller's tags."""
+        return {
+            f"{TAG_PREFIX}run_id": self.run_id,
+            f"{TAG_PREFIX}scenario_id": self.scenario_id,
+            f"{TAG_PREFIX}trial": str(self.trial),
+            f"{TAG_PREFIX}status": self.status,
+            **self.tags,
+        }

@@ -1,0 +1,185 @@
+"""costar's own span records, and the recorder Python agents write to through `costar.tool`.
+
+The harness, not MLflow's live tracer, collects spans while an agent runs; the store converts
+finished trials to MLflow traces and writes them in batches. So recording never drops a span,
+and an agent that uses `costar.tool` outside a costar run just runs (no recorder, no overhead).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def new_span_id() -> int:
+    """A random non-zero 64-bit span id."""
+    return random.getrandbits(64) or 1
+
+
+@dataclass
+class SpanRecord:
+    """One finished step of a trial: a tool call, an LLM call or any named step."""
+
+    name: str
+    span_type: str = "UNKNOWN"  # MLflow span types: AGENT, TOOL, LLM, CHAT_MODEL, CHAIN, ...
+    inputs: Any = None
+    outputs: Any = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    start_ns: int = field(default_factory=time.time_ns)
+    end_ns: int | None = None
+    error: str | None = None
+    span_id: int = field(default_factory=new_span_id)
+    parent_id: int | None = None  # None: a child of the trial's root (or current turn) span
+
+
+class Recorder:
+    """Collects the spans of one trial; safe to use from several threads."""
+
+    def __init__(self, default_parent: int | None = None):
+        self._lock = threading.Lock()
+        self.spans: list[SpanRecord] = []
+        self.default_parent = default_parent
+
+    def add(self, span: SpanRecord) -> None:
+        with self._lock:
+            if span.parent_id is None:
+                span.parent_id = self.default_parent
+            self.spans.append(span)
+
+
+_recorder: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar(
+    "costar_recorder", default=None
+)
+_parent: contextvars.ContextVar[int | None] = contextvars.ContextVar("costar_parent", default=None)
+
+
+def current_recorder() -> Recorder | None:
+    """The recorder of the trial running in this context, if any."""
+    return _recorder.get()
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[Recorder]:
+    """Bind `recorder` for code run in this context (the harness wraps each agent call)."""
+    token = _recorder.set(recorder)
+    parent_token = _parent.set(None)
+    try:
+        yield recorder
+    finally:
+        _parent.reset(parent_token)
+        _recorder.reset(token)
+
+
+class Step:
+    """An open span. Set `result` (or `outputs`) before it closes; exceptions are recorded."""
+
+    def __init__(self, name: str, span_type: str, inputs: Any, attributes: dict[str, Any]):
+        self.record = SpanRecord(name=name, span_type=span_type, inputs=inputs, attributes=attributes)
+        self._token: contextvars.Token[int | None] | None = None
+
+    @property
+    def result(self) -> Any:
+        return self.record.outputs
+
+    @result.setter
+    def result(self, value: Any) -> None:
+        self.record.outputs = value
+
+    outputs = result
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        self.record.attributes[key] = value
+
+    def __enter__(self) -> Step:
+        self.record.parent_id = _parent.get()
+        self._token = _parent.set(self.record.span_id)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._token is not None:
+            _parent.reset(self._token)
+        self.record.end_ns = time.time_ns()
+        if exc is not None:
+            self.record.error = f"{type(exc).__name__}: {exc}"
+        recorder = _recorder.get()
+        if recorder is not None:
+            recorder.add(self.record)
+
+
+def span(name: str, span_type: str = "UNKNOWN", inputs: Any = None, **attributes: Any) -> Step:
+    """A context manager that records any named step: `with costar.span("plan"): ...`."""
+    return Step(name, span_type, inputs, dict(attributes))
+
+
+class tool:  # noqa: N801 - used as a decorator, like `property`
+    """Record a tool call of the agent under test.
+
+    As a decorator::
+
+        @costar.tool
+        def lookup_order(order_id: int) -> dict: ...
+
+        @costar.tool(name="refund")
+        def issue_refund(order_id: int) -> str: ...
+
+    As a context manager::
+
+        with costar.tool("search", query=q) as call:
+            call.result = run_search(q)
+
+    Arguments, the result and any exception (re-raised) are recorded as a TOOL span.
+    """
+
+    def __new__(cls, target: Any = None, /, name: str | None = None, **args: Any) -> Any:
+        if callable(target) and not isinstance(target, str):
+            return _wrap_tool(target, name or target.__name__)
+        self = super().__new__(cls)
+        return self
+
+    def __init__(self, target: Any = None, /, name: str | None = None, **args: Any):
+        self.name = name or (target if isinstance(target, str) else None)
+        self.args = args
+        self._step: Step | None = None
+
+    def __call__(self, fn: F) -> F:
+        return _wrap_tool(fn, self.name or fn.__name__)  # type: ignore[return-value]
+
+    def __enter__(self) -> Step:
+        if not self.name:
+            raise TypeError("costar.tool used as a context manager needs a name")
+        self._step = Step(self.name, "TOOL", dict(self.args), {})
+        return self._step.__enter__()
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        assert self._step is not None
+        self._step.__exit__(exc_type, exc, tb)
+
+
+def _wrap_tool(fn: F, name: str) -> F:
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _recorder.get() is None:
+            return fn(*args, **kwargs)
+        try:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            inputs = {k: v for k, v in bound.arguments.items() if k not in ("self", "cls")}
+        except TypeError:
+            inputs = {"args": list(args), "kwargs": kwargs}
+        with Step(name, "TOOL", inputs, {}) as step:
+            step.result = fn(*args, **kwargs)
+            return step.result
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,254 @@
+"""The trace store: an MLflow tracking store, written in verified batches.
+
+MLflow's asynchronous exporter drops traces under a burst and writes one transaction per span;
+costar instead converts finished trials itself and writes many traces per `log_spans` call,
+then reads back which trace ids landed. Runs are MLflow runs (visible in the MLflow UI) whose
+traces carry the tag `costar.run_id`.
+
+mlflow is imported on first use, never at import time of this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from costar._exceptions import NotFoundError, StoreError
+from costar.traces._convert import to_mlflow_spans
+from costar.traces._model import TAG_PREFIX, TrialRecord
+
+RUN_TAG = f"{TAG_PREFIX}run_id"
+_LINK_CHUNK = 100  # MLflow's limit for link_traces_to_run
+_SEARCH_PAGE = 1000
+
+
+def quiet_mlflow() -> None:
+    """Keep MLflow's and alembic's INFO chatter (migrations, store creation) off the terminal."""
+    for name in ("mlflow", "mlflow.store.db.utils", "alembic", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@dataclass
+class RunInfo:
+    """A costar run as stored: an MLflow run plus costar's parameters and counts."""
+
+    run_id: str
+    name: str
+    status: str
+    start_time: float
+    end_time: float | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TraceRow:
+    """A stored trace's identity within a run."""
+
+    trace_id: str
+    scenario_id: str
+    trial: int
+    status: str
+    execution_ms: int | None
+
+
+class TraceStore:
+    """Traces and runs in one MLflow experiment of one tracking store."""
+
+    def __init__(self, tracking_uri: str, experiment: str = "costar"):
+        self.tracking_uri = tracking_uri
+        self.experiment_name = experiment
+        self._experiment_id: str | None = None
+        self._client: Any = None
+        self._tracing: Any = None
+
+    # -- connection -----------------------------------------------------------------------
+    def _connect(self) -> None:
+        if self._client is not None:
+            return
+        quiet_mlflow()
+        try:
+            from mlflow.tracing.client import TracingClient
+            from mlflow.tracking import MlflowClient
+
+            if self.tracking_uri.startswith("sqlite:///"):
+                Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
+                    parents=True, exist_ok=True
+                )
+            quiet_mlflow()  # mlflow sets its logger to INFO when imported
+            self._client = MlflowClient(tracking_uri=self.tracking_uri)
+            self._tracing = TracingClient(self.tracking_uri)
+        except Exception as exc:  # any backend failure: bad URI, unreachable server, migration
+            raise StoreError(f"cannot open the trace store {self.tracking_uri}: {exc}") from exc
+
+    @property
+    def client(self) -> Any:
+        """The MlflowClient for this store."""
+        self._connect()
+        return self._client
+
+    @property
+    def experiment_id(self) -> str:
+        """The experiment's id, created on first use."""
+        if self._experiment_id is None:
+            self._connect()
+            try:
+                found = self._client.get_experiment_by_name(self.experiment_name)
+                if found is None:
+                    location = None
+                    if self.tracking_uri.startswith("sqlite:///"):
+                        db = Path(self.tracking_uri.removeprefix("sqlite:///"))
+                        location = (db.parent / "artifacts").resolve().as_uri()
+                    self._experiment_id = self._client.create_experiment(
+                        self.experiment_name, artifact_location=location
+                    )
+                else:
+                    self._experiment_id = found.experiment_id
+            except Exception as exc:
+                raise StoreError(f"cannot open experiment {self.experiment_name!r}: {exc}") from exc
+        assert self._experiment_id is not None
+        return self._experiment_id
+
+    # -- runs -----------------------------------------------------------------------------
+    def create_run(self, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
+        """A new MLflow run holding the costar run's parameters; returns its id."""
+        try:
+            run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
+            run_id = run.info.run_id
+            from mlflow.entities import Param
+
+            self.client.log_batch(
+                run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()]
+            )
+            return str(run_id)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot create a run in {self.tracking_uri}: {exc}") from exc
+
+    def finish_run(self, run_id: str, status: str, metrics: dict[str, float]) -> None:
+        """Record the run's counts and its final status (FINISHED, KILLED or FAILED)."""
+        from mlflow.entities import Metric
+
+        try:
+            now = int(time.time() * 1000)
+            self.client.log_batch(
+                run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()]
+            )
+            self.client.set_terminated(run_id, status=status)
+        except Exception as exc:
+            raise StoreError(f"cannot update run {run_id}: {exc}") from exc
+
+    def reopen_run(self, run_id: str) -> None:
+        """Mark a run as running again (for --resume)."""
+        try:
+            self.client.update_run(run_id, status="RUNNING")
+        except Exception as exc:
+            raise StoreError(f"cannot update run {run_id}: {exc}") from exc
+
+    def _run_info(self, run: Any) -> RunInfo:
+        return RunInfo(
+            run_id=run.info.run_id,
+            name=run.info.run_name or "",
+            status=run.info.status,
+            start_time=(run.info.start_time or 0) / 1000,
+            end_time=(run.info.end_time / 1000) if run.info.end_time else None,
+            params=dict(run.data.params),
+            metrics=dict(run.data.metrics),
+            tags={k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")},
+        )
+
+    def list_runs(self, limit: int = 50) -> list[RunInfo]:
+        """The newest costar runs first."""
+        try:
+            runs = self.client.search_runs(
+                [self.experiment_id],
+                filter_string="tags.`costar.kind` = 'run'",
+                max_results=limit,
+                order_by=["attributes.start_time DESC"],
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot list runs in {self.tracking_uri}: {exc}") from exc
+        return [self._run_info(r) for r in runs]
+
+    def get_run(self, run_id: str) -> RunInfo:
+        """A run by its full id or a unique prefix of it (as `git` accepts short hashes)."""
+        candidates = [r for r in self.list_runs(limit=10_000) if r.run_id.startswith(run_id)]
+        if not candidates:
+            raise NotFoundError(f"no run {run_id!r} in {self.tracking_uri} (see `costar runs`)")
+        if len(candidates) > 1:
+            raise NotFoundError(
+                f"run id {run_id!r} is ambiguous ({len(candidates)} runs match; give more digits)"
+            )
+        return candidates[0]
+
+    # -- traces ---------------------------------------------------------------------------
+    def write(self, records: list[TrialRecord]) -> set[str]:
+        """Write the trials as traces in one batch; return the trace ids verified in the store."""
+        if not records:
+            return set()
+        spans = [span for record in records for span in to_mlflow_spans(record)]
+        self._tracing.log_spans(self.experiment_id, spans)
+        landed = self.existing_trace_ids([r.trace_id for r in records])
+        by_run: dict[str, list[str]] = {}
+        for record in records:
+            if record.trace_id in landed:
+                by_run.setdefault(record.run_id, []).append(record.trace_id)
+        for run_id, ids in by_run.items():
+            for start in range(0, len(ids), _LINK_CHUNK):
+                self._client.link_traces_to_run(ids[start : start + _LINK_CHUNK], run_id)
+        return landed
+
+    def existing_trace_ids(self, trace_ids: list[str]) -> set[str]:
+        """Which of these trace ids exist in the store."""
+        self._connect()
+        found: set[str] = set()
+        store = self._tracing.store
+        for start in range(0, len(trace_ids), 500):
+            chunk = trace_ids[start : start + 500]
+            infos = store.batch_get_trace_infos(chunk, experiment_ids=[self.experiment_id])
+            found.update(info.trace_id for info in infos)
+        return found
+
+    def run_traces(self, run_id: str) -> list[TraceRow]:
+        """Every stored trace of a run (identity and status only, no spans)."""
+        self._connect()
+        rows: list[TraceRow] = []
+        token = None
+        try:
+            while True:
+                infos = self._tracing.search_traces(
+                    locations=[self.experiment_id],
+                    filter_string=f"tag.`{RUN_TAG}` = '{run_id}'",
+                    max_results=_SEARCH_PAGE,
+                    page_token=token,
+                    include_spans=False,
+                )
+                rows.extend(_row(info.info if hasattr(info, "info") else info) for info in infos)
+                token = getattr(infos, "token", None)
+                if not token:
+                    break
+        except Exception as exc:
+            raise StoreError(f"cannot read traces of run {run_id}: {exc}") from exc
+        return rows
+
+    def get_traces(self, trace_ids: Iterable[str]) -> list[Any]:
+        """Full MLflow traces (with spans) by id."""
+        self._connect()
+        return list(self._tracing.batch_get_traces(list(trace_ids)))
+
+
+def _row(info: Any) -> TraceRow:
+    tags = info.tags
+    return TraceRow(
+        trace_id=info.trace_id,
+        scenario_id=tags.get(f"{TAG_PREFIX}scenario_id", ""),
+        trial=int(tags.get(f"{TAG_PREFIX}trial", "0")),
+        status=tags.get(f"{TAG_PREFIX}status", ""),
+        execution_ms=info.execution_duration,
+    )
