@@ -6,6 +6,7 @@ dropped, so an agent that prints gigabytes cannot exhaust memory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -57,10 +58,8 @@ class ProcResult:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def run_process(
@@ -127,6 +126,9 @@ def run_process(
         if t.is_alive():
             _kill_group(proc)
             t.join(timeout=2)
+    writer.join(timeout=2)
+    for stream in (proc.stdout, proc.stderr):
+        stream.close()
     return ProcResult(
         returncode=proc.returncode,
         stdout=bytes(out.data),

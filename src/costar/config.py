@@ -24,11 +24,15 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    root: Path = Field(default_factory=Path.cwd, description="Project root (folder of costar.toml).")
-    suite: str = Field("scenarios", description="Folder of scenario YAML files, searched recursively.")
+    root: Path = Field(
+        default_factory=Path.cwd, description="Project root (folder of costar.toml)."
+    )
+    suite: str = Field(
+        "scenarios", description="Folder of scenario YAML files, searched recursively."
+    )
     agent: str | None = Field(
         None,
-        description="Agent under test: 'pkg.module:function', 'cmd:COMMAND ARGS' or an http(s) URL.",
+        description="Agent under test: 'pkg.module:function', 'cmd:COMMAND' or an http(s) URL.",
     )
     agent_files: list[str] = Field(
         default_factory=list,
@@ -44,7 +48,9 @@ class Settings(BaseModel):
     experiment: str = Field("costar", description="MLflow experiment that holds runs and traces.")
     trials: int = Field(1, ge=1, description="Trials per scenario.")
     concurrency: int = Field(4, ge=1, description="Trials run at once.")
-    timeout: float = Field(120.0, gt=0, description="Seconds one trial may take before it is killed.")
+    timeout: float = Field(
+        120.0, gt=0, description="Seconds one trial may take before it is killed."
+    )
     setup_timeout: float = Field(60.0, gt=0, description="Seconds one setup command may take.")
     workspace_dir: str | None = Field(
         None, description="Where trial workspaces are made; default a temporary folder."

@@ -9,6 +9,7 @@ file named by `COSTAR_EVENTS` (see costar.agents._events). stderr is kept in the
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import tempfile
@@ -31,7 +32,11 @@ class CommandAgent:
     def __init__(self, command: str, root: Path, cap: int = STDOUT_CAP):
         self.spec = f"cmd:{command}"
         words = shlex.split(command)
-        self.argv = [str((root / w).resolve()) if (root / w).exists() else w for w in words]
+        # abspath, not resolve: a venv's python is a symlink that must stay the venv's
+        self.argv = [
+            os.path.abspath(root / w) if not os.path.isabs(w) and (root / w).exists() else w
+            for w in words
+        ]
         self.cap = cap
 
     def open_trial(self) -> _CommandSession:
@@ -67,7 +72,11 @@ class _CommandSession:
         if result.cancelled:
             raise _with_stderr(AgentError("cancelled (interrupted)"), stderr)
         if result.returncode != 0:
-            raise _with_stderr(AgentError(f"agent exited with code {result.returncode}"), stderr)
+            last = (stderr or "").strip().splitlines()[-1:] or [""]
+            detail = f": {last[0][:300]}" if last[0] else ""
+            raise _with_stderr(
+                AgentError(f"agent exited with code {result.returncode}{detail}"), stderr
+            )
         output = _parse_reply(result.stdout, result.stdout_dropped, stderr)
         return TurnResult(output=output, stderr=stderr)
 

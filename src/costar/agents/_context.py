@@ -39,7 +39,11 @@ class AgentContext:
             "input": self.input,
             "history": self.history,
             "workspace": str(self.workspace),
-            "scenario": {"id": self.scenario_id, "description": self.description, "tags": self.tags},
+            "scenario": {
+                "id": self.scenario_id,
+                "description": self.description,
+                "tags": self.tags,
+            },
             "trial": self.trial,
             "turn": self.turn,
         }

@@ -66,7 +66,9 @@ def run(
             "(subprocess, JSON on stdin/stdout) or an http(s) chat-completions URL.",
         ),
     ] = None,
-    trials: Annotated[int | None, typer.Option("--trials", "-n", help="Trials per scenario.")] = None,
+    trials: Annotated[
+        int | None, typer.Option("--trials", "-n", help="Trials per scenario.")
+    ] = None,
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", "-c", help="Trials run at once.")
     ] = None,
@@ -127,28 +129,37 @@ def run(
 
 
 def _run_with_progress(run_suite: Any, config: Any, show: bool) -> Any:
+    """Run with a progress bar on stderr, shown from the first finished trial on.
+
+    Starting it lazily keeps usage errors (raised before any trial) on one clean line.
+    """
     if not show:
         return run_suite(config)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
-    with Progress(
+    bar = Progress(
         TextColumn("[bold]running"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[last]}"),
         TimeElapsedColumn(),
-        console=console,
+        console=Console(stderr=True),
         transient=True,
-    ) as bar:
-        task = bar.add_task("trials", total=None, last="")
+    )
+    task = bar.add_task("trials", total=None, last="")
 
-        def progress(done: int, total: int, record: Any) -> None:
-            last = f"{record.scenario_id}#{record.trial} {record.status}" if record else ""
-            bar.update(task, completed=done, total=total, last=last)
+    def progress(done: int, total: int, record: Any) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        last = f"{record.scenario_id}#{record.trial} {record.status}" if record else ""
+        bar.update(task, completed=done, total=total, last=last)
 
+    try:
         return run_suite(config, progress=progress)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 def _print_summary(summary: Any) -> None:
@@ -212,7 +223,16 @@ def runs(
     from rich.table import Table
 
     table = Table(title=f"runs in {settings.store_uri()}")
-    for column in ("run id", "name", "status", "started", "ok", "error", "timeout", "agent version"):
+    for column in (
+        "run id",
+        "name",
+        "status",
+        "started",
+        "ok",
+        "error",
+        "timeout",
+        "agent version",
+    ):
         table.add_column(column)
     for r in rows:
         table.add_row(

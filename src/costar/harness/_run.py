@@ -115,7 +115,9 @@ def _resume_config(config: RunConfig, store: TraceStore) -> tuple[RunConfig, str
     return resumed, run.run_id
 
 
-def _plan(suite: Suite, trials: int, done: set[tuple[str, int]]) -> list[tuple[LoadedScenario, int]]:
+def _plan(
+    suite: Suite, trials: int, done: set[tuple[str, int]]
+) -> list[tuple[LoadedScenario, int]]:
     return [
         (item, t) for item in suite.scenarios for t in range(trials) if (item.id, t) not in done
     ]
@@ -150,7 +152,9 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         config, run_id = _resume_config(config, store)
     suite = load_suite(config.suite, config.tags or None, config.scenarios or None)
     agent = resolve_agent(config.agent, config.root)
-    extra = [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
+    extra = (
+        [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
+    )
     version = agent_version(config.root, config.agent_files, extra)
 
     done: set[tuple[str, int]] = set()
@@ -203,9 +207,7 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         jobs.put(job)
     results: queue.Queue[Any] = queue.Queue()
     workers = [
-        threading.Thread(
-            target=_worker, args=(jobs, results, agent, options, cancel), daemon=True
-        )
+        threading.Thread(target=_worker, args=(jobs, results, agent, options, cancel), daemon=True)
         for _ in range(min(config.concurrency, max(1, len(plan))))
     ]
     for w in workers:
@@ -298,7 +300,9 @@ def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
             concurrency=values.pop("concurrency", settings.concurrency),
             timeout=values.pop("timeout", settings.timeout),
             setup_timeout=settings.setup_timeout,
-            workspace_dir=settings.resolve(settings.workspace_dir) if settings.workspace_dir else None,
+            workspace_dir=settings.resolve(settings.workspace_dir)
+            if settings.workspace_dir
+            else None,
             tracking_uri=settings.store_uri(),
             experiment=settings.experiment,
             agent_files=settings.agent_files,

@@ -94,7 +94,9 @@ def run_trial(
                     return None
                 record.status, record.error = exc.status, str(exc)  # type: ignore[assignment]
                 if multi and index < len(record.turns) - 1:
-                    record.error += f" (turn {index + 1} of {len(record.turns)}; later turns not run)"
+                    record.error += (
+                        f" (turn {index + 1} of {len(record.turns)}; later turns not run)"
+                    )
                 del record.turns[index + 1 :]
                 break
             turn.end_ns = time.time_ns()

@@ -3,9 +3,9 @@
 from costar.scenarios._load import LoadedScenario, Suite, load_file, load_suite, scenario_files
 from costar.scenarios._model import (
     SCENARIO_VERSION,
+    Expectations,
     ExpectedArtifact,
     ExpectedToolCall,
-    Expectations,
     FileSpec,
     Scenario,
     Setup,

@@ -57,7 +57,9 @@ class Suite:
         """A short hash of every scenario's definition and the fixture files it copies."""
         digest = hashlib.sha256()
         for item in sorted(self.scenarios, key=lambda s: s.id):
-            digest.update(json.dumps(item.scenario.model_dump(mode="json"), sort_keys=True).encode())
+            digest.update(
+                json.dumps(item.scenario.model_dump(mode="json"), sort_keys=True).encode()
+            )
             for spec in item.scenario.setup.files.values():
                 if isinstance(spec, FileSpec) and spec.from_:
                     source = item.base_dir / spec.from_
@@ -78,12 +80,23 @@ def _to_python(node: yaml.Node, path: tuple[Any, ...], marks: dict[tuple[Any, ..
         for key_node, value_node in node.value:
             key = _scalar(key_node)
             # a key's own position, so "unknown field" points at the key
-            marks[(*path, key, "<key>")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            marks[(*path, key, "<key>")] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             out[key] = _to_python(value_node, (*path, key), marks)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(child, (*path, i), marks) for i, child in enumerate(node.value)]
     return _scalar(node)
+
+
+_SCALAR_TAGS = {"str", "int", "float", "bool", "none", "dict", "list"}
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Pydantic names a union alternative by its type: 'str', 'list[str]', 'FileSpec', ..."""
+    return isinstance(part, str) and (part in _SCALAR_TAGS or "[" in part or part[:1].isupper())
 
 
 def _resolve(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
@@ -95,14 +108,17 @@ def _resolve(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[An
     path: list[Any] = []
     current = data
     union_at: tuple[Any, ...] | None = None
-    for i, part in enumerate(loc):
-        if isinstance(current, dict) and part in current:
+    for part in loc:
+        if (
+            isinstance(current, dict)
+            and part in current
+            or isinstance(current, list)
+            and isinstance(part, int)
+            and part < len(current)
+        ):
             current = current[part]
             path.append(part)
-        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
-            current = current[part]
-            path.append(part)
-        elif union_at is None and i < len(loc) - 1:
+        elif union_at is None and _is_union_tag(part):
             union_at = tuple(path)
     return tuple(path), union_at
 
@@ -111,7 +127,9 @@ def _hint(err: dict[str, Any], path: tuple[Any, ...]) -> str:
     kind = err["type"]
     last = err["loc"][-1] if err["loc"] else ""
     if kind == "extra_forbidden":
-        return f"unknown field '{last}' (remove it or fix its spelling; `costar schema` lists fields)"
+        return (
+            f"unknown field '{last}' (remove it or fix its spelling; `costar schema` lists fields)"
+        )
     if kind == "missing":
         return f"missing required field '{last}' (add it)"
     if kind == "string_pattern_mismatch" and path[-1:] == ("id",):

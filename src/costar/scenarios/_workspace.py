@@ -8,6 +8,7 @@ tables.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -162,10 +163,8 @@ def _file_entry(path: Path, rel: str) -> tuple[dict[str, Any], bool]:
     }
     is_sqlite = data.startswith(SQLITE_MAGIC)
     if not is_sqlite and len(data) <= TEXT_LIMIT and b"\x00" not in data:
-        try:
+        with contextlib.suppress(UnicodeDecodeError):
             entry["text"] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
     return entry, is_sqlite
 
 

@@ -84,7 +84,9 @@ class Step:
     """An open span. Set `result` (or `outputs`) before it closes; exceptions are recorded."""
 
     def __init__(self, name: str, span_type: str, inputs: Any, attributes: dict[str, Any]):
-        self.record = SpanRecord(name=name, span_type=span_type, inputs=inputs, attributes=attributes)
+        self.record = SpanRecord(
+            name=name, span_type=span_type, inputs=inputs, attributes=attributes
+        )
         self._token: contextvars.Token[int | None] | None = None
 
     @property

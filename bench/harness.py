@@ -1,0 +1,92 @@
+"""Harness overhead: trials of an I/O-bound agent (sleeps 200 ms) at concurrency 50.
+
+Prints the run's wall time over the ideal (trials x 0.2 s / concurrency). The wall time is
+`run_suite` from start to summary: suite loading, workspaces, the trials, snapshots and every
+trace written and verified in the store (the store is migrated before timing starts).
+
+Usage: .venv/bin/python bench/harness.py [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import finish, machine, quick  # noqa: E402
+
+TRIALS = 100 if quick() else 500
+CONCURRENCY = 50
+SLEEP = 0.2
+
+AGENT = """
+import time
+def agent(ctx):
+    time.sleep(0.2)
+    return "done"
+"""
+
+
+def main() -> None:
+    from costar.harness import RunConfig, run_suite
+    from costar.traces import TraceStore, quiet_mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "bench_agent.py").write_text(AGENT)
+        suite = root / "scenarios"
+        suite.mkdir()
+        scenarios = 50
+        for i in range(scenarios):
+            (suite / f"s{i}.yaml").write_text(f"id: s{i}\ninput: question {i}\n")
+        uri = f"sqlite:///{root / '.costar' / 'mlflow.db'}"
+        TraceStore(uri).experiment_id  # noqa: B018 - migrate before timing
+        quiet_mlflow()
+        config = RunConfig(
+            root=root,
+            suite=suite,
+            agent="bench_agent:agent",
+            trials=TRIALS // scenarios,
+            concurrency=CONCURRENCY,
+            timeout=30,
+            tracking_uri=uri,
+        )
+        marks: dict[str, float] = {}
+
+        def progress(done: int, total: int, record: object) -> None:
+            if done == total:
+                marks["trials_done"] = time.perf_counter()
+
+        start = time.perf_counter()
+        summary = run_suite(config, progress=progress)
+        wall = time.perf_counter() - start
+        trials_phase = marks["trials_done"] - start
+    ideal = TRIALS * SLEEP / CONCURRENCY
+    print(f"machine: {machine()}")
+    print(
+        f"{TRIALS} trials, concurrency {CONCURRENCY}: wall {wall:.2f} s, ideal {ideal:.2f} s, "
+        f"{summary.written} traces written, {summary.ok} ok"
+    )
+    print(
+        f"last trial finished at {trials_phase:.2f} s ({trials_phase / ideal:.2f} x ideal); "
+        f"the rest is the writer storing the remaining traces"
+    )
+    finish(
+        {
+            "bench": "harness",
+            "trials": TRIALS,
+            "concurrency": CONCURRENCY,
+            "wall_seconds": round(wall, 2),
+            "ideal_seconds": ideal,
+            "wall_over_ideal": round(wall / ideal, 2),
+            "trials_done_over_ideal": round(trials_phase / ideal, 2),
+            "written": summary.written,
+            "lost": TRIALS - summary.written,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m costar.cli`."""
+
+from costar.cli import main
+
+main()

@@ -1,0 +1,166 @@
+"""The `costar` command as a user runs it: real subprocesses, real store, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+
+COSTAR = [sys.executable, "-m", "costar.cli"]
+
+
+def costar(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COSTAR, *args], cwd=project, capture_output=True, text=True, timeout=timeout
+    )
+
+
+SUITE = {
+    f"scenarios/s{i}.yaml": f"id: s{i}\ntags: [{'edge' if i % 2 else 'common'}]\ninput: q{i}\n"
+    for i in range(6)
+}
+
+
+def test_run_prints_json_summary_and_show_and_runs_agree(project: Path) -> None:
+    write_files(project, SUITE)
+    done = costar(project, "run", "--agent", "sample_agents:echo", "-n", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["ok"], summary["written"], summary["status"]) == (12, 12, "finished")
+
+    listed = json.loads(costar(project, "runs", "--json").stdout)
+    assert [r["run_id"] for r in listed] == [summary["run_id"]]
+    assert listed[0]["counts"]["ok"] == 12
+
+    shown = costar(project, "show", summary["run_id"][:8], "--json")
+    data = json.loads(shown.stdout)
+    assert data["traces"] == 12 and set(data["scenarios"]) == {f"s{i}" for i in range(6)}
+
+    human = costar(project, "show", summary["run_id"])
+    assert "12 traces stored" in human.stdout
+
+
+def test_tag_and_scenario_filters(project: Path) -> None:
+    write_files(project, SUITE)
+    out = costar(project, "run", "-a", "sample_agents:echo", "--tag", "edge", "--json")
+    assert json.loads(out.stdout)["by_scenario"].keys() == {"s1", "s3", "s5"}
+    out = costar(project, "run", "-a", "sample_agents:echo", "-s", "s4", "--json")
+    assert list(json.loads(out.stdout)["by_scenario"]) == ["s4"]
+
+
+def test_bad_scenarios_exit_2_with_one_line_each_and_no_traceback(project: Path) -> None:
+    write_files(
+        project,
+        {"scenarios/a.yaml": "id: a\ninput: hi\nsetp: {}\n", "scenarios/b.yaml": "id: b\n"},
+    )
+    done = costar(project, "run", "--agent", "sample_agents:echo")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2 and "Traceback" not in done.stderr
+    assert lines[0].endswith(
+        "a.yaml:3:1: unknown field 'setp' (remove it or fix its spelling; "
+        "`costar schema` lists fields)"
+    )
+    assert not (project / ".costar" / "unsaved").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run"], "no agent given"),
+        (["run", "nowhere", "-a", "sample_agents:echo"], "suite folder not found"),
+        (["run", "-a", "missing_mod:fn"], "cannot import missing_mod"),
+        (["show", "abc123"], "no run 'abc123'"),
+        (["run", "-a", "sample_agents:echo", "--resume", "beef"], "no run 'beef'"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(project: Path, args: list[str], message: str) -> None:
+    write_files(project, SUITE)
+    done = costar(project, *args)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("costar: error: ") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_bad_config_file_is_a_usage_error(project: Path) -> None:
+    (project / "costar.toml").write_text("[costar]\ntrials = 'many'\n")
+    done = costar(project, "runs")
+    assert done.returncode == 2 and "'trials'" in done.stderr and "costar.toml" in done.stderr
+
+
+def test_ctrl_c_keeps_finished_trials_and_resume_runs_the_rest(project: Path) -> None:
+    write_files(project, SUITE)
+    marks = project / "started"
+    marks.mkdir()
+    env = {**os.environ, "SLEEP": "0.7"}
+    agent = f"cmd:{sys.executable} sample_agents.py slow"
+    # each trial is a subprocess that sleeps; count finished trials through the store path
+    proc = subprocess.Popen(
+        [*COSTAR, "run", "-a", agent, "-n", "3", "-c", "2", "--json"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)  # store opened (about 3 s) and a few trials done
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    first = json.loads(out)
+    assert first["status"] == "interrupted"
+    assert 0 < first["written"] < 18
+
+    resumed = costar(project, "run", "--resume", first["run_id"], "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    second = json.loads(resumed.stdout)
+    assert second["skipped"] == first["written"]
+    assert second["planned"] == 18 - first["written"] == second["written"]
+
+    shown = json.loads(costar(project, "show", first["run_id"], "--json").stdout)
+    assert shown["traces"] == 18 and shown["status"] == "FINISHED"
+    pairs = [(sid, t["trial"]) for sid, e in shown["scenarios"].items() for t in e["traces"]]
+    assert len(set(pairs)) == 18  # every trial exactly once
+
+
+def test_help_is_fast_path_and_never_imports_mlflow() -> None:
+    code = (
+        "import sys\n"
+        "from costar.cli import app\n"
+        "try:\n"
+        "    app(['--help'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "for cmd in ('run', 'runs', 'show', 'schema'):\n"
+        "    try:\n"
+        "        app([cmd, '--help'], standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "assert 'mlflow' not in sys.modules, 'mlflow imported'\n"
+        "print('clean')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("clean")
+    assert "--resume" in done.stdout and "--keep-workspaces" in done.stdout
+
+
+def test_schema_prints_the_scenario_json_schema() -> None:
+    done = subprocess.run([*COSTAR, "schema"], capture_output=True, text=True)
+    schema = json.loads(done.stdout)
+    assert schema["title"] == "Scenario" and "input" in schema["required"]
+    assert "from" in json.dumps(schema["$defs"]["FileSpec"])
+    events = json.loads(
+        subprocess.run([*COSTAR, "schema", "event"], capture_output=True, text=True).stdout
+    )
+    assert events["title"] == "AgentEvent"
+    bad = subprocess.run([*COSTAR, "schema", "nope"], capture_output=True, text=True)
+    assert bad.returncode == 2

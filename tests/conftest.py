@@ -1,0 +1,61 @@
+"""Shared fixtures: a migrated MLflow store copied per test, projects and suites on disk."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS))  # sample_agents for in-process runs
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("COSTAR_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One MLflow SQLite store with migrations applied; copying it is far cheaper than migrating."""
+    from costar.traces import TraceStore
+
+    folder = tmp_path_factory.mktemp("template")
+    store = TraceStore(f"sqlite:///{folder / 'mlflow.db'}")
+    store._connect()
+    store._tracing.store  # noqa: B018 - opening the store runs the migrations
+    return folder / "mlflow.db"
+
+
+@pytest.fixture
+def store_uri(tmp_path: Path, template_db: Path) -> str:
+    target = tmp_path / ".costar" / "mlflow.db"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template_db, target)
+    return f"sqlite:///{target}"
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+@pytest.fixture
+def project(tmp_path: Path, store_uri: str) -> Path:
+    """A project folder with costar.toml (store in the project) and the sample agents."""
+    shutil.copyfile(TESTS / "sample_agents.py", tmp_path / "sample_agents.py")
+    write_files(tmp_path, {"costar.toml": "[costar]\nsuite = 'scenarios'\nconcurrency = 4\n"})
+    return tmp_path
