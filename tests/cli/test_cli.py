@@ -100,9 +100,8 @@ def test_ctrl_c_keeps_finished_trials_and_resume_runs_the_rest(project: Path) ->
     write_files(project, SUITE)
     marks = project / "started"
     marks.mkdir()
-    env = {**os.environ, "SLEEP": "0.7"}
+    env = {**os.environ, "SLEEP": "0.7", "MARK_DIR": str(marks)}
     agent = f"cmd:{sys.executable} sample_agents.py slow"
-    # each trial is a subprocess that sleeps; count finished trials through the store path
     proc = subprocess.Popen(
         [*COSTAR, "run", "-a", agent, "-n", "3", "-c", "2", "--json"],
         cwd=project,
@@ -111,7 +110,10 @@ def test_ctrl_c_keeps_finished_trials_and_resume_runs_the_rest(project: Path) ->
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)  # store opened (about 3 s) and a few trials done
+    deadline = time.monotonic() + 90
+    while len(list(marks.iterdir())) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)  # wait until some trials have finished, however slow the start
+    assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

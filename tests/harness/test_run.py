@@ -102,8 +102,11 @@ def test_resume_runs_only_trials_without_a_trace(project: Path) -> None:
     store = TraceStore(load_settings(start=project).store_uri())
     rows = sorted(store.run_traces(first.run_id), key=lambda r: r.trial)
     store.client.delete_traces(store.experiment_id, trace_ids=[rows[1].trace_id])
-    resumed = run_suite(config(project, resume=first.run_id[:8]))  # agent comes from the run
+    # the project's default agent differs: the resumed run must keep its own
+    (project / "costar.toml").write_text("[costar]\nagent = 'sample_agents:crash'\n")
+    resumed = run_suite(config(project, resume=first.run_id[:8]))
     assert (resumed.planned, resumed.skipped, resumed.written) == (1, 2, 1)
+    assert (resumed.ok, resumed.agent) == (1, "sample_agents:echo")
     after = store.run_traces(first.run_id)
     assert sorted(r.trial for r in after) == [0, 1, 2]
     assert store.get_run(first.run_id).status == "FINISHED"

@@ -295,7 +295,8 @@ def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
         return RunConfig(
             root=settings.root,
             suite=suite,
-            agent=values.pop("agent", settings.agent),
+            # a resumed run keeps its own agent unless --agent says otherwise
+            agent=values.pop("agent", None if values.get("resume") else settings.agent),
             trials=values.pop("trials", settings.trials),
             concurrency=values.pop("concurrency", settings.concurrency),
             timeout=values.pop("timeout", settings.timeout),
