@@ -51,6 +51,14 @@ def _settings(**overrides: Any) -> Any:
     return load_settings(overrides)
 
 
+def _open_store(tracking_uri: str | None, experiment: str | None) -> tuple[Any, Any]:
+    """Settings and the TraceStore they name."""
+    from costar.traces import TraceStore
+
+    settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
+    return settings, TraceStore(settings.store_uri(), settings.experiment)
+
+
 @app.command()
 def run(
     suite: Annotated[
@@ -208,11 +216,9 @@ def runs(
     as_json: JsonFlag = False,
 ) -> None:
     """List recorded runs, newest first."""
-    from costar.traces import TraceStore
-
     try:
-        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
-        found = TraceStore(settings.store_uri(), settings.experiment).list_runs(limit)
+        settings, store = _open_store(tracking_uri, experiment)
+        found = store.list_runs(limit)
     except CostarError as exc:
         fail(exc)
     rows = [_run_json(r) for r in found]
@@ -273,11 +279,8 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """Summarise one run: its settings and each scenario's trials as stored."""
-    from costar.traces import TraceStore
-
     try:
-        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
-        store = TraceStore(settings.store_uri(), settings.experiment)
+        _, store = _open_store(tracking_uri, experiment)
         info = store.get_run(run_id)
         traces = store.run_traces(info.run_id)
     except CostarError as exc:

@@ -23,7 +23,7 @@ from costar.traces._model import TAG_PREFIX, TrialRecord
 
 RUN_TAG = f"{TAG_PREFIX}run_id"
 _LINK_CHUNK = 100  # MLflow's limit for link_traces_to_run
-_SEARCH_PAGE = 1000
+_SEARCH_PAGE = 500  # the REST API refuses more per page
 
 
 def quiet_mlflow() -> None:
