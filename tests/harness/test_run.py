@@ -96,6 +96,18 @@ def test_agent_crash_and_timeout_are_recorded_not_raised(project: Path, monkeypa
     assert failed_tool.status.status_code.value == "ERROR"
 
 
+def test_failed_turn_keeps_the_whole_conversation_in_the_trace(project: Path) -> None:
+    write_files(project, SUITE)
+    summary = run_suite(config(project, agent="sample_agents:crash", scenarios=["multi"]))
+    store = TraceStore(load_settings(start=project).store_uri())
+    (row,) = store.run_traces(summary.run_id)
+    (trace,) = store.get_traces([row.trace_id])
+    root = next(s for s in trace.data.spans if s.parent_id is None)
+    assert root.inputs == {"turns": ["first", "second", "third"]}
+    assert root.status.description.endswith("(turn 1 of 3; later turns not run)")
+    assert [s.name for s in trace.data.spans if s.span_type == "CHAIN"] == ["turn-1"]
+
+
 def test_resume_runs_only_trials_without_a_trace(project: Path) -> None:
     write_files(project, SUITE)
     first = run_suite(config(project, agent="sample_agents:echo", trials=3, scenarios=["single"]))

@@ -97,7 +97,6 @@ def run_trial(
                     record.error += (
                         f" (turn {index + 1} of {len(record.turns)}; later turns not run)"
                     )
-                del record.turns[index + 1 :]
                 break
             turn.end_ns = time.time_ns()
             turn.reply = result.output

@@ -54,7 +54,7 @@ def trial_spans(record: TrialRecord) -> list[SpanRecord]:
     )
     spans = [root]
     for index, turn in enumerate(record.turns):
-        if multi:
+        if multi and turn.start_ns:  # turns after a failed one never ran
             spans.append(
                 SpanRecord(
                     name=f"turn-{index + 1}",

@@ -50,8 +50,9 @@ class TrialRecord:
 
     @property
     def output(self) -> Any:
-        """The agent's last reply."""
-        return self.turns[-1].reply if self.turns else None
+        """The agent's last reply (turns after a failed one never ran)."""
+        ran = [t for t in self.turns if t.start_ns]
+        return ran[-1].reply if ran else None
 
     def all_tags(self) -> dict[str, str]:
         """Tags written on the trace: run, scenario, trial, status and the caller's tags."""
