@@ -20,6 +20,8 @@ _EXPORTS = {
     "RunConfig": "costar.harness",
     "run_suite": "costar.harness",
     "CostarError": "costar._exceptions",
+    "chat": "costar.llm",
+    "LLMClient": "costar.llm",
 }
 
 __all__ = ["__version__", *_EXPORTS]

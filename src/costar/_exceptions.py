@@ -9,7 +9,13 @@
     │   ├── AgentTimeout      it ran past its timeout and was killed
     │   └── AgentProtocolError  it answered in a shape costar cannot read (non-JSON, wrong fields)
     └── InfraError            costar's own machinery failed: exit code 3, retried where safe
-        └── StoreError        the trace store could not be read or written
+        ├── StoreError        the trace store could not be read or written
+        └── LLMError          a model call failed after its bounded retries
+            ├── LLMRateLimitError   HTTP 429 every time
+            ├── LLMServerError      HTTP 5xx every time
+            ├── LLMTimeoutError     no answer within the call's timeout
+            ├── LLMResponseError    an answer costar cannot read (malformed JSON, cut off)
+            └── LLMRequestError     the provider refused the request (4xx other than 429)
 
 Errors from dependencies are translated at the boundary (`raise StoreError(...) from exc`).
 """
@@ -82,3 +88,31 @@ class InfraError(CostarError):
 
 class StoreError(InfraError):
     """The MLflow trace store could not be read or written."""
+
+
+class LLMError(InfraError):
+    """A model call failed after its bounded retries. `attempts` counts the tries made."""
+
+    def __init__(self, message: str, attempts: int = 1):
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class LLMRateLimitError(LLMError):
+    """The provider answered 429 on every attempt."""
+
+
+class LLMServerError(LLMError):
+    """The provider answered 5xx on every attempt."""
+
+
+class LLMTimeoutError(LLMError):
+    """No complete answer arrived within the call's timeout."""
+
+
+class LLMResponseError(LLMError):
+    """The answer was not a readable chat completion (malformed JSON, truncated body)."""
+
+
+class LLMRequestError(LLMError):
+    """The provider refused the request (4xx other than 429): a wrong key, model or argument."""

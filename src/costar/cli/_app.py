@@ -334,6 +334,39 @@ def schema(
     typer.echo(json.dumps(data, indent=2))
 
 
+fake_llm = typer.Typer(
+    help="The scripted OpenAI-compatible fake LLM (offline tests and demos).",
+    no_args_is_help=True,
+)
+app.add_typer(fake_llm, name="fake-llm")
+
+
+@fake_llm.command("serve")
+def fake_llm_serve(
+    script: Annotated[Path, typer.Option("--script", help="YAML or JSON script of rules.")],
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free).")] = 0,
+) -> None:
+    """Serve /v1/chat/completions, /v1/embeddings and /v1/models on 127.0.0.1 until Ctrl-C."""
+    import time
+
+    from costar.llm import FakeLLM
+
+    try:
+        fake = FakeLLM(script, port=port).start()
+    except CostarError as exc:
+        fail(exc)
+    except OSError as exc:
+        typer.echo(f"costar: error: cannot listen on 127.0.0.1:{port}: {exc}", err=True)
+        exit_code(ExitCode.USAGE)
+    typer.echo(f"fake LLM serving {len(fake.script.rules)} rules at {fake.base_url}")
+    typer.echo(f"point costar at it: COSTAR_MODEL=openai:/fake COSTAR_LLM_BASE_URL={fake.base_url}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
 def main() -> None:
     """Console-script entry point."""
     import os

@@ -1,0 +1,31 @@
+"""The model interface: one client for every LLM use, and the scripted fake server."""
+
+from costar.llm._client import LLMClient
+from costar.llm._default import chat, default_model, get_client
+from costar.llm._endpoint import PROVIDERS, Endpoint, parse_model, resolve_endpoint
+from costar.llm._fake import FakeLLM, count_tokens, embed, serve
+from costar.llm._script import Fault, Reply, Rule, Script, load_script
+from costar.llm._types import ChatResult, ToolCall, Usage
+
+__all__ = [
+    "PROVIDERS",
+    "ChatResult",
+    "Endpoint",
+    "FakeLLM",
+    "Fault",
+    "LLMClient",
+    "Reply",
+    "Rule",
+    "Script",
+    "ToolCall",
+    "Usage",
+    "chat",
+    "count_tokens",
+    "default_model",
+    "embed",
+    "get_client",
+    "load_script",
+    "parse_model",
+    "resolve_endpoint",
+    "serve",
+]
