@@ -6,6 +6,7 @@ STAMP   := $(VENV)/.installed
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export LITELLM_LOCAL_MODEL_COST_MAP := True
+export MLFLOW_MODEL_CATALOG_URI :=
 
 .PHONY: demo test check bench clean
 
@@ -17,7 +18,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
+	@echo "== examples/shop: a rule-based agent (no LLM)"
 	cd examples/shop && ../../$(BIN)/costar run --trials 2
+	@echo "== examples/support: an LLM agent (scripted fake LLM unless COSTAR_MODEL is set)"
+	$(BIN)/python examples/support/demo.py --trials 2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -32,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/harness.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache examples/shop/.costar
+	rm -rf $(VENV) .pytest_cache examples/shop/.costar examples/support/.costar

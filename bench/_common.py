@@ -8,9 +8,9 @@ import platform
 import resource
 import sys
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("DO_NOT_TRACK", "true")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from costar._env import quiet_dependencies  # noqa: E402
+
+quiet_dependencies()
 
 
 def quick() -> bool:

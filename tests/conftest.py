@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from costar._env import quiet_dependencies
+
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))  # sample_agents for in-process runs
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("DO_NOT_TRACK", "true")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+quiet_dependencies()
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,8 @@ PACKAGES = [
     "costar",
     "costar.scenarios",
     "costar.agents",
+    "costar.llm",
+    "costar.testing",
     "costar.harness",
     "costar.traces",
     "costar.cli",

@@ -369,9 +369,7 @@ def fake_llm_serve(
 
 def main() -> None:
     """Console-script entry point."""
-    import os
+    from costar._env import quiet_dependencies
 
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "true")
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    quiet_dependencies()
     app()

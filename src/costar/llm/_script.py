@@ -20,8 +20,9 @@ faults: {rate: 0.0, kinds: ["500"], seed: 7}          # random faults on any req
 
 Conditions (all optional, all must hold): `model` (regex, full match), `last_message`,
 `last_role`, `conversation` and `not_conversation` (regex over every message's text),
-`tool_result` (regex over tool messages), `after_tool` (a tool answered a call of that name),
-`system` (regex over system messages). A rule with `times: N` applies at most N times.
+`tool_result` (regex over tool messages), `after_tool` / `not_after_tool` (a tool has / has
+not yet answered a call of that name), `user` and `system` (regex over the user's or the
+system messages only). A rule with `times: N` applies at most N times.
 Replies: `text`, `tool_calls`, or `json` (sent as the message text). Text and tool-call arguments
 may use `{1}`, `{2}` for the groups of the `last_message` match (`"{1}"` alone keeps a number a
 number). Faults: 429 (with Retry-After), 500, timeout (a
@@ -81,6 +82,8 @@ class When(_Strict):
     not_conversation: str | None = None
     tool_result: str | None = None
     after_tool: str | None = None
+    not_after_tool: str | None = None
+    user: str | None = None
     system: str | None = None
 
 
@@ -149,6 +152,17 @@ def _text(message: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _answered(messages: list[dict[str, Any]], tools: list[dict[str, Any]], name: str) -> bool:
+    """Whether a tool message answers a call of tool `name`."""
+    answered = {m.get("tool_call_id") for m in tools}
+    return any(
+        c.get("id") in answered
+        for m in messages
+        for c in m.get("tool_calls") or []
+        if c.get("function", {}).get("name") == name
+    )
+
+
 def match(rule: Rule, model: str, messages: list[dict[str, Any]]) -> re.Match[str] | bool:
     """Whether the rule's conditions hold; the last_message match (for {1} groups) if any."""
     w = rule.when
@@ -169,16 +183,13 @@ def match(rule: Rule, model: str, messages: list[dict[str, Any]]) -> re.Match[st
         re.search(w.system, _text(m), re.I) for m in messages if m.get("role") == "system"
     ):
         return False
-    if w.after_tool:
-        answered = {m.get("tool_call_id") for m in tools}
-        called = {
-            c.get("id")
-            for m in messages
-            for c in m.get("tool_calls") or []
-            if c.get("function", {}).get("name") == w.after_tool
-        }
-        if not answered & called:
+    for name, wanted in ((w.after_tool, True), (w.not_after_tool, False)):
+        if name and _answered(messages, tools, name) != wanted:
             return False
+    if w.user and not any(
+        re.search(w.user, _text(m), re.S | re.I) for m in messages if m.get("role") == "user"
+    ):
+        return False
     if w.last_message:
         found = re.search(w.last_message, _text(last), re.S | re.I)
         return found or False

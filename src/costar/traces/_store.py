@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from costar._env import quiet_dependencies
 from costar._exceptions import NotFoundError, StoreError
 from costar.traces._convert import to_mlflow_spans
 from costar.traces._model import TAG_PREFIX, TrialRecord
@@ -71,6 +72,7 @@ class TraceStore:
     def _connect(self) -> None:
         if self._client is not None:
             return
+        quiet_dependencies()
         quiet_mlflow()
         try:
             from mlflow.tracing.client import TracingClient

@@ -1,0 +1,82 @@
+"""The LLM-driven example end to end on the scripted fake: what its traces show."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from costar.config import load_settings
+from costar.harness import run_suite, settings_to_config
+from costar.llm import FakeLLM
+from costar.traces import TraceStore
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "support"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory, template_db: Path):
+    root = tmp_path_factory.mktemp("support")
+    shutil.copytree(EXAMPLE, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".costar"))
+    (root / ".costar").mkdir(exist_ok=True)
+    shutil.copyfile(template_db, root / ".costar" / "mlflow.db")
+    mp = pytest.MonkeyPatch()
+    with FakeLLM(EXAMPLE / "fake_llm.yaml") as fake:
+        for key, value in fake.env("openai:/scripted-fake").items():
+            mp.setenv(key, value)
+        summary = run_suite(settings_to_config(load_settings(start=root)))
+    mp.undo()
+    store = TraceStore(load_settings(start=root).store_uri())
+    rows = store.run_traces(summary.run_id)
+    fetched = store.get_traces([r.trace_id for r in rows])
+    traces = {t.info.tags["costar.scenario_id"]: t for t in fetched}
+    return summary, traces
+
+
+def spans(trace, kind: str) -> list:
+    return [s for s in trace.data.spans if s.span_type == kind]
+
+
+def test_the_suite_has_twelve_scenarios_and_all_run(recorded) -> None:
+    summary, traces = recorded
+    assert summary.ok == summary.written == len(traces) >= 12
+
+
+def test_llm_spans_carry_token_usage_and_the_model(recorded) -> None:
+    _, traces = recorded
+    llm = spans(traces["order-status"], "CHAT_MODEL")
+    assert len(llm) == 2
+    usage = llm[0].attributes["mlflow.chat.tokenUsage"]
+    assert usage["input_tokens"] > 100 and usage["total_tokens"] > usage["input_tokens"]
+    assert llm[0].attributes["mlflow.llm.model"] == "scripted-fake"
+    assert llm[0].inputs["messages"][0]["role"] == "system"  # the prompt and skills file
+    assert "Skills" in llm[0].inputs["messages"][0]["content"]
+    assert traces["order-status"].info.token_usage["total_tokens"] > 0
+
+
+def test_tool_spans_show_arguments_and_results(recorded) -> None:
+    _, traces = recorded
+    (lookup,) = spans(traces["order-status"], "TOOL")
+    assert lookup.inputs == {"order_id": 1043} and lookup.outputs["status"] == "shipped"
+    root = next(s for s in traces["order-status"].data.spans if s.parent_id is None)
+    assert root.outputs == "Your order is shipped."
+    (missing,) = spans(traces["missing-order"], "TOOL")
+    assert missing.status.status_code.value == "ERROR"
+
+
+def test_the_good_path_and_the_scripted_mistakes_are_both_in_the_traces(recorded) -> None:
+    _, traces = recorded
+
+    def tools(scenario: str) -> list[str]:
+        return [s.name for s in spans(traces[scenario], "TOOL")]
+
+    assert tools("refund-damaged-item") == ["lookup_order", "read_policy"]
+    assert "issue_refund" in tools("refund-confirmed")
+    # plausible mistakes the judges should catch: refunds without reading the policy
+    assert "issue_refund" in tools("refund-outside-window")
+    assert "read_policy" not in tools("refund-outside-window")
+    assert "issue_refund" in tools("refund-without-confirmation")
+    final = next(s for s in traces["refund-confirmed"].data.spans if s.name == "final_state")
+    orders = final.outputs["sqlite"]["shop.db"]["tables"]["orders"]["rows"]
+    assert [r[4] for r in orders if r[0] == 1042] == ["refunded"]
