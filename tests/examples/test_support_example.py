@@ -9,7 +9,7 @@ import pytest
 
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
-from costar.llm import FakeLLM
+from costar.llm import FakeLLM, close_clients
 from costar.traces import TraceStore
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "support"
@@ -26,6 +26,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, template_db: Path):
         for key, value in fake.env("openai:/scripted-fake").items():
             mp.setenv(key, value)
         summary = run_suite(settings_to_config(load_settings(start=root)))
+        close_clients()
     mp.undo()
     store = TraceStore(load_settings(start=root).store_uri())
     rows = store.run_traces(summary.run_id)

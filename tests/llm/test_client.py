@@ -16,7 +16,7 @@ from costar._exceptions import (
     LLMServerError,
     LLMTimeoutError,
 )
-from costar.llm import FakeLLM, LLMClient, chat, embed, get_client, resolve_endpoint
+from costar.llm import FakeLLM, LLMClient, chat, close_clients, embed, resolve_endpoint
 from costar.traces import Recorder, recording
 
 SCRIPT = {
@@ -176,7 +176,7 @@ def test_module_level_chat_uses_costar_model(fake: FakeLLM, monkeypatch) -> None
     for key, value in fake.env().items():
         monkeypatch.setenv(key, value)
     assert chat([{"role": "user", "content": "hi"}]).text == "hello there"
-    _open.append(get_client())
+    close_clients()
     monkeypatch.delenv("COSTAR_MODEL")
     with pytest.raises(ConfigError, match="no model configured"):
         chat([{"role": "user", "content": "hi"}])

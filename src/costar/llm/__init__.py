@@ -1,7 +1,7 @@
 """The model interface: one client for every LLM use, and the scripted fake server."""
 
 from costar.llm._client import LLMClient
-from costar.llm._default import chat, default_model, get_client
+from costar.llm._default import chat, close_clients, default_model, get_client
 from costar.llm._endpoint import PROVIDERS, Endpoint, parse_model, resolve_endpoint
 from costar.llm._fake import FakeLLM, count_tokens, embed, serve
 from costar.llm._script import Fault, Reply, Rule, Script, load_script
@@ -20,6 +20,7 @@ __all__ = [
     "ToolCall",
     "Usage",
     "chat",
+    "close_clients",
     "count_tokens",
     "default_model",
     "embed",

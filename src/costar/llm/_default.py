@@ -46,3 +46,10 @@ def chat(
 ) -> ChatResult:
     """One chat completion on the shared client for `model` (default COSTAR_MODEL)."""
     return get_client(model).chat(messages, tools=tools, response_format=response_format, **params)
+
+
+def close_clients() -> None:
+    """Close and forget the shared clients (their pooled connections)."""
+    with _lock:
+        while _clients:
+            _clients.popitem()[1].close()
