@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	@echo "== examples/shop: a rule-based agent (no LLM)"
-	cd examples/shop && ../../$(BIN)/costar run --trials 2
+	cd examples/shop && ../../$(BIN)/costar run --trials 2 && ../../$(BIN)/costar assess --last
 	@echo "== examples/support: an LLM agent (scripted fake LLM unless COSTAR_MODEL is set)"
 	$(BIN)/python examples/support/demo.py --trials 2
 

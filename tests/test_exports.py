@@ -11,6 +11,8 @@ PACKAGES = [
     "costar.scenarios",
     "costar.agents",
     "costar.llm",
+    "costar.judges",
+    "costar.assess",
     "costar.testing",
     "costar.harness",
     "costar.traces",

@@ -3,7 +3,8 @@
 Offline (the default), the model is the scripted fake LLM serving fake_llm.yaml on 127.0.0.1:
 replies come from that script, not from a real model. With COSTAR_MODEL set (and the
 provider's key, or COSTAR_LLM_BASE_URL for a local server), the same suite runs against that
-real model. Extra arguments go to `costar run` (default: --trials 2).
+real model. Then the project's judges score the run (`costar assess --last`). Extra arguments
+go to `costar run` (default: --trials 2).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from costar.llm import FakeLLM
 
 HERE = Path(__file__).parent
 COSTAR = str(Path(sys.executable).parent / "costar")
+ASSESS = [COSTAR, "assess", "--last"]  # then score the traces just recorded
 
 
 def main() -> int:
@@ -25,7 +27,7 @@ def main() -> int:
     if model:
         print(f"model: {model} (a real model, named by COSTAR_MODEL)", flush=True)
         run = [COSTAR, "run", "--name", f"support on {model}", *args]
-        return subprocess.call(run, cwd=HERE)
+        return subprocess.call(run, cwd=HERE) or subprocess.call(ASSESS, cwd=HERE)
     with FakeLLM(HERE / "fake_llm.yaml") as fake:
         print(
             f"model: the scripted fake LLM at {fake.base_url}. This is not a real model: its "
@@ -34,7 +36,7 @@ def main() -> int:
         )
         env = {**os.environ, **fake.env("openai:/scripted-fake")}
         run = [COSTAR, "run", "--name", "support on the scripted fake LLM", *args]
-        return subprocess.call(run, cwd=HERE, env=env)
+        return subprocess.call(run, cwd=HERE, env=env) or subprocess.call(ASSESS, cwd=HERE, env=env)
 
 
 if __name__ == "__main__":

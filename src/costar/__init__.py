@@ -21,6 +21,9 @@ _EXPORTS = {
     "run_suite": "costar.harness",
     "CostarError": "costar._exceptions",
     "chat": "costar.llm",
+    "judge": "costar.judges",
+    "Outcome": "costar.judges",
+    "TraceView": "costar.judges",
     "LLMClient": "costar.llm",
 }
 

@@ -42,6 +42,10 @@ class Settings(BaseModel):
         default_factory=list,
         description="MLflow autolog flavours to switch on for Python agents (e.g. 'openai').",
     )
+    judges: list[str] = Field(
+        default_factory=lambda: ["judges"],
+        description="Judge files or folders (*.yaml built-ins with params, *.py @costar.judge).",
+    )
     tracking_uri: str | None = Field(
         None, description="MLflow tracking URI; default sqlite:///<root>/.costar/mlflow.db."
     )

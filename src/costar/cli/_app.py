@@ -334,6 +334,175 @@ def schema(
     typer.echo(json.dumps(data, indent=2))
 
 
+@app.command()
+def assess(
+    run_ids: Annotated[
+        list[str] | None, typer.Argument(help="Run ids (or unique prefixes) to score.")
+    ] = None,
+    all_runs: Annotated[bool, typer.Option("--all-runs", help="Score every stored run.")] = False,
+    last: Annotated[bool, typer.Option("--last", help="Score the newest run.")] = False,
+    judge: Annotated[
+        list[str] | None, typer.Option("--judge", "-j", help="Only this judge (repeat).")
+    ] = None,
+    no_mirror: Annotated[
+        bool, typer.Option("--no-mirror", help="Do not mirror verdicts to MLflow as Feedback.")
+    ] = False,
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Score stored traces with the project's judges (never re-runs the agent).
+
+    Only verdicts missing for the current judge versions are computed: after changing one
+    judge, only that judge runs. Judge errors are recorded and retried by the next assess.
+    """
+    from costar.assess import AssessConfig
+    from costar.assess import assess as run_assess
+
+    if not run_ids and not all_runs and not last:
+        typer.echo(
+            "costar: error: name a RUN_ID (see `costar runs`), or pass --last or --all-runs",
+            err=True,
+        )
+        exit_code(ExitCode.USAGE)
+    try:
+        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
+        config = AssessConfig(
+            root=settings.root,
+            tracking_uri=settings.store_uri(),
+            experiment=settings.experiment,
+            run_ids=run_ids or [],
+            all_runs=all_runs,
+            last=last,
+            judges=judge or [],
+            judge_paths=settings.judges,
+            mirror=not no_mirror,
+        )
+        summary = run_assess(config)
+    except CostarError as exc:
+        fail(exc)
+    data = summary.to_json()
+    if as_json:
+        emit_json(data)
+        return
+    _print_assess(data)
+
+
+def _print_assess(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"verdicts: {data['traces']} traces x {data['judges']} judges")
+    for column in ("judge", "passed", "failed", "error", "skipped", "mean"):
+        table.add_column(column, justify="left" if column == "judge" else "right")
+    for name, t in sorted(data["per_judge"].items()):
+        mean = "" if t["mean"] is None else f"{t['mean']:.4g}"
+        table.add_row(
+            name,
+            str(t["passed"]),
+            f"[red]{t['failed']}[/]" if t["failed"] else "0",
+            f"[yellow]{t['error']}[/]" if t["error"] else "0",
+            str(t["skipped"]),
+            mean,
+        )
+    console.print(table)
+    console.print(
+        f"scored {data['scored']}, reused {data['cached']} cached, {data['errors']} judge errors, "
+        f"mirrored {data['mirrored']} to MLflow, {data['seconds']:.2f} s"
+    )
+    for warning in data["warnings"]:
+        console.print(f"[yellow]warning: {warning}[/]")
+    if data["runs"]:
+        console.print(f"details: costar verdicts {data['runs'][-1][:12]} --failed")
+
+
+@app.command()
+def verdicts(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    judge: Annotated[
+        list[str] | None, typer.Option("--judge", "-j", help="Only this judge (repeat).")
+    ] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Only failing and error verdicts.")
+    ] = False,
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List a run's verdicts (the newest per trace and judge)."""
+    from costar.assess import VerdictStore
+
+    try:
+        settings, store = _open_store(tracking_uri, experiment)
+        info = store.get_run(run_id)
+    except CostarError as exc:
+        fail(exc)
+    store_path = settings.root / ".costar" / "verdicts.db"
+    found = VerdictStore(store_path).for_run(info.run_id) if store_path.exists() else []
+    if judge:
+        found = [v for v in found if v.judge in judge]
+    if failed:
+        found = [v for v in found if v.passed is False or v.status == "error"]
+    if as_json:
+        emit_json([v.model_dump(mode="json") for v in found])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"verdicts of run {info.run_id[:12]}", show_lines=False)
+    for column in ("scenario", "trial", "judge", "result", "rationale"):
+        table.add_column(column, overflow="fold")
+    for v in found:
+        result = (
+            "[yellow]error[/]"
+            if v.status == "error"
+            else "skipped"
+            if v.status == "skipped"
+            else "[green]pass[/]"
+            if v.passed
+            else "[red]fail[/]"
+            if v.passed is False
+            else f"{v.value}"
+        )
+        table.add_row(v.scenario_id, str(v.trial), v.judge, result, v.error or v.rationale)
+    Console().print(table if found else "no verdicts: run `costar assess RUN_ID` first")
+
+
+judges_app = typer.Typer(help="Inspect the project's judges.", no_args_is_help=True)
+app.add_typer(judges_app, name="judges")
+
+
+@judges_app.command("list")
+def judges_list(as_json: JsonFlag = False) -> None:
+    """The project's judges: defaults plus judges/*.yaml and judges/*.py, with versions."""
+    from costar.judges import describe, load_judges
+
+    try:
+        settings = _settings()
+        rows = describe(load_judges(settings.root, settings.judges))
+    except CostarError as exc:
+        fail(exc)
+    if as_json:
+        emit_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="judges")
+    for column in ("name", "kind", "version", "uses", "params"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["name"],
+            r["kind"],
+            r["version"],
+            r["uses"],
+            json.dumps(r["params"]) if r["params"] else "",
+        )
+    Console().print(table)
+
+
 fake_llm = typer.Typer(
     help="The scripted OpenAI-compatible fake LLM (offline tests and demos).",
     no_args_is_help=True,

@@ -1,0 +1,219 @@
+"""The scoring engine: every judge over every trace of a run, cached, in parallel.
+
+Traces come from the derived cache, else the MLflow store (then cached). A verdict is computed
+only when the store has none for (trace, judge, judge version) with status ok or skipped, so a
+second assess after changing one judge runs only that judge. Judge errors are verdicts with
+status error, retried by the next assess. Verdicts are mirrored to MLflow as Feedback so they
+show in the MLflow UI. Judging never calls the agent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from costar._exceptions import CostarError, NotFoundError
+from costar.assess._cache import TraceCache
+from costar.assess._verdicts import VerdictStore
+from costar.judges import Judge, TraceView, Verdict, load_judges
+from costar.scenarios import load_suite
+from costar.traces import TraceStore
+
+_FETCH = 100
+
+
+class AssessConfig(BaseModel):
+    """What `costar assess` needs."""
+
+    root: Path
+    tracking_uri: str
+    experiment: str = "costar"
+    run_ids: list[str] = Field(default_factory=list, description="Runs to assess (id prefixes).")
+    all_runs: bool = False
+    last: bool = Field(False, description="Assess the newest run.")
+    judges: list[str] = Field(default_factory=list, description="Only these judge names.")
+    judge_paths: list[str] = Field(default_factory=lambda: ["judges"])
+    concurrency: int = Field(8, ge=1, description="LLM and agentic judges scored at once.")
+    mirror: bool = Field(True, description="Mirror verdicts to MLflow as Feedback.")
+
+    @property
+    def costar_dir(self) -> Path:
+        return self.root / ".costar"
+
+
+@dataclass
+class JudgeTally:
+    passed: int = 0
+    failed: int = 0
+    error: int = 0
+    skipped: int = 0
+    values: list[float] = field(default_factory=list)
+
+    def add(self, v: Verdict) -> None:
+        if v.status == "error":
+            self.error += 1
+        elif v.status == "skipped":
+            self.skipped += 1
+        elif v.passed is True:
+            self.passed += 1
+        elif v.passed is False:
+            self.failed += 1
+        if isinstance(v.value, (int, float)) and not isinstance(v.value, bool):
+            self.values.append(float(v.value))
+
+
+@dataclass
+class AssessSummary:
+    """What an assess did, and the verdict tally per judge for each run."""
+
+    runs: list[str] = field(default_factory=list)
+    traces: int = 0
+    judges: int = 0
+    scored: int = 0
+    cached: int = 0
+    errors: int = 0
+    mirrored: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    per_judge: dict[str, JudgeTally] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for tally in data["per_judge"].values():
+            values = tally.pop("values")
+            tally["mean"] = round(sum(values) / len(values), 6) if values else None
+        return data
+
+
+def _views(store: TraceStore, cache: TraceCache, run_id: str) -> list[TraceView]:
+    ids = [row.trace_id for row in store.run_traces(run_id)]
+    found = cache.get_many(ids)
+    missing = [i for i in ids if i not in found]
+    for start in range(0, len(missing), _FETCH):
+        fetched = [
+            TraceView.from_mlflow(t) for t in store.get_traces(missing[start : start + _FETCH])
+        ]
+        cache.put_many(fetched)
+        found.update((v.trace_id, v) for v in fetched)
+    return [found[i] for i in ids if i in found]
+
+
+def _scenarios(store: TraceStore, run_id: str, summary: AssessSummary) -> dict[str, Any]:
+    suite_path = store.get_run(run_id).params.get("suite")
+    if not suite_path:
+        return {}
+    try:
+        return {s.id: s.scenario for s in load_suite(suite_path).scenarios}
+    except CostarError as exc:
+        first = str(exc).splitlines()[0]
+        summary.warnings.append(
+            f"run {run_id[:12]}: suite {suite_path} not loadable ({first}); judges that need "
+            "expectations are skipped"
+        )
+        return {}
+
+
+def _mirror(store: TraceStore, verdicts: list[Verdict]) -> list[tuple[str, str, str]]:
+    from mlflow.entities import AssessmentError, AssessmentSource, Feedback
+
+    done = []
+    for v in verdicts:
+        source = AssessmentSource(
+            source_type="LLM_JUDGE" if v.kind in ("llm", "agentic") else "CODE",
+            source_id=f"costar:{v.judge}@{v.judge_version}",
+        )
+        value = v.passed if v.passed is not None else v.value
+        feedback = Feedback(
+            name=v.judge,
+            value=value if v.status == "ok" else None,
+            rationale=v.rationale or None,
+            source=source,
+            error=AssessmentError(error_code="JUDGE_ERROR", error_message=v.error)
+            if v.status == "error"
+            else None,
+            metadata={
+                "costar.judge_version": v.judge_version,
+                "costar.status": v.status,
+                "costar.evidence": ",".join(v.evidence)[:1000],
+            },
+        )
+        store._tracing.log_assessment(v.trace_id, feedback)
+        done.append(v.key())
+    return done
+
+
+def assess(
+    config: AssessConfig, progress: Callable[[int, int], None] | None = None
+) -> AssessSummary:
+    """Score the runs' traces with the project's judges; see the module docstring."""
+    started = time.monotonic()
+    store = TraceStore(config.tracking_uri, config.experiment)
+    verdicts = VerdictStore(config.costar_dir / "verdicts.db")
+    cache = TraceCache(config.costar_dir / "cache" / "traces.db")
+    judges = load_judges(config.root, config.judge_paths, config.judges or None)
+    summary = AssessSummary(judges=len(judges))
+    if config.all_runs:
+        run_ids = [r.run_id for r in store.list_runs(limit=100_000)]
+    elif config.last:
+        newest = store.list_runs(limit=1)
+        if not newest:
+            raise NotFoundError(f"no runs in {config.tracking_uri} yet (start one: costar run)")
+        run_ids = [newest[0].run_id]
+    else:
+        run_ids = [store.get_run(r).run_id for r in config.run_ids]
+    try:
+        for run_id in run_ids:
+            summary.runs.append(run_id)
+            _assess_run(run_id, judges, store, verdicts, cache, config, summary, progress)
+    finally:
+        verdicts.close()
+        cache.close()
+    summary.seconds = round(time.monotonic() - started, 3)
+    return summary
+
+
+def _assess_run(
+    run_id: str,
+    judges: list[Judge],
+    store: TraceStore,
+    verdicts: VerdictStore,
+    cache: TraceCache,
+    config: AssessConfig,
+    summary: AssessSummary,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    views = _views(store, cache, run_id)
+    scenarios = _scenarios(store, run_id, summary)
+    done = verdicts.done(run_id)
+    summary.traces += len(views)
+    todo = [(v, j) for v in views for j in judges if (v.trace_id, j.name, j.version) not in done]
+    summary.cached += len(views) * len(judges) - len(todo)
+    fast = [(v, j) for v, j in todo if j.kind in ("check", "metric")]
+    slow = [(v, j) for v, j in todo if j.kind not in ("check", "metric")]
+    results = [j.score(v, scenarios.get(v.scenario_id)) for v, j in fast]
+    if progress:
+        progress(len(results), len(todo))
+    if slow:
+        with ThreadPoolExecutor(config.concurrency) as pool:
+            for verdict in pool.map(
+                lambda vj: vj[1].score(vj[0], scenarios.get(vj[0].scenario_id)), slow
+            ):
+                results.append(verdict)
+                if progress:
+                    progress(len(results), len(todo))
+    verdicts.write(results)
+    summary.scored += len(results)
+    summary.errors += sum(1 for r in results if r.status == "error")
+    if config.mirror:
+        pending = verdicts.unmirrored(run_id)
+        verdicts.mark_mirrored(_mirror(store, pending))
+        summary.mirrored += len(pending)
+    versions = {j.name: j.version for j in judges}
+    for v in verdicts.for_run(run_id, versions):
+        summary.per_judge.setdefault(v.judge, JudgeTally()).add(v)

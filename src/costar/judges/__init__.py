@@ -1,0 +1,30 @@
+"""Judges: the Judge protocol and registry, TraceView, built-in checks and metrics."""
+
+from costar.judges._judge import ENTRY_POINT_GROUP, Judge, JudgeSpec, build, judge, registered
+from costar.judges._load import default_judges, describe, load_judges
+from costar.judges._metrics import DEFAULT_METRICS, cost_usd, metrics
+from costar.judges._verdict import VERDICT_VERSION, JudgeCost, Outcome, Verdict, skip
+from costar.judges._view import SpanView, ToolCallView, TraceView
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "ENTRY_POINT_GROUP",
+    "VERDICT_VERSION",
+    "Judge",
+    "JudgeCost",
+    "JudgeSpec",
+    "Outcome",
+    "SpanView",
+    "ToolCallView",
+    "TraceView",
+    "Verdict",
+    "build",
+    "cost_usd",
+    "default_judges",
+    "describe",
+    "judge",
+    "load_judges",
+    "metrics",
+    "registered",
+    "skip",
+]

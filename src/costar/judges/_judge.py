@@ -1,0 +1,165 @@
+"""The Judge protocol, the @judge decorator and the registry.
+
+A judge is a function `(view: TraceView, scenario: Scenario | None, **params) -> Outcome`
+(or a bool, or `(bool, rationale)`), with a name, a kind and parameters. Its version is a hash
+of its definition: source code, parameters and model, so changing a judge invalidates exactly
+its own cached verdicts. The decorator only records metadata and registers; nothing is wrapped.
+Other packages add judges through the `costar.judges` entry-point group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from costar._exceptions import ConfigError
+from costar.judges._verdict import JudgeKind, Outcome, Verdict
+from costar.judges._view import TraceView
+
+JudgeFn = Callable[..., Any]
+ENTRY_POINT_GROUP = "costar.judges"
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """A registered judge function: the recipe judges are built from."""
+
+    name: str
+    kind: JudgeKind
+    fn: JudgeFn
+    description: str = ""
+
+
+@dataclass
+class Judge:
+    """A judge ready to score: a spec plus its parameters."""
+
+    name: str
+    kind: JudgeKind
+    fn: JudgeFn
+    params: dict[str, Any] = field(default_factory=dict)
+    uses: str = ""  # the registered spec it was built from
+
+    @property
+    def version(self) -> str:
+        """Hash of the definition: the function's source, its parameters (and model)."""
+        try:
+            source = inspect.getsource(self.fn)
+        except (OSError, TypeError):
+            source = f"{self.fn.__module__}.{getattr(self.fn, '__qualname__', self.fn)}"
+        payload = json.dumps(
+            {"source": source, "params": self.params, "kind": self.kind},
+            sort_keys=True,
+            default=repr,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+    def score(self, view: TraceView, scenario: Any) -> Verdict:
+        """Run the judge on one trace; an exception becomes a verdict with status error."""
+        start = time.monotonic()
+        base = {
+            "judge": self.name,
+            "judge_version": self.version,
+            "kind": self.kind,
+            "trace_id": view.trace_id,
+            "run_id": view.run_id,
+            "scenario_id": view.scenario_id,
+            "trial": view.trial,
+        }
+        try:
+            outcome = _as_outcome(self.fn(view, scenario, **self.params))
+        except Exception as exc:  # a judge's failure is data
+            return Verdict(**base, status="error", error=f"{type(exc).__name__}: {exc}")
+        outcome.cost.seconds = round(time.monotonic() - start, 6)
+        return Verdict(
+            **base,
+            status="skipped" if outcome.skipped else "ok",
+            passed=None if outcome.skipped else outcome.passed,
+            value=_plain(outcome.value),
+            rationale=outcome.rationale,
+            evidence=outcome.evidence,
+            cost=outcome.cost,
+        )
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return json.dumps(value, default=repr)
+
+
+def _as_outcome(result: Any) -> Outcome:
+    if isinstance(result, Outcome):
+        return result
+    if isinstance(result, bool):
+        return Outcome(passed=result)
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], bool):
+        return Outcome(passed=result[0], rationale=str(result[1]))
+    if isinstance(result, (int, float)):
+        return Outcome(value=result)
+    raise TypeError(f"a judge returns Outcome, bool, (bool, rationale) or a number, not {result!r}")
+
+
+_REGISTRY: dict[str, JudgeSpec] = {}
+_entry_points_loaded = False
+
+
+def judge(name: str | None = None, kind: JudgeKind = "check", description: str = "") -> Callable:
+    """Register a judge function: `@costar.judge(name="refund-needs-policy", kind="check")`."""
+
+    def register(fn: JudgeFn) -> JudgeFn:
+        spec = JudgeSpec(
+            name or fn.__name__.replace("_", "-"),
+            kind,
+            fn,
+            description or (inspect.getdoc(fn) or "").split("\n")[0],
+        )
+        _REGISTRY[spec.name] = spec
+        fn.__costar_judge__ = spec  # type: ignore[attr-defined]
+        return fn
+
+    return register
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()  # importing the module registers its @judge functions
+        except Exception as exc:
+            raise ConfigError(
+                f"judge plugin {ep.name!r} ({ep.value}) failed to load: {exc}"
+            ) from exc
+
+
+def registered() -> dict[str, JudgeSpec]:
+    """Every registered judge spec: built-ins, the project's, and plugins'."""
+    from costar.judges import _checks, _metrics  # noqa: F401 - registers the built-ins
+
+    _load_entry_points()
+    return dict(_REGISTRY)
+
+
+def build(uses: str, name: str | None = None, params: dict[str, Any] | None = None) -> Judge:
+    """A Judge from a registered spec with parameters."""
+    specs = registered()
+    if uses not in specs:
+        raise ConfigError(
+            f"unknown judge {uses!r} (known: {', '.join(sorted(specs))}; see `costar judges list`)"
+        )
+    spec = specs[uses]
+    params = dict(params or {})
+    try:
+        inspect.signature(spec.fn).bind(None, None, **params)
+    except TypeError as exc:
+        raise ConfigError(f"judge {name or uses!r}: bad parameters {params}: {exc}") from exc
+    return Judge(name=name or spec.name, kind=spec.kind, fn=spec.fn, params=params, uses=uses)

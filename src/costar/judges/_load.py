@@ -1,0 +1,118 @@
+"""The judge set of a project: defaults, then the project's judges/*.yaml and judges/*.py.
+
+Defaults judge what scenarios already say: output present, expected tool calls, expected facts,
+final state, budgets, no repeated failing tool call, and the main metrics. A YAML file adds
+built-ins with parameters (and `defaults: false` drops the defaults)::
+
+    judges:
+      - name: policy-before-refund
+        use: tool-sequence
+        params: {before: [[read_policy, issue_refund]]}
+
+A Python file's `@costar.judge` functions become judges of the same name.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from costar._exceptions import ConfigError
+from costar.judges._judge import Judge, build
+from costar.judges._metrics import DEFAULT_METRICS
+
+
+def default_judges() -> list[Judge]:
+    """The judges every project gets unless it opts out."""
+    judges = [
+        build("output-present"),
+        build("expected-tool-calls"),
+        build("expected-facts"),
+        build("final-state"),
+        build("budgets"),
+        build("tool-sequence", name="no-repeated-failures"),
+    ]
+    judges += [build("metric", name=f"metric:{m}", params={"name": m}) for m in DEFAULT_METRICS]
+    return judges
+
+
+def _import_file(path: Path) -> list[Judge]:
+    name = f"costar_project_judges_{abs(hash(path.resolve()))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{path}: cannot import")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ConfigError(
+            f"{path}: importing the judges failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    found = [fn.__costar_judge__ for fn in vars(module).values() if hasattr(fn, "__costar_judge__")]
+    return [build(spec.name) for spec in found]
+
+
+def _yaml_file(path: Path) -> tuple[list[Judge], bool]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML (fix the syntax)") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("judges", []), list):
+        raise ConfigError(f"{path}: expected a mapping with a 'judges' list")
+    judges = []
+    for i, entry in enumerate(data.get("judges", [])):
+        if not isinstance(entry, dict) or "use" not in entry:
+            raise ConfigError(f"{path}: judges[{i}] needs 'use: <built-in judge>'")
+        unknown = set(entry) - {"use", "name", "params"}
+        if unknown:
+            raise ConfigError(
+                f"{path}: judges[{i}]: unknown keys {sorted(unknown)} (use, name, params)"
+            )
+        try:
+            judges.append(build(entry["use"], entry.get("name"), entry.get("params") or {}))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: judges[{i}]: {exc}") from exc
+    return judges, bool(data.get("defaults", True))
+
+
+def load_judges(root: Path, paths: list[str], only: list[str] | None = None) -> list[Judge]:
+    """The project's judge set, optionally narrowed to the names in `only`."""
+    project: list[Judge] = []
+    keep_defaults = True
+    for entry in paths:
+        target = root / entry
+        files = sorted(target.glob("*")) if target.is_dir() else [target] if target.exists() else []
+        for path in files:
+            if path.suffix == ".py":
+                project += _import_file(path)
+            elif path.suffix in (".yaml", ".yml"):
+                found, defaults = _yaml_file(path)
+                project += found
+                keep_defaults = keep_defaults and defaults
+    by_name: dict[str, Judge] = {}
+    for j in (default_judges() if keep_defaults else []) + project:
+        by_name[j.name] = j  # the project's definition wins over a default of the same name
+    judges = list(by_name.values())
+    if only:
+        missing = sorted(set(only) - set(by_name))
+        if missing:
+            raise ConfigError(
+                f"no judge named {missing} (the project has: {', '.join(sorted(by_name))})"
+            )
+        judges = [j for j in judges if j.name in only]
+    return judges
+
+
+def describe(judges: list[Judge]) -> list[dict[str, Any]]:
+    """One row per judge: name, kind, version, what it is built from, parameters."""
+    return [
+        {"name": j.name, "kind": j.kind, "version": j.version, "uses": j.uses, "params": j.params}
+        for j in judges
+    ]

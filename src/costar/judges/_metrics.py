@@ -1,0 +1,97 @@
+"""Operational metrics of a trace: values, not pass/fail, unless a budget is set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from costar.judges._judge import judge
+from costar.judges._verdict import Outcome, skip
+from costar.judges._view import TraceView
+
+STRUCTURAL = {"CHAIN", "AGENT"}
+
+
+def cost_usd(view: TraceView, prices: dict[str, dict[str, float]]) -> float:
+    """Cost from a price table: {model: {input_per_1m: USD, output_per_1m: USD}}."""
+    total = 0.0
+    for span in view.llm_calls():
+        model = str(span.attributes.get("mlflow.llm.model", ""))
+        price = prices.get(model) or prices.get("*")
+        if price:
+            usage = span.usage
+            total += usage.get("input_tokens", 0) * price.get("input_per_1m", 0) / 1e6
+            total += usage.get("output_tokens", 0) * price.get("output_per_1m", 0) / 1e6
+    return round(total, 8)
+
+
+def metrics(view: TraceView, prices: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
+    """Every metric of one trace."""
+    llm = view.llm_calls()
+    tools = view.spans_of("TOOL")
+    usage_in = sum(s.usage.get("input_tokens", 0) for s in llm)
+    usage_out = sum(s.usage.get("output_tokens", 0) for s in llm)
+    steps = [
+        s
+        for s in view.spans
+        if s.parent_id is not None and s.span_type not in STRUCTURAL and s.name != "final_state"
+    ]
+    by_type: dict[str, float] = {}
+    for s in steps:
+        key = f"latency_{s.span_type.lower()}_s"
+        by_type[key] = round(by_type.get(key, 0.0) + s.seconds, 6)
+    return {
+        "input_tokens": usage_in,
+        "output_tokens": usage_out,
+        "total_tokens": usage_in + usage_out,
+        "cost_usd": cost_usd(view, prices or {}),
+        "llm_calls": len(llm),
+        "tool_calls": len(tools),
+        "tool_failures": sum(1 for s in tools if s.failed),
+        "tool_failure_ratio": round(sum(1 for s in tools if s.failed) / len(tools), 4)
+        if tools
+        else 0.0,
+        "steps": len(steps),
+        "latency_s": round(view.root.seconds, 6),
+        **by_type,
+    }
+
+
+@judge("metric", "metric")
+def metric(
+    view: TraceView,
+    scenario: Any,
+    name: str,
+    budget: float | None = None,
+    prices: dict[str, dict[str, float]] | None = None,
+) -> Outcome:
+    """One metric's value; with `budget`, it passes when the value is at most the budget."""
+    values = metrics(view, prices)
+    value = values.get(name, 0.0 if name.startswith("latency_") else None)
+    if value is None:
+        raise ValueError(f"unknown metric {name!r} (known: {', '.join(sorted(values))})")
+    if budget is None:
+        return Outcome(value=value, rationale=f"{name} = {value}")
+    ok = value <= budget
+    return Outcome(passed=ok, value=value, rationale=f"{name} = {value} (budget {budget})")
+
+
+@judge("budgets", "check")
+def budgets(
+    view: TraceView, scenario: Any, prices: dict[str, dict[str, float]] | None = None
+) -> Outcome:
+    """The scenario's budgets hold: each named metric at most its limit."""
+    limits = scenario.expectations.budgets if scenario else {}
+    if not limits:
+        return skip("the scenario sets no budgets")
+    values = metrics(view, prices)
+    unknown = sorted(set(limits) - set(values))
+    if unknown:
+        raise ValueError(f"unknown metrics in budgets: {unknown} (known: {sorted(values)})")
+    over = {k: values[k] for k, limit in limits.items() if values[k] > limit}
+    if over:
+        text = ", ".join(f"{k} = {v} > {limits[k]}" for k, v in over.items())
+        return Outcome(passed=False, value=len(over), rationale=f"over budget: {text}")
+    return Outcome(passed=True, value=0, rationale=f"{len(limits)} budgets hold")
+
+
+DEFAULT_METRICS = ("total_tokens", "llm_calls", "tool_calls", "tool_failure_ratio", "latency_s")

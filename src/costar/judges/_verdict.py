@@ -1,0 +1,61 @@
+"""Verdict: one judge's finding on one trace. A persistent, versioned schema."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+VERDICT_VERSION = 1
+JudgeKind = Literal["check", "llm", "agentic", "metric"]
+VerdictStatus = Literal["ok", "error", "skipped"]
+
+
+class JudgeCost(BaseModel):
+    """What producing the verdict cost (LLM judges; zero for checks and metrics)."""
+
+    llm_calls: int = Field(0, description="Model calls the judge made.")
+    input_tokens: int = Field(0, description="Prompt tokens the judge used.")
+    output_tokens: int = Field(0, description="Completion tokens the judge used.")
+    seconds: float = Field(0.0, description="Wall time of the judgement.")
+
+
+class Verdict(BaseModel):
+    """A judge's finding on one trace. An error is never a pass or a fail."""
+
+    version: Literal[1] = Field(VERDICT_VERSION, description="Verdict schema version.")
+    judge: str = Field(description="Judge name.")
+    judge_version: str = Field(description="Hash of the judge's definition.")
+    kind: JudgeKind = Field(description="check, llm, agentic or metric.")
+    trace_id: str = Field(description="The trace judged.")
+    run_id: str = Field("", description="The run the trace belongs to.")
+    scenario_id: str = Field("", description="The trace's scenario.")
+    trial: int = Field(0, description="The trace's trial index.")
+    status: VerdictStatus = Field("ok", description="ok, error (judge failed) or skipped.")
+    passed: bool | None = Field(None, description="Pass/fail; None for plain metrics.")
+    value: float | int | str | bool | None = Field(None, description="Score or measured value.")
+    rationale: str = Field("", description="Why, in plain language.")
+    evidence: list[str] = Field(default_factory=list, description="Span ids used as evidence.")
+    cost: JudgeCost = Field(default_factory=JudgeCost, description="The judge's own cost.")
+    error: str | None = Field(None, description="What went wrong when status is error.")
+    created_at: float = Field(default_factory=time.time, description="Unix time.")
+
+    def key(self) -> tuple[str, str, str]:
+        return (self.trace_id, self.judge, self.judge_version)
+
+
+class Outcome(BaseModel):
+    """What a judge function returns; the engine turns it into a Verdict."""
+
+    passed: bool | None = None
+    value: Any = None
+    rationale: str = ""
+    evidence: list[str] = Field(default_factory=list)
+    skipped: bool = False
+    cost: JudgeCost = Field(default_factory=JudgeCost)
+
+
+def skip(reason: str) -> Outcome:
+    """The judge does not apply to this trace (for example, no such expectation)."""
+    return Outcome(skipped=True, rationale=reason)

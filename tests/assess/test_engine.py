@@ -1,0 +1,170 @@
+"""costar assess on a real store: verdicts, caching, invalidation, errors, MLflow mirroring."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from costar.assess import AssessConfig, VerdictStore, assess
+from costar.config import load_settings
+from costar.harness import run_suite, settings_to_config
+from costar.traces import TraceStore
+
+SUITE = {
+    "scenarios/good.yaml": """
+        id: good
+        input: hello
+        expectations:
+          facts: ["echo: hello"]
+          tool_calls: [{name: add, args: {a: 1}}]
+        """,
+    "scenarios/bad.yaml": """
+        id: bad
+        input: bye
+        expectations:
+          facts: ["never said"]
+          budgets: {tool_calls: 0}
+        """,
+    "judges/project.yaml": """
+        judges:
+          - name: tokens-cap
+            use: metric
+            params: {name: tool_calls, budget: 5}
+        """,
+    "judges/flaky.py": """
+        from pathlib import Path
+        import costar
+
+        @costar.judge(name="flaky", kind="check")
+        def flaky(view, scenario):
+            if (Path(__file__).parent / "FAIL").exists():
+                raise RuntimeError("judge backend down")
+            return True
+        """,
+}
+
+
+@pytest.fixture
+def recorded(project: Path) -> tuple[Path, str]:
+    write_files(project, SUITE)
+    summary = run_suite(
+        settings_to_config(load_settings(start=project), agent="sample_agents:echo", trials=2)
+    )
+    return project, summary.run_id
+
+
+def config(project: Path, run_id: str, **kw) -> AssessConfig:
+    settings = load_settings(start=project)
+    return AssessConfig(
+        root=project,
+        tracking_uri=settings.store_uri(),
+        run_ids=[run_id],
+        judge_paths=settings.judges,
+        **kw,
+    )
+
+
+def test_every_trace_gets_every_judge_and_failures_are_explained(recorded) -> None:
+    project, run_id = recorded
+    out = assess(config(project, run_id))
+    judges = out.judges
+    assert out.traces == 4 and out.scored == 4 * judges and out.cached == 0 and out.errors == 0
+    tally = out.to_json()["per_judge"]
+    assert tally["expected-facts"] == {
+        "passed": 2,
+        "failed": 2,
+        "error": 0,
+        "skipped": 0,
+        "mean": None,
+    }
+    assert (
+        tally["expected-tool-calls"]["passed"] == 2 and tally["expected-tool-calls"]["skipped"] == 2
+    )
+    assert tally["budgets"]["failed"] == 2
+    assert tally["tokens-cap"]["passed"] == 4 and tally["flaky"]["passed"] == 4
+    verdicts = VerdictStore(project / ".costar" / "verdicts.db").for_run(run_id)
+    facts = [v for v in verdicts if v.judge == "expected-facts" and v.scenario_id == "bad"]
+    assert all("never said" in v.rationale and v.evidence for v in facts)
+
+
+def test_second_assess_reuses_everything_and_a_changed_judge_alone_reruns(recorded) -> None:
+    project, run_id = recorded
+    first = assess(config(project, run_id))
+    again = assess(config(project, run_id))
+    assert (again.scored, again.cached) == (0, first.scored)
+    (project / "judges" / "project.yaml").write_text(
+        "judges:\n  - name: tokens-cap\n    use: metric\n"
+        "    params: {name: tool_calls, budget: 0}\n"
+    )
+    changed = assess(config(project, run_id))
+    assert changed.scored == 4  # one judge x four traces
+    assert changed.to_json()["per_judge"]["tokens-cap"]["failed"] == 4
+
+
+def test_judge_errors_are_recorded_then_retried(recorded) -> None:
+    project, run_id = recorded
+    (project / "judges" / "FAIL").touch()
+    broken = assess(config(project, run_id))
+    assert broken.errors == 4
+    tally = broken.to_json()["per_judge"]["flaky"]
+    assert (tally["error"], tally["passed"], tally["failed"]) == (4, 0, 0)  # never a pass/fail
+    (project / "judges" / "FAIL").unlink()
+    fixed = assess(config(project, run_id))
+    assert fixed.scored == 4 and fixed.to_json()["per_judge"]["flaky"]["passed"] == 4
+
+
+def test_the_trace_cache_is_only_a_copy(recorded) -> None:
+    project, run_id = recorded
+    assess(config(project, run_id, judges=["output-present"]))
+    shutil.rmtree(project / ".costar" / "cache")
+    out = assess(config(project, run_id, judges=["expected-facts"]))
+    assert out.scored == 4 and (project / ".costar" / "cache").exists()
+
+
+def test_verdicts_are_mirrored_to_mlflow_as_feedback(recorded) -> None:
+    project, run_id = recorded
+    out = assess(config(project, run_id, judges=["expected-facts", "flaky"]))
+    assert out.mirrored == 8
+    store = TraceStore(load_settings(start=project).store_uri())
+    row = next(r for r in store.run_traces(run_id) if r.scenario_id == "bad")
+    (trace,) = store.get_traces([row.trace_id])
+    feedback = {a.name: a for a in trace.info.assessments}
+    assert feedback["expected-facts"].value is False
+    assert feedback["expected-facts"].source.source_type == "CODE"
+    assert "never said" in feedback["expected-facts"].rationale
+    assert feedback["expected-facts"].metadata["costar.judge_version"]
+    assert assess(config(project, run_id, judges=["flaky"])).mirrored == 0  # no duplicates
+
+
+def test_cli_assess_and_verdicts(recorded) -> None:
+    project, run_id = recorded
+    cli = [sys.executable, "-m", "costar.cli"]
+    done = subprocess.run(
+        [*cli, "assess", "--last", "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["runs"] == [run_id]
+    listed = subprocess.run(
+        [*cli, "verdicts", run_id[:8], "--failed", "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    failing = json.loads(listed.stdout)
+    assert {(v["scenario_id"], v["judge"]) for v in failing} == {
+        ("bad", "expected-facts"),
+        ("bad", "budgets"),
+    }
+    usage = subprocess.run([*cli, "assess"], cwd=project, capture_output=True, text=True)
+    assert usage.returncode == 2 and "--last" in usage.stderr

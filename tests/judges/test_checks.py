@@ -1,0 +1,202 @@
+"""Each built-in check on a passing and a failing trace."""
+
+from __future__ import annotations
+
+import pytest
+from _build import db_snapshot, llm, span, tool, view
+
+from costar.judges import build
+from costar.scenarios import Scenario
+
+
+def scenario(**expectations) -> Scenario:
+    return Scenario.model_validate({"id": "s", "input": "hi", "expectations": expectations})
+
+
+def run(uses: str, trace, scen=None, /, **params):
+    return build(uses, params=params).score(trace, scen)
+
+
+def test_output_present() -> None:
+    assert run("output-present", view(output="hi")).passed is True
+    failed = run("output-present", view(output="  ", error="RuntimeError: boom"))
+    assert failed.passed is False and "RuntimeError" in failed.rationale
+    assert failed.evidence == ["root"]
+
+
+def test_output_json_schema() -> None:
+    schema = {"type": "object", "required": ["refund"]}
+    assert run("output-json-schema", view(output='{"refund": 1}'), schema=schema).passed
+    missing = run("output-json-schema", view(output='{"other": 1}'), schema=schema)
+    assert missing.passed is False and "'refund' is a required property" in missing.rationale
+    assert run("output-json-schema", view(output="not json"), schema=schema).passed is False
+
+
+@pytest.mark.parametrize(
+    ("lang", "good", "bad"),
+    [
+        ("python", "```python\nx = 1\n```", "```python\ndef (:\n```"),
+        ("json", '{"a": 1}', '{"a": }'),
+        ("yaml", "a: [1, 2]", "a: [1, 2"),
+        ("sql", "SELECT id FROM orders WHERE id = 1", "SELEC id FROM"),
+    ],
+)
+def test_parses_output(lang: str, good: str, bad: str) -> None:
+    assert run("parses", view(output=good), lang=lang).passed is True
+    assert run("parses", view(output=bad), lang=lang).passed is False
+
+
+def test_parses_workspace_files() -> None:
+    snap = {
+        "version": 1,
+        "sqlite": {},
+        "files": [{"path": "app.py", "text": "print('ok')"}, {"path": "bad.py", "text": "def ("}],
+    }
+    assert run("parses", view(snapshot=snap), lang="python", files="app.py").passed is True
+    failed = run("parses", view(snapshot=snap), lang="python", files="*.py")
+    assert failed.passed is False and failed.rationale.startswith("bad.py:")
+
+
+CALLS = (
+    tool("t1", "lookup_order", 1, {"order_id": 1042, "verbose": True}, {"status": "ok"}),
+    tool("t2", "read_policy", 2),
+    tool("t3", "issue_refund", 3, {"order_id": 1042}, error="ValueError: declined"),
+    tool("t4", "issue_refund", 4, {"order_id": 1042}, {"ok": True}),
+)
+
+
+def test_expected_tool_calls_subset_exact_counts_and_order() -> None:
+    want = scenario(
+        tool_calls=[
+            {"name": "lookup_order", "args": {"order_id": 1042}},
+            {"name": "issue_refund", "max": 2},
+        ]
+    )
+    ok = run("expected-tool-calls", view(*CALLS), want)
+    assert ok.passed is True and set(ok.evidence) == {"t1", "t3", "t4"}
+    exact = scenario(
+        tool_calls=[{"name": "lookup_order", "args": {"order_id": 1042}, "exact": True}]
+    )
+    assert run("expected-tool-calls", view(*CALLS), exact).passed is False
+    too_many = scenario(tool_calls=[{"name": "issue_refund", "max": 1}])
+    failed = run("expected-tool-calls", view(*CALLS), too_many)
+    assert failed.passed is False and "2 call(s), expected 1 to 1" in failed.rationale
+    assert run("expected-tool-calls", view(*CALLS), too_many, only_successful=True).passed
+    never = scenario(tool_calls=[{"name": "escalate", "min": 0, "max": 0}])
+    assert run("expected-tool-calls", view(*CALLS), never).passed is True
+    ordered = scenario(tool_calls=[{"name": "read_policy"}, {"name": "lookup_order"}])
+    assert run("expected-tool-calls", view(*CALLS), ordered).passed is True
+    assert run("expected-tool-calls", view(*CALLS), ordered, ordered=True).passed is False
+    assert run("expected-tool-calls", view(*CALLS), scenario()).status == "skipped"
+
+
+def test_expected_facts_in_any_reply() -> None:
+    turns = (
+        span("c1", "turn-1", "CHAIN", 0, 1, outputs="Your  order is SHIPPED."),
+        span("c2", "turn-2", "CHAIN", 1, 2, outputs="Anything else?"),
+    )
+    assert run("expected-facts", view(*turns), scenario(facts=["order is shipped"])).passed
+    failed = run("expected-facts", view(*turns), scenario(facts=["refunded"]))
+    assert failed.passed is False and "refunded" in failed.rationale
+
+
+def test_tool_sequence_rules() -> None:
+    trace = view(*CALLS)
+    assert run("tool-sequence", trace, before=[["read_policy", "issue_refund"]]).passed
+    assert run("tool-sequence", trace, before=[["issue_refund", "read_policy"]]).passed is False
+    forbidden = run("tool-sequence", trace, forbidden=["read_policy"])
+    assert forbidden.passed is False and forbidden.evidence == ["t2"]
+    assert run("tool-sequence", trace, max_calls={"issue_refund": 1}).passed is False
+    repeated = view(
+        tool("a", "pay", 1, {"x": 1}, error="E: no"), tool("b", "pay", 2, {"x": 1}, error="E: no")
+    )
+    failed = run("tool-sequence", repeated)
+    assert failed.passed is False and failed.evidence == ["b"]
+    assert run("tool-sequence", repeated, no_repeated_failures=False).passed is True
+
+
+def test_final_state_artifacts_and_sql() -> None:
+    files = [{"path": "out/report.json", "text": '{"total": 3}'}]
+    snap = db_snapshot([[1042, "refunded"], [1043, "shipped"]], files)
+    want = scenario(
+        artifacts=[
+            {
+                "path": "out/report.json",
+                "regex": "total",
+                "schema": {"type": "object", "required": ["total"]},
+            }
+        ],
+        state=[{"sql": "select status from orders where id = 1042", "rows": [["refunded"]]}],
+    )
+    ok = run("final-state", view(snapshot=snap), want)
+    assert ok.passed is True and ok.evidence == ["snap"]
+    bad = db_snapshot([[1042, "delivered"]])
+    failed = run("final-state", view(snapshot=bad), want)
+    assert failed.passed is False
+    assert "missing file out/report.json" in failed.rationale
+    assert "returned [['delivered']], expected [['refunded']]" in failed.rationale
+    assert run("final-state", view(), want).passed is False  # no snapshot at all
+
+
+def test_table_schema() -> None:
+    snap = db_snapshot([])
+    trace = view(snapshot=snap)
+    ok = run("table-schema", trace, table="orders", columns={"id": "integer", "status": "TEXT"})
+    assert ok.passed is True
+    assert run("table-schema", trace, table="orders", columns={"id": "TEXT"}).passed is False
+    assert run("table-schema", trace, table="nope", columns={}).passed is False
+
+
+def test_budgets_and_metrics_on_known_numbers() -> None:
+    trace = view(
+        llm("l1", 1, 100, 20, model="gpt"),
+        llm("l2", 2, 300, 40, model="gpt"),
+        tool("t1", "a", 3),
+        tool("t2", "b", 4, error="E: x"),
+        seconds=8,
+    )
+    values = {
+        name: run("metric", trace, name=name).value
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "llm_calls",
+            "tool_calls",
+            "tool_failure_ratio",
+            "steps",
+            "latency_s",
+            "latency_tool_s",
+        )
+    }
+    assert values == {
+        "input_tokens": 400,
+        "output_tokens": 60,
+        "total_tokens": 460,
+        "llm_calls": 2,
+        "tool_calls": 2,
+        "tool_failure_ratio": 0.5,
+        "steps": 4,
+        "latency_s": 8.0,
+        "latency_tool_s": 0.2,
+    }
+    assert run("metric", trace, name="total_tokens").passed is None  # a value, not a verdict
+    assert run("metric", trace, name="total_tokens", budget=500).passed is True
+    assert run("metric", trace, name="total_tokens", budget=400).passed is False
+    priced = run(
+        "metric",
+        trace,
+        name="cost_usd",
+        prices={"gpt": {"input_per_1m": 2.0, "output_per_1m": 8.0}},
+    )
+    assert priced.value == pytest.approx(400 * 2e-6 + 60 * 8e-6)
+    assert run("budgets", trace, scenario(budgets={"tool_calls": 2, "total_tokens": 500})).passed
+    over = run("budgets", trace, scenario(budgets={"tool_calls": 1}))
+    assert over.passed is False and "tool_calls = 2 > 1" in over.rationale
+    assert run("budgets", trace, scenario()).status == "skipped"
+
+
+def test_unknown_metric_is_a_judge_error_not_a_fail() -> None:
+    verdict = run("metric", view(), name="bogus")
+    assert verdict.status == "error" and verdict.passed is None
+    assert "unknown metric 'bogus'" in verdict.error
