@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from costar.assess import AssessConfig, VerdictStore, assess
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
 from costar.llm import FakeLLM, close_clients
@@ -25,14 +26,24 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, template_db: Path):
     with FakeLLM(EXAMPLE / "fake_llm.yaml") as fake:
         for key, value in fake.env("openai:/scripted-fake").items():
             mp.setenv(key, value)
-        summary = run_suite(settings_to_config(load_settings(start=root)))
+        settings = load_settings(start=root)
+        summary = run_suite(settings_to_config(settings))
+        judged = assess(
+            AssessConfig(
+                root=root,
+                tracking_uri=settings.store_uri(),
+                run_ids=[summary.run_id],
+                judge_paths=settings.judges,
+            )
+        )
         close_clients()
     mp.undo()
     store = TraceStore(load_settings(start=root).store_uri())
     rows = store.run_traces(summary.run_id)
     fetched = store.get_traces([r.trace_id for r in rows])
     traces = {t.info.tags["costar.scenario_id"]: t for t in fetched}
-    return summary, traces
+    verdicts = VerdictStore(root / ".costar" / "verdicts.db").for_run(summary.run_id)
+    return summary, traces, judged, verdicts
 
 
 def spans(trace, kind: str) -> list:
@@ -40,12 +51,12 @@ def spans(trace, kind: str) -> list:
 
 
 def test_the_suite_has_twelve_scenarios_and_all_run(recorded) -> None:
-    summary, traces = recorded
+    summary, traces, _, _ = recorded
     assert summary.ok == summary.written == len(traces) >= 12
 
 
 def test_llm_spans_carry_token_usage_and_the_model(recorded) -> None:
-    _, traces = recorded
+    _, traces, _, _ = recorded
     llm = spans(traces["order-status"], "CHAT_MODEL")
     assert len(llm) == 2
     usage = llm[0].attributes["mlflow.chat.tokenUsage"]
@@ -57,7 +68,7 @@ def test_llm_spans_carry_token_usage_and_the_model(recorded) -> None:
 
 
 def test_tool_spans_show_arguments_and_results(recorded) -> None:
-    _, traces = recorded
+    _, traces, _, _ = recorded
     (lookup,) = spans(traces["order-status"], "TOOL")
     assert lookup.inputs == {"order_id": 1043} and lookup.outputs["status"] == "shipped"
     root = next(s for s in traces["order-status"].data.spans if s.parent_id is None)
@@ -67,7 +78,7 @@ def test_tool_spans_show_arguments_and_results(recorded) -> None:
 
 
 def test_the_good_path_and_the_scripted_mistakes_are_both_in_the_traces(recorded) -> None:
-    _, traces = recorded
+    _, traces, _, _ = recorded
 
     def tools(scenario: str) -> list[str]:
         return [s.name for s in spans(traces[scenario], "TOOL")]
@@ -81,3 +92,18 @@ def test_the_good_path_and_the_scripted_mistakes_are_both_in_the_traces(recorded
     final = next(s for s in traces["refund-confirmed"].data.spans if s.name == "final_state")
     orders = final.outputs["sqlite"]["shop.db"]["tables"]["orders"]["rows"]
     assert [r[4] for r in orders if r[0] == 1042] == ["refunded"]
+
+
+def test_judges_of_all_four_kinds_catch_the_scripted_mistakes(recorded) -> None:
+    _, _, judged, verdicts = recorded
+    assert judged.errors == 0
+    kinds = {v.kind for v in verdicts}
+    assert kinds == {"check", "metric", "llm", "agentic"}
+    mistakes = {"refund-outside-window", "refund-without-confirmation"}
+    for name in ("follows-guidelines", "policy-explorer", "policy-before-refund"):
+        failing = {v.scenario_id for v in verdicts if v.judge == name and v.passed is False}
+        assert failing == mistakes, name
+    llm = [v for v in verdicts if v.kind in ("llm", "agentic") and v.status == "ok"]
+    assert llm and all(v.cost.llm_calls >= 1 and v.cost.input_tokens > 0 for v in llm)
+    explorer = next(v for v in verdicts if v.judge == "policy-explorer" and v.passed is False)
+    assert explorer.evidence  # the issue_refund span it found

@@ -143,7 +143,7 @@ def _load_entry_points() -> None:
 
 def registered() -> dict[str, JudgeSpec]:
     """Every registered judge spec: built-ins, the project's, and plugins'."""
-    from costar.judges import _checks, _metrics  # noqa: F401 - registers the built-ins
+    from costar.judges import _checks, _llm_judges, _metrics  # noqa: F401 - registers built-ins
 
     _load_entry_points()
     return dict(_REGISTRY)

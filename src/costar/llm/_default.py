@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from costar._exceptions import ConfigError
-from costar.llm._client import LLMClient
+from costar.llm._client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, LLMClient
 from costar.llm._types import ChatResult
 
 _clients: dict[tuple[str, str | None], LLMClient] = {}
@@ -26,13 +26,21 @@ def default_model() -> str:
 
 
 def get_client(model: str | None = None) -> LLMClient:
-    """A shared client for `model` (default COSTAR_MODEL), keyed by model and base URL."""
+    """A shared client for `model` (default COSTAR_MODEL), keyed by model and base URL.
+
+    COSTAR_LLM_TIMEOUT (seconds per attempt) and COSTAR_LLM_MAX_RETRIES tune it.
+    """
     name = model or default_model()
     key = (name, os.environ.get("COSTAR_LLM_BASE_URL"))
     with _lock:
         client = _clients.get(key)
         if client is None:
-            client = _clients[key] = LLMClient(name)
+            env = os.environ
+            client = _clients[key] = LLMClient(
+                name,
+                timeout=float(env.get("COSTAR_LLM_TIMEOUT", DEFAULT_TIMEOUT)),
+                max_retries=int(env.get("COSTAR_LLM_MAX_RETRIES", DEFAULT_RETRIES)),
+            )
         return client
 
 
