@@ -13,6 +13,7 @@ PACKAGES = [
     "costar.llm",
     "costar.judges",
     "costar.assess",
+    "costar.importers",
     "costar.testing",
     "costar.harness",
     "costar.traces",

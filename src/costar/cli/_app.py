@@ -469,6 +469,40 @@ def verdicts(
     Console().print(table if found else "no verdicts: run `costar assess RUN_ID` first")
 
 
+@app.command("import")
+def import_(
+    fmt: Annotated[str, typer.Argument(help="Format: openai-chat (JSONL) or tau-bench (JSON).")],
+    path: Annotated[Path, typer.Argument(help="The file to import.")],
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import conversations recorded elsewhere as a run: traces, derived scenarios, rewards.
+
+    Then `costar assess RUN_ID` judges them like costar's own traces.
+    """
+    from dataclasses import asdict
+
+    from costar.importers import import_file
+
+    try:
+        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
+        summary = import_file(
+            fmt, path.resolve(), settings.root, settings.store_uri(), settings.experiment
+        )
+    except CostarError as exc:
+        fail(exc)
+    if as_json:
+        emit_json(asdict(summary))
+        return
+    typer.echo(
+        f"imported {summary.records} {fmt} records as run {summary.run_id}: "
+        f"{summary.scenarios} scenarios in {summary.suite}, {summary.written} traces, "
+        f"{summary.verdicts} reward verdicts"
+    )
+    typer.echo(f"judge them: costar assess {summary.run_id[:12]}")
+
+
 judges_app = typer.Typer(help="Inspect the project's judges.", no_args_is_help=True)
 app.add_typer(judges_app, name="judges")
 

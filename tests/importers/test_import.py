@@ -1,0 +1,170 @@
+"""Import of traces recorded elsewhere: OpenAI chat JSONL and tau-bench results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from costar._exceptions import UsageError
+from costar.assess import AssessConfig, VerdictStore, assess
+from costar.importers import import_file
+from costar.scenarios import load_suite
+from costar.traces import TraceStore
+
+
+def call(cid: str, name: str, args: dict) -> dict:
+    return {
+        "id": cid,
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(args)},
+    }
+
+
+REFUND_CHAT = [
+    {"role": "system", "content": "You are support."},
+    {"role": "user", "content": "Where is order 7?"},
+    {"role": "assistant", "content": None, "tool_calls": [call("c1", "lookup_order", {"id": 7})]},
+    {"role": "tool", "tool_call_id": "c1", "content": '{"status": "shipped"}'},
+    {"role": "assistant", "content": "It has shipped."},
+    {"role": "user", "content": "Refund it"},
+    {"role": "assistant", "content": None, "tool_calls": [call("c2", "refund", {"id": 7})]},
+    {"role": "tool", "tool_call_id": "c2", "content": "Error: order already shipped"},
+    {"role": "assistant", "content": "Sorry, it has shipped, so I cannot refund it."},
+]
+
+
+def test_openai_chat_jsonl_becomes_traces_and_scenarios(tmp_path: Path, store_uri: str) -> None:
+    lines = [
+        {
+            "scenario_id": "order 7",
+            "messages": REFUND_CHAT,
+            "model": "gpt-x",
+            "usage": {"input_tokens": 300, "output_tokens": 60},
+            "expectations": {"facts": ["shipped"]},
+        },
+        {"scenario_id": "order 7", "messages": REFUND_CHAT},
+        {
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello"},
+            ]
+        },
+    ]
+    source = tmp_path / "chats.jsonl"
+    source.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = import_file("openai-chat", source, tmp_path, store_uri)
+    assert (out.records, out.scenarios, out.written, out.verdicts) == (3, 2, 3, 0)
+    suite = load_suite(out.suite)
+    assert sorted(suite.ids) == ["chat-3", "order-7"]
+    assert suite.get("order-7").scenario.turns == ["Where is order 7?", "Refund it"]
+
+    store = TraceStore(store_uri)
+    rows = store.run_traces(out.run_id)
+    assert sorted((r.scenario_id, r.trial) for r in rows) == [
+        ("chat-3", 0),
+        ("order-7", 0),
+        ("order-7", 1),
+    ]
+    first = next(r for r in rows if r.scenario_id == "order-7" and r.trial == 0)
+    (trace,) = store.get_traces([first.trace_id])
+    tools = [s for s in trace.data.spans if s.span_type == "TOOL"]
+    assert [(t.name, t.inputs) for t in tools] == [
+        ("lookup_order", {"id": 7}),
+        ("refund", {"id": 7}),
+    ]
+    assert tools[0].outputs == {"status": "shipped"}
+    assert tools[1].status.status_code.value == "ERROR"
+    llm = [s for s in trace.data.spans if s.span_type == "CHAT_MODEL"]
+    assert len(llm) == 4 and llm[0].attributes["mlflow.llm.model"] == "gpt-x"
+    assert [s.name for s in trace.data.spans if s.span_type == "CHAIN"] == ["turn-1", "turn-2"]
+    root = next(s for s in trace.data.spans if s.parent_id is None)
+    assert root.outputs.startswith("Sorry, it has shipped")
+
+    judged = assess(
+        AssessConfig(
+            root=tmp_path,
+            tracking_uri=store_uri,
+            run_ids=[out.run_id],
+            judges=["expected-facts", "no-repeated-failures"],
+        )
+    )
+    assert judged.to_json()["per_judge"]["expected-facts"]["passed"] == 2
+
+
+TAU = [
+    {
+        "task_id": 3,
+        "trial": trial,
+        "reward": reward,
+        "info": {
+            "task": {
+                "user_id": "u1",
+                "instruction": "Cancel order 9 and tell me the refund.",
+                "actions": [{"name": "cancel_order", "kwargs": {"order_id": "#9"}}],
+                "outputs": ["54.04"],
+            }
+        },
+        "traj": [
+            {"role": "system", "content": "policy"},
+            {"role": "user", "content": "cancel #9 please"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [call("a", "cancel_order", {"order_id": "#9"})],
+            },
+            {"role": "tool", "tool_call_id": "a", "content": '{"refund": 54.04}'},
+            {"role": "assistant", "content": f"Cancelled; refund {refund}."},
+        ],
+    }
+    for trial, reward, refund in ((0, 1.0, "54.04"), (1, 0.0, "unknown"))
+]
+
+
+def test_tau_bench_results_become_traces_scenarios_and_reward_verdicts(
+    tmp_path: Path, store_uri: str
+) -> None:
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(TAU))
+    out = import_file("tau-bench", source, tmp_path, store_uri)
+    assert (out.records, out.scenarios, out.written, out.verdicts) == (2, 1, 2, 2)
+    scenario = load_suite(out.suite).get("tau-task-3").scenario
+    assert scenario.input == "Cancel order 9 and tell me the refund."
+    assert scenario.expectations.tool_calls[0].args == {"order_id": "#9"}
+    assert scenario.expectations.facts == ["54.04"]
+    rewards = sorted(
+        (v.trial, v.passed, v.value)
+        for v in VerdictStore(tmp_path / ".costar" / "verdicts.db").for_run(out.run_id)
+    )
+    assert rewards == [(0, True, 1.0), (1, False, 0.0)]
+    judged = assess(
+        AssessConfig(
+            root=tmp_path,
+            tracking_uri=store_uri,
+            run_ids=[out.run_id],
+            judges=["expected-tool-calls", "expected-facts"],
+        )
+    )
+    tally = judged.to_json()["per_judge"]
+    assert tally["expected-tool-calls"]["passed"] == 2
+    assert (tally["expected-facts"]["passed"], tally["expected-facts"]["failed"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "message"),
+    [
+        ("openai-chat", '{"messages": []}\n', "chats.data:1:1: expected an object with a"),
+        ("openai-chat", '{"messages": [}\n', "chats.data:1:"),
+        ("tau-bench", '{"not": "a list"}', "expected a list of tau-bench result records"),
+        ("tau-bench", '[{"task_id": 1}]', "record 0: missing 'info'"),
+        ("yaml", "x", "unknown import format 'yaml'"),
+    ],
+)
+def test_bad_import_files_are_usage_errors(
+    tmp_path: Path, store_uri: str, fmt: str, text: str, message: str
+) -> None:
+    source = tmp_path / "chats.data"
+    source.write_text(text)
+    with pytest.raises(UsageError, match=message.replace("(", r"\(")):
+        import_file(fmt, source, tmp_path, store_uri)
