@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/harness.py
+	$(BIN)/python bench/rescore.py
+	$(BIN)/python bench/judge_context.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache examples/shop/.costar examples/support/.costar

@@ -26,6 +26,7 @@ from costar.scenarios import load_suite
 from costar.traces import TraceStore
 
 _FETCH = 100
+_CHUNK = 500  # traces loaded and scored at once
 
 
 class AssessConfig(BaseModel):
@@ -49,23 +50,22 @@ class AssessConfig(BaseModel):
 
 @dataclass
 class JudgeTally:
+    """One judge's verdicts in a run: counts, and the sum and count of numeric values."""
+
     passed: int = 0
     failed: int = 0
     error: int = 0
     skipped: int = 0
-    values: list[float] = field(default_factory=list)
+    total: float = 0.0
+    numbers: int = 0
 
-    def add(self, v: Verdict) -> None:
-        if v.status == "error":
-            self.error += 1
-        elif v.status == "skipped":
-            self.skipped += 1
-        elif v.passed is True:
-            self.passed += 1
-        elif v.passed is False:
-            self.failed += 1
-        if isinstance(v.value, (int, float)) and not isinstance(v.value, bool):
-            self.values.append(float(v.value))
+    def merge(self, row: dict[str, Any]) -> None:
+        self.passed += row["passed"]
+        self.failed += row["failed"]
+        self.error += row["error"]
+        self.skipped += row["skipped"]
+        self.total += row["sum"]
+        self.numbers += row["n"]
 
 
 @dataclass
@@ -86,19 +86,18 @@ class AssessSummary:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         for tally in data["per_judge"].values():
-            values = tally.pop("values")
-            tally["mean"] = round(sum(values) / len(values), 6) if values else None
+            total, numbers = tally.pop("total"), tally.pop("numbers")
+            tally["mean"] = round(total / numbers, 6) if numbers else None
         return data
 
 
-def _views(store: TraceStore, cache: TraceCache, run_id: str) -> list[TraceView]:
-    ids = [row.trace_id for row in store.run_traces(run_id)]
+def _views(store: TraceStore, cache: TraceCache, ids: list[str]) -> list[TraceView]:
+    """TraceViews for `ids`: from the cache, else from the store (then cached)."""
     found = cache.get_many(ids)
     missing = [i for i in ids if i not in found]
     for start in range(0, len(missing), _FETCH):
-        fetched = [
-            TraceView.from_mlflow(t) for t in store.get_traces(missing[start : start + _FETCH])
-        ]
+        chunk = missing[start : start + _FETCH]
+        fetched = [TraceView.from_mlflow(t) for t in store.get_traces(chunk)]
         cache.put_many(fetched)
         found.update((v.trace_id, v) for v in fetched)
     return [found[i] for i in ids if i in found]
@@ -178,6 +177,21 @@ def assess(
     return summary
 
 
+def _score(
+    todo: list[tuple[TraceView, Judge]], scenarios: dict[str, Any], concurrency: int
+) -> list[Verdict]:
+    """Checks and metrics inline (fast); LLM and agentic judges on a thread pool."""
+    fast = [(v, j) for v, j in todo if j.kind in ("check", "metric")]
+    slow = [(v, j) for v, j in todo if j.kind not in ("check", "metric")]
+    results = [j.score(v, scenarios.get(v.scenario_id)) for v, j in fast]
+    if slow:
+        with ThreadPoolExecutor(concurrency) as pool:
+            results += pool.map(
+                lambda vj: vj[1].score(vj[0], scenarios.get(vj[0].scenario_id)), slow
+            )
+    return results
+
+
 def _assess_run(
     run_id: str,
     judges: list[Judge],
@@ -188,32 +202,30 @@ def _assess_run(
     summary: AssessSummary,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    views = _views(store, cache, run_id)
-    scenarios = _scenarios(store, run_id, summary)
+    ids = [row.trace_id for row in store.run_traces(run_id)]
     done = verdicts.done(run_id)
-    summary.traces += len(views)
-    todo = [(v, j) for v in views for j in judges if (v.trace_id, j.name, j.version) not in done]
-    summary.cached += len(views) * len(judges) - len(todo)
-    fast = [(v, j) for v, j in todo if j.kind in ("check", "metric")]
-    slow = [(v, j) for v, j in todo if j.kind not in ("check", "metric")]
-    results = [j.score(v, scenarios.get(v.scenario_id)) for v, j in fast]
-    if progress:
-        progress(len(results), len(todo))
-    if slow:
-        with ThreadPoolExecutor(config.concurrency) as pool:
-            for verdict in pool.map(
-                lambda vj: vj[1].score(vj[0], scenarios.get(vj[0].scenario_id)), slow
-            ):
-                results.append(verdict)
-                if progress:
-                    progress(len(results), len(todo))
-    verdicts.write(results)
-    summary.scored += len(results)
-    summary.errors += sum(1 for r in results if r.status == "error")
-    if config.mirror:
-        pending = verdicts.unmirrored(run_id)
-        verdicts.mark_mirrored(_mirror(store, pending))
-        summary.mirrored += len(pending)
+    summary.traces += len(ids)
+    pending = [i for i in ids if any((i, j.name, j.version) not in done for j in judges)]
+    summary.cached += len(ids) * len(judges)
+    scenarios = _scenarios(store, run_id, summary) if pending else {}
+    finished, total = 0, len(pending) * len(judges)
+    # a chunk at a time: memory stays bounded whatever the run's size
+    for start in range(0, len(pending), _CHUNK):
+        views = _views(store, cache, pending[start : start + _CHUNK])
+        todo = [
+            (v, j) for v in views for j in judges if (v.trace_id, j.name, j.version) not in done
+        ]
+        results = _score(todo, scenarios, config.concurrency)
+        verdicts.write(results)
+        summary.cached -= len(results)
+        summary.scored += len(results)
+        summary.errors += sum(1 for r in results if r.status == "error")
+        finished += len(results)
+        if progress:
+            progress(finished, total)
+    while config.mirror and (batch := verdicts.unmirrored(run_id, limit=_CHUNK)):
+        verdicts.mark_mirrored(_mirror(store, batch))
+        summary.mirrored += len(batch)
     versions = {j.name: j.version for j in judges}
-    for v in verdicts.for_run(run_id, versions):
-        summary.per_judge.setdefault(v.judge, JudgeTally()).add(v)
+    for name, row in verdicts.tally(run_id, versions).items():
+        summary.per_judge.setdefault(name, JudgeTally()).merge(row)

@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from costar.judges import Verdict
 
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS verdicts (
     scenario_id TEXT NOT NULL,
     status TEXT NOT NULL,
     passed INTEGER,
+    value_num REAL,
     created_at REAL NOT NULL,
     mirrored INTEGER NOT NULL DEFAULT 0,
     data TEXT NOT NULL,
@@ -43,6 +45,9 @@ class VerdictStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(verdicts)")}
+        if "value_num" not in columns:  # stores made before the column existed
+            self._conn.execute("ALTER TABLE verdicts ADD COLUMN value_num REAL")
 
     def close(self) -> None:
         with self._lock:
@@ -102,10 +107,39 @@ class VerdictStore:
             out[(v.trace_id, v.judge)] = v
         return sorted(out.values(), key=lambda v: (v.scenario_id, v.trial, v.judge))
 
-    def unmirrored(self, run_id: str) -> list[Verdict]:
+    def tally(self, run_id: str, versions: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Per judge (at the given versions): passed, failed, error, skipped, mean value."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT data FROM verdicts WHERE run_id = ? AND mirrored = 0", (run_id,)
+                "SELECT judge, judge_version, status, passed, COUNT(*), SUM(value_num), "
+                "COUNT(value_num) FROM verdicts WHERE run_id = ? "
+                "GROUP BY judge, judge_version, status, passed",
+                (run_id,),
+            ).fetchall()
+        out: dict[str, dict[str, Any]] = {}
+        for judge, version, status, passed, count, total, counted in rows:
+            if versions.get(judge) != version:
+                continue
+            t = out.setdefault(
+                judge, {"passed": 0, "failed": 0, "error": 0, "skipped": 0, "sum": 0.0, "n": 0}
+            )
+            key = (
+                status
+                if status in ("error", "skipped")
+                else ("passed" if passed == 1 else "failed" if passed == 0 else None)
+            )
+            if key:
+                t[key] += count
+            t["sum"] += total or 0.0
+            t["n"] += counted
+        return out
+
+    def unmirrored(self, run_id: str, limit: int = 500) -> list[Verdict]:
+        """Up to `limit` verdicts of the run not yet mirrored to MLflow."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT data FROM verdicts WHERE run_id = ? AND mirrored = 0 LIMIT ?",
+                (run_id, limit),
             ).fetchall()
         return [Verdict.model_validate_json(r[0]) for r in rows]
 
@@ -116,3 +150,9 @@ class VerdictStore:
                 "AND judge_version = ?",
                 list(keys),
             )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import metadata
 from typing import Any
 
@@ -46,7 +47,7 @@ class Judge:
     params: dict[str, Any] = field(default_factory=dict)
     uses: str = ""  # the registered spec it was built from
 
-    @property
+    @cached_property
     def version(self) -> str:
         """Hash of the definition: the function's source, its parameters (and model)."""
         try:
