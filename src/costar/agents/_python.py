@@ -47,9 +47,14 @@ def load_object(spec: str, root: Path) -> Any:
 class PythonAgent:
     """Runs a Python callable in-process."""
 
-    def __init__(self, spec: str, root: Path):
+    def __init__(self, spec: str, root: Path, autolog: list[str] | None = None):
         self.spec = spec
         self.target = load_object(spec, root)
+        self.autolog = bool(autolog)
+        if autolog:
+            from costar.agents import _autolog
+
+            _autolog.enable(root, autolog)
         self._is_class = inspect.isclass(self.target)
         self.source_file = inspect.getsourcefile(self.target)
 
@@ -58,12 +63,13 @@ class PythonAgent:
             instance = self.target() if self._is_class else self.target
         except Exception as exc:
             raise AgentError(f"creating {self.spec} failed: {type(exc).__name__}: {exc}") from exc
-        return _PythonSession(instance)
+        return _PythonSession(instance, self.autolog)
 
 
 class _PythonSession:
-    def __init__(self, instance: Any):
+    def __init__(self, instance: Any, autolog: bool = False):
         self._instance = instance
+        self._autolog = autolog
 
     def close(self) -> None:
         pass
@@ -76,7 +82,12 @@ class _PythonSession:
         def call() -> None:
             with recording(recorder):
                 try:
-                    box["output"] = self._instance(ctx)
+                    if self._autolog:
+                        from costar.agents._autolog import captured
+
+                        box["output"] = captured(lambda: self._instance(ctx), recorder)
+                    else:
+                        box["output"] = self._instance(ctx)
                 except BaseException as exc:  # the agent's failure is data, not a crash
                     box["error"] = exc
 

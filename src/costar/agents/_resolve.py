@@ -11,8 +11,11 @@ from costar.agents._http import HttpAgent
 from costar.agents._python import PythonAgent
 
 
-def resolve_agent(spec: str | None, root: Path) -> Agent:
-    """An adapter for `spec`: 'pkg.module:function', 'cmd:COMMAND ARGS', or an http(s) URL."""
+def resolve_agent(spec: str | None, root: Path, autolog: list[str] | None = None) -> Agent:
+    """An adapter for `spec`: 'pkg.module:function', 'cmd:COMMAND ARGS', or an http(s) URL.
+
+    `autolog` (MLflow flavours) applies to Python agents, whose MLflow spans are captured.
+    """
     if not spec:
         raise ConfigError(
             "no agent given (pass --agent 'pkg.module:function', --agent 'cmd:python agent.py' "
@@ -25,4 +28,4 @@ def resolve_agent(spec: str | None, root: Path) -> Agent:
         if not command:
             raise ConfigError("agent 'cmd:' needs a command after the colon")
         return CommandAgent(command, root)
-    return PythonAgent(spec, root)
+    return PythonAgent(spec, root, autolog)

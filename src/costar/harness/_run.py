@@ -46,6 +46,9 @@ class RunConfig(BaseModel):
     tracking_uri: str
     experiment: str = "costar"
     agent_files: list[str] = Field(default_factory=list)
+    autolog: list[str] = Field(
+        default_factory=list, description="MLflow autolog flavours for Python agents."
+    )
     resume: str | None = Field(None, description="Run id to resume.")
     name: str | None = Field(None, description="Run name shown in the MLflow UI.")
 
@@ -151,7 +154,7 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
     if config.resume:
         config, run_id = _resume_config(config, store)
     suite = load_suite(config.suite, config.tags or None, config.scenarios or None)
-    agent = resolve_agent(config.agent, config.root)
+    agent = resolve_agent(config.agent, config.root, config.autolog)
     extra = (
         [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
     )
@@ -307,6 +310,7 @@ def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
             tracking_uri=settings.store_uri(),
             experiment=settings.experiment,
             agent_files=settings.agent_files,
+            autolog=settings.autolog,
             **values,
         )
     except ValueError as exc:

@@ -1,0 +1,94 @@
+"""Capture MLflow spans made inside a Python agent (autolog, @mlflow.trace) into its trial.
+
+With `autolog = ["openai", ...]` in costar.toml, costar switches on those MLflow autolog flavours
+(`"tracing"` switches on none and only captures `@mlflow.trace` / `mlflow.start_span` spans the
+agent makes itself) and runs each turn inside an MLflow span. MLflow's exporter (made synchronous) writes that
+capture trace to a scratch store (`.costar/autolog.db`); costar reads it back, re-parents its
+spans under the turn in the trial's own trace, and deletes the scratch trace. Only public MLflow
+APIs are used. The cost is one write and one read per turn, paid only when autolog is on.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from costar._exceptions import ConfigError
+from costar.traces import Recorder, SpanRecord
+
+CAPTURE = "costar.autolog.capture"
+_lock = threading.Lock()
+_ready: dict[str, Any] = {}
+
+
+def enable(root: Path, flavours: list[str]) -> None:
+    """Point MLflow's own tracer at the scratch store and switch on the autolog flavours."""
+    with _lock:
+        if _ready:
+            return
+        os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"  # write before returning
+        import importlib
+
+        import mlflow
+
+        from costar.traces import quiet_mlflow
+
+        scratch = root / ".costar" / "autolog.db"
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(f"sqlite:///{scratch}")
+        quiet_mlflow()
+        experiment = mlflow.set_experiment("costar-autolog-capture")
+        for flavour in flavours:
+            if flavour == "tracing":  # capture @mlflow.trace spans; no SDK to patch
+                continue
+            try:
+                module = importlib.import_module(f"mlflow.{flavour}")
+                module.autolog()
+            except (ImportError, AttributeError) as exc:
+                raise ConfigError(
+                    f"autolog flavour {flavour!r}: {exc} (install the SDK; names are MLflow's, "
+                    "e.g. openai, anthropic, langchain)"
+                ) from exc
+        _ready["mlflow"] = mlflow
+        _ready["experiment_id"] = experiment.experiment_id
+
+
+def _record(span: Any, parents: dict[str, int], default_parent: int | None) -> SpanRecord:
+    error = None
+    if span.status.status_code.value == "ERROR":
+        error = span.status.description or "error"
+    return SpanRecord(
+        name=span.name,
+        span_type=span.span_type or "UNKNOWN",
+        inputs=span.inputs,
+        outputs=span.outputs,
+        attributes={
+            k: v
+            for k, v in span.attributes.items()
+            if not k.startswith("mlflow.span") and k != "mlflow.traceRequestId"
+        },
+        start_ns=int(span.start_time_ns),
+        end_ns=int(span.end_time_ns or span.start_time_ns),
+        error=error,
+        span_id=int(span.span_id, 16),
+        parent_id=parents.get(span.parent_id, default_parent),
+    )
+
+
+def captured(call: Callable[[], Any], recorder: Recorder) -> Any:
+    """Run `call` inside an MLflow capture span; move the MLflow spans it made into `recorder`."""
+    mlflow = _ready["mlflow"]
+    with mlflow.start_span(name=CAPTURE) as capture:
+        trace_id = capture.trace_id
+        result = call()
+    trace = mlflow.get_trace(trace_id)
+    if trace is not None:
+        spans = [s for s in trace.data.spans if s.name != CAPTURE or s.parent_id]
+        known = {s.span_id: int(s.span_id, 16) for s in spans}
+        for span in spans:
+            recorder.add(_record(span, known, recorder.default_parent))
+        mlflow.MlflowClient().delete_traces(_ready["experiment_id"], trace_ids=[trace_id])
+    return result
