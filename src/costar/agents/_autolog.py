@@ -1,11 +1,12 @@
 """Capture MLflow spans made inside a Python agent (autolog, @mlflow.trace) into its trial.
 
-With `autolog = ["openai", ...]` in costar.toml, costar switches on those MLflow autolog flavours
-(`"tracing"` switches on none and only captures `@mlflow.trace` / `mlflow.start_span` spans the
-agent makes itself) and runs each turn inside an MLflow span. MLflow's exporter (made synchronous) writes that
-capture trace to a scratch store (`.costar/autolog.db`); costar reads it back, re-parents its
-spans under the turn in the trial's own trace, and deletes the scratch trace. Only public MLflow
-APIs are used. The cost is one write and one read per turn, paid only when autolog is on.
+With `autolog = ["openai", ...]` in costar.toml, costar switches on those MLflow autolog
+flavours (`"tracing"` switches on none and only captures `@mlflow.trace` / `mlflow.start_span`
+spans the agent makes itself) and runs each turn inside an MLflow span. MLflow's exporter, made
+synchronous, writes that capture trace to a scratch store (`.costar/autolog.db`); costar reads
+it back, re-parents its spans under the turn in the trial's own trace, and deletes the scratch
+trace. Only public MLflow APIs are used. The cost is one write and one read per turn, paid only
+when autolog is on.
 """
 
 from __future__ import annotations
