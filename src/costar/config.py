@@ -46,6 +46,11 @@ class Settings(BaseModel):
         default_factory=lambda: ["judges"],
         description="Judge files or folders (*.yaml built-ins with params, *.py @costar.judge).",
     )
+    verdict_store: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the verdict store; default sqlite:///<root>/.costar/"
+        "verdicts.db (teams: a shared database such as PostgreSQL).",
+    )
     tracking_uri: str | None = Field(
         None, description="MLflow tracking URI; default sqlite:///<root>/.costar/mlflow.db."
     )
@@ -65,6 +70,12 @@ class Settings(BaseModel):
         if self.tracking_uri:
             return self.tracking_uri
         return f"sqlite:///{(self.root / DEFAULT_STORE_DIR / 'mlflow.db').resolve()}"
+
+    def verdict_url(self) -> str:
+        """The verdict store's URL, defaulting to a SQLite file beside the trace store."""
+        if self.verdict_store:
+            return self.verdict_store
+        return f"sqlite:///{(self.root / DEFAULT_STORE_DIR / 'verdicts.db').resolve()}"
 
     def resolve(self, path: str | Path) -> Path:
         """A path from config or flags, relative to the project root."""

@@ -168,3 +168,16 @@ def test_cli_assess_and_verdicts(recorded) -> None:
     }
     usage = subprocess.run([*cli, "assess"], cwd=project, capture_output=True, text=True)
     assert usage.returncode == 2 and "--last" in usage.stderr
+
+
+def test_verdict_store_takes_any_sqlalchemy_url(recorded, tmp_path: Path) -> None:
+    project, run_id = recorded
+    shared = f"sqlite:///{tmp_path / 'team' / 'verdicts.sqlite'}"
+    out = assess(config(project, run_id, verdict_store=shared, judges=["expected-facts"]))
+    assert out.scored == 4
+    assert len(VerdictStore(shared).for_run(run_id)) == 4
+    assert not (project / ".costar" / "verdicts.db").exists()  # nothing went to the default
+    (project / "costar.toml").write_text(f"[costar]\nverdict_store = '{shared}'\n")
+    cli = [sys.executable, "-m", "costar.cli", "verdicts", run_id, "--json"]
+    listed = subprocess.run(cli, cwd=project, capture_output=True, text=True, timeout=120)
+    assert len(json.loads(listed.stdout)) == 4

@@ -42,6 +42,7 @@ class AssessConfig(BaseModel):
     judge_paths: list[str] = Field(default_factory=lambda: ["judges"])
     concurrency: int = Field(8, ge=1, description="LLM and agentic judges scored at once.")
     mirror: bool = Field(True, description="Mirror verdicts to MLflow as Feedback.")
+    verdict_store: str | None = Field(None, description="Verdict store URL; default the project's.")
 
     @property
     def costar_dir(self) -> Path:
@@ -153,7 +154,7 @@ def assess(
     """Score the runs' traces with the project's judges; see the module docstring."""
     started = time.monotonic()
     store = TraceStore(config.tracking_uri, config.experiment)
-    verdicts = VerdictStore(config.costar_dir / "verdicts.db")
+    verdicts = VerdictStore(config.verdict_store or config.costar_dir / "verdicts.db")
     cache = TraceCache(config.costar_dir / "cache" / "traces.db")
     judges = load_judges(config.root, config.judge_paths, config.judges or None)
     summary = AssessSummary(judges=len(judges))

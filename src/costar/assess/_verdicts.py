@@ -1,158 +1,206 @@
-"""The verdict store: costar's own SQLite file beside the MLflow store, written in batches.
+"""The verdict store: verdicts in any SQLAlchemy database, a SQLite file by default.
 
 Verdicts are many (judges x traces, re-scored often) and MLflow writes an assessment in about
-4 ms, so they live here, keyed by (trace, judge, judge version), and are mirrored to MLflow as
-Feedback (the `mirrored` column remembers which already are).
+4 ms, so they live here, keyed by (trace, judge, judge version), written in batches, and are
+mirrored to MLflow as Feedback (the `mirrored` column remembers which already are). Teams point
+`verdict_store` at a shared database (for example the PostgreSQL beside their MLflow server).
 """
 
 from __future__ import annotations
 
-import sqlite3
+import importlib
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from costar._exceptions import StoreError
 from costar.judges import Verdict
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS verdicts (
-    trace_id TEXT NOT NULL,
-    judge TEXT NOT NULL,
-    judge_version TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    scenario_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    passed INTEGER,
-    value_num REAL,
-    created_at REAL NOT NULL,
-    mirrored INTEGER NOT NULL DEFAULT 0,
-    data TEXT NOT NULL,
-    PRIMARY KEY (trace_id, judge, judge_version)
-);
-CREATE INDEX IF NOT EXISTS verdicts_run ON verdicts (run_id, judge);
-"""
-
-
-class VerdictStore:
-    """Verdicts in one SQLite file; safe to share between threads."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
-        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(verdicts)")}
-        if "value_num" not in columns:  # stores made before the column existed
-            self._conn.execute("ALTER TABLE verdicts ADD COLUMN value_num REAL")
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def write(self, verdicts: Iterable[Verdict]) -> int:
-        """Insert or replace verdicts in one transaction; returns how many."""
-        rows = [
-            (
-                v.trace_id,
-                v.judge,
-                v.judge_version,
-                v.run_id,
-                v.scenario_id,
-                v.status,
-                None if v.passed is None else int(v.passed),
-                v.created_at,
-                v.model_dump_json(),
-            )
-            for v in verdicts
-        ]
-        with self._lock, self._conn:
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO verdicts (trace_id, judge, judge_version, run_id, "
-                "scenario_id, status, passed, created_at, data) VALUES (?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
-        return len(rows)
-
-    def done(self, run_id: str) -> set[tuple[str, str, str]]:
-        """Keys (trace, judge, version) of a run's verdicts that need no re-scoring.
-
-        Errors are not done: the next assess retries them.
-        """
-        with self._lock:
-            cur = self._conn.execute(
-                "SELECT trace_id, judge, judge_version FROM verdicts "
-                "WHERE run_id = ? AND status != 'error'",
-                (run_id,),
-            )
-            return {tuple(r) for r in cur.fetchall()}  # type: ignore[misc]
-
-    def for_run(self, run_id: str, versions: dict[str, str] | None = None) -> list[Verdict]:
-        """A run's verdicts; with `versions` ({judge: version}) only those judge versions,
-        else the newest verdict per trace and judge."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT judge, judge_version, data, created_at FROM verdicts WHERE run_id = ? "
-                "ORDER BY created_at",
-                (run_id,),
-            ).fetchall()
-        out: dict[tuple[str, str], Verdict] = {}
-        for judge, version, data, _ in rows:
-            if versions is not None and versions.get(judge) != version:
-                continue
-            v = Verdict.model_validate_json(data)
-            out[(v.trace_id, v.judge)] = v
-        return sorted(out.values(), key=lambda v: (v.scenario_id, v.trial, v.judge))
-
-    def tally(self, run_id: str, versions: dict[str, str]) -> dict[str, dict[str, Any]]:
-        """Per judge (at the given versions): passed, failed, error, skipped, mean value."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT judge, judge_version, status, passed, COUNT(*), SUM(value_num), "
-                "COUNT(value_num) FROM verdicts WHERE run_id = ? "
-                "GROUP BY judge, judge_version, status, passed",
-                (run_id,),
-            ).fetchall()
-        out: dict[str, dict[str, Any]] = {}
-        for judge, version, status, passed, count, total, counted in rows:
-            if versions.get(judge) != version:
-                continue
-            t = out.setdefault(
-                judge, {"passed": 0, "failed": 0, "error": 0, "skipped": 0, "sum": 0.0, "n": 0}
-            )
-            key = (
-                status
-                if status in ("error", "skipped")
-                else ("passed" if passed == 1 else "failed" if passed == 0 else None)
-            )
-            if key:
-                t[key] += count
-            t["sum"] += total or 0.0
-            t["n"] += counted
-        return out
-
-    def unmirrored(self, run_id: str, limit: int = 500) -> list[Verdict]:
-        """Up to `limit` verdicts of the run not yet mirrored to MLflow."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT data FROM verdicts WHERE run_id = ? AND mirrored = 0 LIMIT ?",
-                (run_id, limit),
-            ).fetchall()
-        return [Verdict.model_validate_json(r[0]) for r in rows]
-
-    def mark_mirrored(self, keys: Iterable[tuple[str, str, str]]) -> None:
-        with self._lock, self._conn:
-            self._conn.executemany(
-                "UPDATE verdicts SET mirrored = 1 WHERE trace_id = ? AND judge = ? "
-                "AND judge_version = ?",
-                list(keys),
-            )
+_meta = sa.MetaData()
+verdicts_table = sa.Table(
+    "costar_verdicts",
+    _meta,
+    sa.Column("trace_id", sa.String(64), primary_key=True),
+    sa.Column("judge", sa.String(200), primary_key=True),
+    sa.Column("judge_version", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False, index=True),
+    sa.Column("scenario_id", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=True),
+    sa.Column("value_num", sa.Float, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("mirrored", sa.Boolean, nullable=False, default=False),
+    sa.Column("data", sa.Text, nullable=False),
+)
+_T = verdicts_table.c
 
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
+
+
+class VerdictStore:
+    """Verdicts in one database; safe to share between threads."""
+
+    def __init__(self, target: str | Path):
+        url = target if isinstance(target, str) and "://" in target else f"sqlite:///{target}"
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self._lock = threading.Lock()
+        try:
+            self._engine = sa.create_engine(url, future=True)
+            if self._engine.dialect.name == "sqlite":
+                sa.event.listen(self._engine, "connect", _sqlite_pragmas)
+            _meta.create_all(self._engine)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the verdict store {url}: {exc}") from exc
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def write(self, verdicts: Iterable[Verdict]) -> int:
+        """Insert or replace verdicts in one transaction; returns how many."""
+        rows = [
+            {
+                "trace_id": v.trace_id,
+                "judge": v.judge,
+                "judge_version": v.judge_version,
+                "run_id": v.run_id,
+                "scenario_id": v.scenario_id,
+                "status": v.status,
+                "passed": v.passed,
+                "value_num": _number(v.value),
+                "created_at": v.created_at,
+                "mirrored": False,
+                "data": v.model_dump_json(),
+            }
+            for v in verdicts
+        ]
+        if not rows:
+            return 0
+        with self._lock, self._engine.begin() as conn:
+            self._upsert(conn, rows)
+        return len(rows)
+
+    def _upsert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        """One statement where the database has native upsert; delete-then-insert elsewhere."""
+        dialect = self._engine.dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+            stmt = insert(verdicts_table)
+            keys = {"trace_id", "judge", "judge_version"}
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[_T.trace_id, _T.judge, _T.judge_version],
+                set_={
+                    c.name: stmt.excluded[c.name] for c in verdicts_table.c if c.name not in keys
+                },
+            )
+            conn.execute(stmt, rows)
+            return
+        keyset = [(r["trace_id"], r["judge"], r["judge_version"]) for r in rows]
+        for start in range(0, len(keyset), 300):
+            conn.execute(
+                verdicts_table.delete().where(
+                    sa.tuple_(_T.trace_id, _T.judge, _T.judge_version).in_(
+                        keyset[start : start + 300]
+                    )
+                )
+            )
+        conn.execute(verdicts_table.insert(), rows)
+
+    def done(self, run_id: str) -> set[tuple[str, str, str]]:
+        """Keys (trace, judge, version) of a run's verdicts that need no re-scoring.
+
+        Errors are not done: the next assess retries them.
+        """
+        query = sa.select(_T.trace_id, _T.judge, _T.judge_version).where(
+            _T.run_id == run_id, _T.status != "error"
+        )
+        with self._engine.connect() as conn:
+            return {tuple(r) for r in conn.execute(query)}  # type: ignore[misc]
+
+    def for_run(self, run_id: str, versions: dict[str, str] | None = None) -> list[Verdict]:
+        """A run's verdicts; with `versions` ({judge: version}) only those judge versions,
+        else the newest verdict per trace and judge."""
+        query = (
+            sa.select(_T.judge, _T.judge_version, _T.data)
+            .where(_T.run_id == run_id)
+            .order_by(_T.created_at)
+        )
+        out: dict[tuple[str, str], Verdict] = {}
+        with self._engine.connect() as conn:
+            for judge, version, data in conn.execute(query):
+                if versions is not None and versions.get(judge) != version:
+                    continue
+                v = Verdict.model_validate_json(data)
+                out[(v.trace_id, v.judge)] = v
+        return sorted(out.values(), key=lambda v: (v.scenario_id, v.trial, v.judge))
+
+    def tally(self, run_id: str, versions: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Per judge (at the given versions): passed, failed, error, skipped, sum and count of
+        numeric values."""
+        query = (
+            sa.select(
+                _T.judge,
+                _T.judge_version,
+                _T.status,
+                _T.passed,
+                sa.func.count(),
+                sa.func.sum(_T.value_num),
+                sa.func.count(_T.value_num),
+            )
+            .where(_T.run_id == run_id)
+            .group_by(_T.judge, _T.judge_version, _T.status, _T.passed)
+        )
+        out: dict[str, dict[str, Any]] = {}
+        with self._engine.connect() as conn:
+            for judge, version, status, passed, count, total, counted in conn.execute(query):
+                if versions.get(judge) != version:
+                    continue
+                t = out.setdefault(
+                    judge, {"passed": 0, "failed": 0, "error": 0, "skipped": 0, "sum": 0.0, "n": 0}
+                )
+                key = (
+                    status
+                    if status in ("error", "skipped")
+                    else ("passed" if passed is True else "failed" if passed is False else None)
+                )
+                if key:
+                    t[key] += count
+                t["sum"] += total or 0.0
+                t["n"] += counted
+        return out
+
+    def unmirrored(self, run_id: str, limit: int = 500) -> list[Verdict]:
+        """Up to `limit` verdicts of the run not yet mirrored to MLflow."""
+        query = sa.select(_T.data).where(_T.run_id == run_id, _T.mirrored.is_(False)).limit(limit)
+        with self._engine.connect() as conn:
+            return [Verdict.model_validate_json(r[0]) for r in conn.execute(query)]
+
+    def mark_mirrored(self, keys: Iterable[tuple[str, str, str]]) -> None:
+        keys = list(keys)
+        with self._lock, self._engine.begin() as conn:
+            for start in range(0, len(keys), 300):
+                conn.execute(
+                    verdicts_table.update()
+                    .where(
+                        sa.tuple_(_T.trace_id, _T.judge, _T.judge_version).in_(
+                            keys[start : start + 300]
+                        )
+                    )
+                    .values(mirrored=True)
+                )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -377,6 +377,7 @@ def assess(
             judges=judge or [],
             judge_paths=settings.judges,
             mirror=not no_mirror,
+            verdict_store=settings.verdict_url(),
         )
         summary = run_assess(config)
     except CostarError as exc:
@@ -438,8 +439,10 @@ def verdicts(
         info = store.get_run(run_id)
     except CostarError as exc:
         fail(exc)
-    store_path = settings.root / ".costar" / "verdicts.db"
-    found = VerdictStore(store_path).for_run(info.run_id) if store_path.exists() else []
+    try:
+        found = VerdictStore(settings.verdict_url()).for_run(info.run_id)
+    except CostarError as exc:
+        fail(exc)
     if judge:
         found = [v for v in found if v.judge in judge]
     if failed:
@@ -488,7 +491,12 @@ def import_(
     try:
         settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
         summary = import_file(
-            fmt, path.resolve(), settings.root, settings.store_uri(), settings.experiment
+            fmt,
+            path.resolve(),
+            settings.root,
+            settings.store_uri(),
+            settings.experiment,
+            settings.verdict_url(),
         )
     except CostarError as exc:
         fail(exc)

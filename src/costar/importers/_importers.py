@@ -151,7 +151,12 @@ FORMATS = {"openai-chat": _openai, "tau-bench": _tau}
 
 
 def import_file(
-    fmt: str, path: Path, root: Path, tracking_uri: str, experiment: str = "costar"
+    fmt: str,
+    path: Path,
+    root: Path,
+    tracking_uri: str,
+    experiment: str = "costar",
+    verdict_store: str | None = None,
 ) -> ImportSummary:
     """Import one file: scenarios to `imported/`, traces to the store, rewards to verdicts."""
     if fmt not in FORMATS:
@@ -204,7 +209,7 @@ def import_file(
         if r["reward"] is not None and t.trace_id in landed
     ]
     if verdicts:
-        VerdictStore(root / ".costar" / "verdicts.db").write(verdicts)
+        VerdictStore(verdict_store or root / ".costar" / "verdicts.db").write(verdicts)
     store.finish_run(run_id, "FINISHED", {"trials_ok": len(landed), "traces_written": len(landed)})
     return ImportSummary(
         run_id=run_id,
