@@ -181,3 +181,33 @@ def test_verdict_store_takes_any_sqlalchemy_url(recorded, tmp_path: Path) -> Non
     cli = [sys.executable, "-m", "costar.cli", "verdicts", run_id, "--json"]
     listed = subprocess.run(cli, cwd=project, capture_output=True, text=True, timeout=120)
     assert len(json.loads(listed.stdout)) == 4
+
+
+def test_cli_report_with_a_paired_baseline(recorded) -> None:
+    project, run_id = recorded
+    second = run_suite(
+        settings_to_config(load_settings(start=project), agent="sample_agents:crash", trials=2)
+    )
+    assess(config(project, run_id))
+    assess(config(project, second.run_id))
+    cli = [sys.executable, "-m", "costar.cli", "report"]
+    done = subprocess.run(
+        [*cli, second.run_id, "--baseline", run_id, "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    present = data["comparison"]["output-present"]["comparison"]
+    assert (present["baseline_rate"], present["candidate_rate"]) == (1.0, 0.0)
+    assert sorted(present["regressed"]) == ["bad", "good"]
+    assert data["judges"]["output-present"]["rate"] == 0.0
+    human = subprocess.run([*cli, run_id], cwd=project, capture_output=True, text=True, timeout=120)
+    assert "pass rate" in human.stdout and human.returncode == 0
+    empty = run_suite(settings_to_config(load_settings(start=project), agent="sample_agents:echo"))
+    none = subprocess.run(
+        [*cli, empty.run_id], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert none.returncode == 2 and "has no verdicts" in none.stderr

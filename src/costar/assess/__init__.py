@@ -2,13 +2,36 @@
 
 from costar.assess._cache import TraceCache
 from costar.assess._engine import AssessConfig, AssessSummary, JudgeTally, assess
+from costar.assess._report import JudgeDelta, JudgeSummary, compare_runs, summarise
+from costar.assess._stats import (
+    Comparison,
+    bootstrap_ci,
+    compare,
+    pass_at_k,
+    pass_hat_k,
+    permutation_p,
+    quantile,
+    wilson,
+)
 from costar.assess._verdicts import VerdictStore
 
 __all__ = [
     "AssessConfig",
     "AssessSummary",
+    "Comparison",
+    "JudgeDelta",
+    "JudgeSummary",
     "JudgeTally",
     "TraceCache",
     "VerdictStore",
     "assess",
+    "bootstrap_ci",
+    "compare",
+    "compare_runs",
+    "pass_at_k",
+    "pass_hat_k",
+    "permutation_p",
+    "quantile",
+    "summarise",
+    "wilson",
 ]

@@ -511,6 +511,98 @@ def import_(
     typer.echo(f"judge them: costar assess {summary.run_id[:12]}")
 
 
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", "-b", help="Compare with this run, paired.")
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Per judge: pass rate with its 95% interval, pass^k, flaky scenarios, judge errors,
+    metric median and p90; with --baseline, a paired comparison by scenario."""
+    from dataclasses import asdict
+
+    from costar.assess import VerdictStore, compare_runs, summarise
+
+    try:
+        settings, store = _open_store(tracking_uri, experiment)
+        run = store.get_run(run_id)
+        verdict_store = VerdictStore(settings.verdict_url())
+        found = verdict_store.for_run(run.run_id)
+        base = store.get_run(baseline) if baseline else None
+        base_found = verdict_store.for_run(base.run_id) if base else []
+    except CostarError as exc:
+        fail(exc)
+    if not found:
+        typer.echo(
+            f"costar: error: run {run.run_id[:12]} has no verdicts; run `costar assess "
+            f"{run.run_id[:12]}` first",
+            err=True,
+        )
+        exit_code(ExitCode.USAGE)
+    summary = summarise(found)
+    deltas = compare_runs(base_found, found) if base else {}
+    if as_json:
+        emit_json(
+            {
+                "run_id": run.run_id,
+                "baseline": base.run_id if base else None,
+                "judges": {k: asdict(v) for k, v in summary.items()},
+                "comparison": {k: asdict(v) for k, v in deltas.items()},
+            }
+        )
+        return
+    _print_report(run.run_id, summary, deltas, base.run_id if base else None)
+
+
+def _print_report(run_id: str, summary: dict, deltas: dict, baseline: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    def pct(x: float | None) -> str:
+        return "" if x is None else f"{100 * x:.0f}%"
+
+    console = Console()
+    table = Table(title=f"run {run_id[:12]}: verdicts per judge")
+    for column in ("judge", "pass rate [95% CI]", "pass^k", "flaky", "errors", "median / p90"):
+        table.add_column(column, overflow="fold")
+    for name, s in sorted(summary.items()):
+        rate = "" if s.rate is None else f"{pct(s.rate)} [{pct(s.ci[0])}, {pct(s.ci[1])}]"
+        k = max(s.pass_hat_k) if s.pass_hat_k else None
+        hat = f"pass^{k} {pct(s.pass_hat_k[k])}" if k and k > 1 else ""
+        spread = "" if s.median is None else f"{s.median:.4g} / {s.p90:.4g}"
+        table.add_row(
+            name, rate, hat, ", ".join(s.flaky[:3]), str(s.errors) if s.errors else "", spread
+        )
+    console.print(table)
+    if not baseline:
+        return
+    table = Table(title=f"against baseline {baseline[:12]} (paired by scenario)")
+    for column in ("judge", "baseline", "candidate", "effect [95% CI]", "p", "regressed", "fixed"):
+        table.add_column(column, overflow="fold")
+    for name, d in deltas.items():
+        c = d.comparison
+        if c is None:
+            change = "" if d.metric_change is None else f"median {d.metric_change:+.1%}"
+            table.add_row(name, "", "", change, "", "", d.note)
+            continue
+        effect = f"{c.effect:+.2f} [{c.ci[0]:+.2f}, {c.ci[1]:+.2f}]"
+        style = "red" if c.significant_regression() else ""
+        table.add_row(
+            name,
+            pct(c.baseline_rate),
+            pct(c.candidate_rate),
+            f"[{style}]{effect}[/]" if style else effect,
+            f"{c.p_value:.3g}",
+            ", ".join(c.regressed[:3]),
+            ", ".join(c.fixed[:3]),
+        )
+    console.print(table)
+
+
 judges_app = typer.Typer(help="Inspect the project's judges.", no_args_is_help=True)
 app.add_typer(judges_app, name="judges")
 

@@ -1,0 +1,118 @@
+"""Statistics on known values."""
+
+from __future__ import annotations
+
+import pytest
+
+from costar.assess import (
+    bootstrap_ci,
+    compare,
+    compare_runs,
+    pass_at_k,
+    pass_hat_k,
+    permutation_p,
+    quantile,
+    summarise,
+    wilson,
+)
+from costar.judges import Verdict
+
+
+def test_wilson_interval_known_values() -> None:
+    assert wilson(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_unbiased_pass_at_k_and_pass_hat_k() -> None:
+    # n=5 trials, c=2 passes: pass@2 = 1 - C(3,2)/C(5,2) = 0.7; pass^2 = C(2,2)/C(5,2) = 0.1
+    assert pass_at_k([(5, 2)], 2) == pytest.approx(0.7)
+    assert pass_hat_k([(5, 2)], 2) == pytest.approx(0.1)
+    assert pass_at_k([(5, 2), (5, 5)], 1) == pytest.approx((0.4 + 1.0) / 2)
+    assert pass_hat_k([(4, 4), (4, 0)], 3) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="needs at least 3 trials"):
+        pass_at_k([(2, 1)], 3)
+
+
+def test_exact_and_sampled_permutation_p_values() -> None:
+    assert permutation_p([1.0] * 5) == pytest.approx(2 / 32)
+    assert permutation_p([-1.0] * 6) == pytest.approx(2 / 64)
+    assert permutation_p([1.0, -1.0, 1.0, -1.0]) == 1.0
+    assert permutation_p([0.0, 0.0]) == 1.0
+    big = permutation_p([-0.5] * 20)  # sampled beyond 16 scenarios
+    assert big < 0.001
+    assert quantile([1, 2, 3, 4], 0.5) == 2.5 and quantile([5], 0.9) == 5
+
+
+def test_bootstrap_interval_covers_the_mean() -> None:
+    lo, hi = bootstrap_ci([0.0, -1.0, -1.0, 0.0, -1.0, 0.0, -0.5, -0.5])
+    assert lo < -0.5 < hi <= 0.0
+
+
+def test_paired_comparison_finds_the_regression() -> None:
+    base = {f"s{i}": (4, 4) for i in range(8)}
+    cand = {**base, **{f"s{i}": (4, 0) for i in range(6)}}
+    result = compare(base, cand)
+    assert result.scenarios == 8 and result.effect == pytest.approx(-0.75)
+    assert result.p_value == pytest.approx(2 / 64)
+    assert result.regressed == [f"s{i}" for i in range(6)] and result.fixed == []
+    assert result.significant_regression()
+    same = compare(base, base)
+    assert same.p_value == 1.0 and not same.significant_regression()
+    with pytest.raises(ValueError, match="share no scenario"):
+        compare({"a": (1, 1)}, {"b": (1, 1)})
+
+
+def verdict(
+    judge: str, scenario: str, trial: int, passed=None, value=None, status="ok", kind="check"
+) -> Verdict:
+    return Verdict(
+        judge=judge,
+        judge_version="v",
+        kind=kind,
+        trace_id=f"{scenario}{trial}",
+        scenario_id=scenario,
+        trial=trial,
+        passed=passed,
+        value=value,
+        status=status,
+    )
+
+
+def test_summarise_rates_flakiness_errors_and_metrics() -> None:
+    verdicts = [
+        verdict("facts", "a", 0, True),
+        verdict("facts", "a", 1, True),
+        verdict("facts", "b", 0, True),
+        verdict("facts", "b", 1, False),
+        verdict("facts", "c", 0, status="error"),
+        verdict("facts", "c", 1, status="skipped"),
+        *(
+            verdict("metric:tokens", s, t, value=v, kind="metric")
+            for s, t, v in (("a", 0, 100), ("a", 1, 200), ("b", 0, 300), ("b", 1, 400))
+        ),
+    ]
+    report = summarise(verdicts)
+    facts = report["facts"]
+    assert (facts.passed, facts.failed, facts.errors, facts.skipped) == (3, 1, 1, 1)
+    assert facts.rate == pytest.approx(0.75) and facts.ci == pytest.approx(wilson(3, 4))
+    assert facts.error_rate == pytest.approx(1 / 6)
+    assert facts.flaky == ["b"] and facts.failing == ["b"]
+    assert facts.pass_at_k == {1: 0.75, 2: 1.0} and facts.pass_hat_k == {1: 0.75, 2: 0.5}
+    tokens = report["metric:tokens"]
+    assert tokens.rate is None and tokens.median == 250 and tokens.p90 == pytest.approx(370)
+
+
+def test_compare_runs_pairs_judges_and_metric_deltas() -> None:
+    base = [verdict("facts", s, 0, True) for s in "abcdef"] + [
+        verdict("metric:tokens", s, 0, value=100, kind="metric") for s in "abcdef"
+    ]
+    cand = [verdict("facts", s, 0, s not in "abcde") for s in "abcdef"] + [
+        verdict("metric:tokens", s, 0, value=130, kind="metric") for s in "abcdef"
+    ]
+    deltas = compare_runs(base, cand)
+    facts = deltas["facts"].comparison
+    assert facts is not None and facts.regressed == list("abcde")
+    assert facts.p_value == pytest.approx(2 / 32)
+    assert deltas["metric:tokens"].metric_change == pytest.approx(0.3)
