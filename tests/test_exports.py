@@ -14,6 +14,7 @@ PACKAGES = [
     "costar.judges",
     "costar.assess",
     "costar.importers",
+    "costar.gate",
     "costar.testing",
     "costar.harness",
     "costar.traces",

@@ -603,6 +603,76 @@ def _print_report(run_id: str, summary: dict, deltas: dict, baseline: str | None
     console.print(table)
 
 
+@app.command()
+def gate(
+    baseline: Annotated[str, typer.Option("--baseline", "-b", help="The baseline run id.")],
+    candidate: Annotated[str, typer.Option("--candidate", "-c", help="The candidate run id.")],
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Gate policy YAML (see costar.gate).")
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write JUnit XML (scenario x judge cases).")
+    ] = None,
+    markdown_file: Annotated[
+        Path | None, typer.Option("--markdown", help="Write a Markdown summary for a PR comment.")
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """May the candidate ship? Exit 0 if yes, 1 with the reasons if not.
+
+    Uses the runs' verdicts (run `costar assess` on both first): minimum pass rates, no
+    significant paired regression, metric increase limits and judge error rates, as the
+    policy says. Default policy: every pass/fail judge, no significant regression at 0.05,
+    judge error rate at most 10%.
+    """
+    from dataclasses import asdict
+
+    from costar.assess import VerdictStore
+    from costar.gate import evaluate, junit_xml, load_policy
+    from costar.gate import markdown as render_markdown
+
+    try:
+        rules = load_policy(policy)
+        settings, store = _open_store(tracking_uri, experiment)
+        base, cand = store.get_run(baseline), store.get_run(candidate)
+        verdict_store = VerdictStore(settings.verdict_url())
+        base_v, cand_v = verdict_store.for_run(base.run_id), verdict_store.for_run(cand.run_id)
+    except CostarError as exc:
+        fail(exc)
+    for name, run, found in (("baseline", base, base_v), ("candidate", cand, cand_v)):
+        if not found:
+            typer.echo(
+                f"costar: error: the {name} run {run.run_id[:12]} has no verdicts; run "
+                f"`costar assess {run.run_id[:12]}` first",
+                err=True,
+            )
+            exit_code(ExitCode.USAGE)
+    result = evaluate(base_v, cand_v, rules)
+    if junit:
+        gated = set(rules.judges) if rules.judges else None
+        junit.write_text(junit_xml(cand_v, gated), encoding="utf-8")
+    if markdown_file:
+        markdown_file.write_text(
+            render_markdown(result, base.run_id, cand.run_id), encoding="utf-8"
+        )
+    if as_json:
+        emit_json(
+            {
+                "passed": result.passed,
+                "reasons": result.reasons,
+                "checks": [asdict(c) for c in result.checks],
+            }
+        )
+    else:
+        typer.echo("gate: PASS" if result.passed else "gate: FAIL")
+        for reason in result.reasons:
+            typer.echo(f"  - {reason}")
+    if not result.passed:
+        exit_code(ExitCode.FINDINGS)
+
+
 judges_app = typer.Typer(help="Inspect the project's judges.", no_args_is_help=True)
 app.add_typer(judges_app, name="judges")
 

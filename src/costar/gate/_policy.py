@@ -1,0 +1,57 @@
+"""The gate policy: what a candidate run must show to ship. A YAML file, versioned.
+
+```yaml
+version: 1
+judges: [expected-tool-calls, final-state, follows-guidelines]   # default: every pass/fail judge
+min_pass_rate: {"*": 0.8, final-state: 1.0}   # candidate pass rate per judge ("*": the rest)
+no_regression: true                           # no significant paired regression ...
+alpha: 0.05                                   # ... at this level
+metric_increase: {"metric:total_tokens": 0.2} # median may grow at most 20%
+max_error_rate: 0.1                           # judge errors tolerated per judge
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from costar._exceptions import ConfigError
+
+
+class GatePolicy(BaseModel):
+    """When a candidate may ship."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    judges: list[str] | None = Field(None, description="Judges that gate; default all pass/fail.")
+    min_pass_rate: dict[str, float] = Field(
+        default_factory=dict, description="Minimum candidate pass rate per judge; '*' for all."
+    )
+    no_regression: bool = Field(True, description="Fail on a significant paired regression.")
+    alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of that test.")
+    metric_increase: dict[str, float] = Field(
+        default_factory=dict, description="Largest relative increase of a metric's median."
+    )
+    max_error_rate: float = Field(0.1, ge=0, le=1, description="Judge error rate tolerated.")
+
+
+def load_policy(path: Path | None) -> GatePolicy:
+    """The policy in `path`, or the defaults."""
+    if path is None:
+        return GatePolicy()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return GatePolicy.model_validate(data)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the gate policy: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML (fix the syntax)") from exc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{path}: '{where}': {err['msg']} (see `costar gate --help`)") from exc

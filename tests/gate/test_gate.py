@@ -1,0 +1,143 @@
+"""The gate: policies, decisions, JUnit and Markdown, and `costar gate` exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from conftest import write_files
+from costar._exceptions import ConfigError
+from costar.assess import AssessConfig, assess
+from costar.config import load_settings
+from costar.gate import GatePolicy, evaluate, junit_xml, load_policy, markdown
+from costar.harness import run_suite, settings_to_config
+from costar.judges import Verdict
+
+
+def v(judge: str, scenario: str, passed=None, value=None, status="ok", kind="check") -> Verdict:
+    return Verdict(
+        judge=judge,
+        judge_version="x",
+        kind=kind,
+        trace_id=f"tr-{judge}-{scenario}",
+        scenario_id=scenario,
+        passed=passed,
+        value=value,
+        status=status,
+        rationale=f"{judge} on {scenario}",
+        evidence=["span1"],
+    )
+
+
+GOOD = [v("facts", s, True) for s in "abcdefgh"] + [
+    v("metric:total_tokens", s, value=1000, kind="metric") for s in "abcdefgh"
+]
+WORSE = [v("facts", s, s not in "abcdef") for s in "abcdefgh"] + [
+    v("metric:total_tokens", s, value=1300, kind="metric") for s in "abcdefgh"
+]
+
+
+def test_same_candidate_passes_and_regression_fails_with_reasons() -> None:
+    assert evaluate(GOOD, GOOD, GatePolicy()).passed
+    result = evaluate(GOOD, WORSE, GatePolicy())
+    assert not result.passed
+    (reason,) = result.reasons
+    assert reason.startswith("facts: pass rate 100% -> 25%") and "regressed: a, b, c" in reason
+
+
+def test_a_drop_too_small_to_test_fails_closed() -> None:
+    base = [v("facts", s, True) for s in "ab"]
+    cand = [v("facts", s, False) for s in "ab"]
+    result = evaluate(base, cand, GatePolicy())
+    assert not result.passed and "cannot be tested at alpha 0.05 (needs 6)" in result.reasons[0]
+    better = evaluate(cand, base, GatePolicy())  # an improvement on few scenarios is fine
+    assert better.passed
+
+
+def test_policy_rules_min_rate_metric_increase_and_errors() -> None:
+    policy = GatePolicy(
+        min_pass_rate={"*": 0.9}, metric_increase={"metric:total_tokens": 0.2}, no_regression=False
+    )
+    result = evaluate(GOOD, WORSE, policy)
+    failed = {c.rule for c in result.checks if not c.ok}
+    assert failed == {"min_pass_rate", "metric_increase"}
+    errors = [v("facts", s, status="error") for s in "abc"] + [v("facts", s, True) for s in "de"]
+    erred = evaluate(errors, errors, GatePolicy(max_error_rate=0.5))
+    assert [c.rule for c in erred.checks if not c.ok] == ["max_error_rate"]
+    missing = evaluate(GOOD, GOOD, GatePolicy(judges=["nope"]))
+    assert not missing.passed and "no pass/fail verdicts" in missing.reasons[0]
+
+
+def test_junit_and_markdown() -> None:
+    cand = WORSE + [v("facts2", "a", status="error"), v("facts2", "b", status="skipped")]
+    root = ET.fromstring(junit_xml(cand))
+    facts = root.find("testsuite[@name='facts']")
+    assert facts is not None and facts.get("tests") == "8" and facts.get("failures") == "6"
+    failure = facts.find("testcase[@name='a#0']/failure")
+    assert failure is not None and "facts on a" in failure.get("message")
+    assert root.find("testsuite[@name='facts2']/testcase/error") is not None
+    assert root.find("testsuite[@name='metric:total_tokens']") is None  # values, not tests
+    text = markdown(evaluate(GOOD, WORSE, GatePolicy()), "base" * 4, "cand" * 4)
+    assert (
+        text.startswith("### costar gate **fails**") and "| facts | no_regression | FAIL |" in text
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("alpha: 2\n", "'alpha'"), ("minimum: 1\n", "'minimum'"), ("x: [\n", "invalid YAML")],
+)
+def test_bad_policies(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_policy(path)
+
+
+def test_cli_gate_exit_codes_and_files(project: Path, tmp_path: Path) -> None:
+    write_files(
+        project,
+        {"scenarios/a.yaml": "id: a\ninput: hi\n", "scenarios/b.yaml": "id: b\ninput: ho\n"},
+    )
+    settings = load_settings(start=project)
+    runs = {}
+    for agent in ("sample_agents:echo", "sample_agents:crash"):
+        runs[agent] = run_suite(settings_to_config(settings, agent=agent, trials=3)).run_id
+        assess(
+            AssessConfig(
+                root=project, tracking_uri=settings.store_uri(), run_ids=[runs[agent]], mirror=False
+            )
+        )
+    good, bad = runs["sample_agents:echo"], runs["sample_agents:crash"]
+    cli = [sys.executable, "-m", "costar.cli", "gate"]
+    same = subprocess.run(
+        [*cli, "-b", good, "-c", good], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert same.returncode == 0 and "gate: PASS" in same.stdout
+    junit, md = tmp_path / "gate.xml", tmp_path / "gate.md"
+    worse = subprocess.run(
+        [*cli, "-b", good, "-c", bad, "--junit", str(junit), "--markdown", str(md), "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worse.returncode == 1, worse.stderr
+    data = json.loads(worse.stdout)
+    assert not data["passed"] and any(r.startswith("output-present") for r in data["reasons"])
+    assert ET.parse(junit).getroot().find("testsuite[@name='output-present']") is not None
+    assert "costar gate **fails**" in md.read_text()
+    (project / "policy.yaml").write_text("alpha: 5\n")
+    bad_policy = subprocess.run(
+        [*cli, "-b", good, "-c", bad, "--policy", "policy.yaml"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad_policy.returncode == 2 and bad_policy.stderr.startswith("costar: error: ")
