@@ -116,3 +116,29 @@ def test_compare_runs_pairs_judges_and_metric_deltas() -> None:
     assert facts is not None and facts.regressed == list("abcde")
     assert facts.p_value == pytest.approx(2 / 32)
     assert deltas["metric:tokens"].metric_change == pytest.approx(0.3)
+
+
+def test_trials_needed_matches_simulated_power_of_the_permutation_test() -> None:
+    import random
+
+    from costar.assess import min_scenarios, trials_needed
+
+    rates = [0.9] * 10
+    n = trials_needed(rates, effect=0.3)
+    assert n is not None and 10 <= n <= 20
+    assert trials_needed(rates, effect=0.2) > n  # a smaller drop needs more trials
+    assert trials_needed([0.5] * 40, effect=0.3) < trials_needed([0.5] * 10, effect=0.3)
+    assert trials_needed([0.9] * 6, effect=0.3) is None  # too few scenarios for 80% power
+    assert min_scenarios(0.05) == 6
+
+    rng = random.Random(1)
+    detected = 0
+    runs = 200
+    for _ in range(runs):
+        diffs = []
+        for p in rates:
+            base = sum(rng.random() < p for _ in range(n)) / n
+            cand = sum(rng.random() < p - 0.3 for _ in range(n)) / n
+            diffs.append(cand - base)
+        detected += permutation_p(diffs) < 0.05 and sum(diffs) < 0
+    assert detected / runs >= 0.7  # the plan's 80% power, within simulation noise

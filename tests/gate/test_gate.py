@@ -141,3 +141,29 @@ def test_cli_gate_exit_codes_and_files(project: Path, tmp_path: Path) -> None:
         timeout=120,
     )
     assert bad_policy.returncode == 2 and bad_policy.stderr.startswith("costar: error: ")
+
+
+def test_cli_ci_runs_assesses_and_gates(project: Path) -> None:
+    write_files(project, {f"scenarios/s{i}.yaml": f"id: s{i}\ninput: q{i}\n" for i in range(6)})
+    cli = [sys.executable, "-m", "costar.cli", "ci"]
+    first = subprocess.run(
+        [*cli, "-a", "sample_agents:echo", "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert first.returncode == 0, first.stderr
+    data = json.loads(first.stdout)
+    assert data["passed"] and data["run"]["written"] == 6 and data["baseline"] is None
+    worse = subprocess.run(
+        [*cli, "-a", "sample_agents:crash", "--baseline", "previous", "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert worse.returncode == 1, worse.stderr
+    data = json.loads(worse.stdout)
+    assert data["baseline"] == json.loads(first.stdout)["run"]["run_id"]
+    assert any(r.startswith("output-present: pass rate 100% -> 0%") for r in data["reasons"])

@@ -7,10 +7,12 @@ from costar.assess._stats import (
     Comparison,
     bootstrap_ci,
     compare,
+    min_scenarios,
     pass_at_k,
     pass_hat_k,
     permutation_p,
     quantile,
+    trials_needed,
     wilson,
 )
 from costar.assess._verdicts import VerdictStore
@@ -28,10 +30,12 @@ __all__ = [
     "bootstrap_ci",
     "compare",
     "compare_runs",
+    "min_scenarios",
     "pass_at_k",
     "pass_hat_k",
     "permutation_p",
     "quantile",
     "summarise",
+    "trials_needed",
     "wilson",
 ]

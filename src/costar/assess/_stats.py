@@ -133,3 +133,40 @@ def compare(
         regressed=[s for s in paired if cand[s] < base[s]],
         fixed=[s for s in paired if cand[s] > base[s]],
     )
+
+
+def min_scenarios(alpha: float = 0.05) -> int:
+    """The fewest differing scenarios with which the exact sign-flip test can reach `alpha`."""
+    return math.ceil(math.log2(2 / alpha) + 1e-9)
+
+
+def trials_needed(
+    rates: Sequence[float],
+    effect: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    max_trials: int = 1_000,
+) -> int | None:
+    """Trials per scenario (in each of the two runs) for `power` to detect a drop of `effect`
+    in pass rate, given each scenario's baseline rate; None when no number of trials suffices
+    (the suite needs more scenarios) or more than `max_trials` would.
+
+    The sign-flip test conditions on the observed per-scenario differences d_i, so its statistic
+    is about sqrt(S) * mean(d) / sqrt(mean(d^2)). With a drop delta_i = min(effect, p_i) and
+    trial noise var_i = (p(1-p) + q(1-q)) / n (q = p - delta_i), that is
+    sqrt(S) * mean(delta) / sqrt(mean(delta^2 + var_i)). It is bounded by about sqrt(S)
+    however many trials run: scenarios, not only trials, buy power.
+    """
+    from statistics import NormalDist
+
+    if not rates or effect <= 0:
+        raise ValueError("needs at least one scenario rate and a positive effect")
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+    drops = [min(effect, p) for p in rates]
+    noise = [p * (1 - p) + (p - d) * (1 - (p - d)) for p, d in zip(rates, drops, strict=True)]
+    size, mean_drop = len(rates), sum(drops) / len(rates)
+    for n in range(1, max_trials + 1):
+        spread = sum(d * d + v / n for d, v in zip(drops, noise, strict=True)) / size
+        if math.sqrt(size) * mean_drop / math.sqrt(spread) >= z:
+            return n
+    return None

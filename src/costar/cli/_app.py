@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from costar._exceptions import CostarError, ExitCode
+from costar._exceptions import CostarError, ExitCode, NotFoundError
 from costar.cli._output import emit_json, exit_code, fail
 
 app = typer.Typer(
@@ -671,6 +671,168 @@ def gate(
             typer.echo(f"  - {reason}")
     if not result.passed:
         exit_code(ExitCode.FINDINGS)
+
+
+@app.command("ci")
+def ci_command(
+    suite: Annotated[
+        Path | None, typer.Argument(help="Suite folder (default: costar.toml).")
+    ] = None,
+    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Agent under test.")] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            "-b",
+            help="Baseline run id, or 'previous' for the newest "
+            "run before this one; without it only the policy's absolute rules apply.",
+        ),
+    ] = None,
+    trials: Annotated[
+        int | None, typer.Option("--trials", "-n", help="Trials per scenario.")
+    ] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Gate policy YAML.")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML.")] = None,
+    markdown_file: Annotated[
+        Path | None, typer.Option("--markdown", help="Write a Markdown summary.")
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the suite, assess the run and gate it, in one step (for CI). Exit 0 pass, 1 fail."""
+    from dataclasses import asdict
+
+    from costar.assess import AssessConfig
+    from costar.gate import ci, junit_xml, load_policy
+    from costar.gate import markdown as render_markdown
+    from costar.harness import settings_to_config
+
+    try:
+        rules = load_policy(policy)
+        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
+        run_config = settings_to_config(
+            settings, suite=str(suite.resolve()) if suite else None, agent=agent, trials=trials
+        )
+        assess_config = AssessConfig(
+            root=settings.root,
+            tracking_uri=settings.store_uri(),
+            experiment=settings.experiment,
+            judge_paths=settings.judges,
+            verdict_store=settings.verdict_url(),
+        )
+        result = ci(run_config, assess_config, rules, baseline, settings.verdict_url())
+    except CostarError as exc:
+        fail(exc)
+    if junit:
+        from costar.assess import VerdictStore
+
+        cand = VerdictStore(settings.verdict_url()).for_run(result.run.run_id)
+        junit.write_text(junit_xml(cand, set(rules.judges) if rules.judges else None))
+    if markdown_file:
+        markdown_file.write_text(
+            render_markdown(result.gate, result.baseline_id or "(none)", result.run.run_id)
+        )
+    if as_json:
+        emit_json(
+            {
+                "run": result.run.to_json(),
+                "baseline": result.baseline_id,
+                "passed": result.gate.passed,
+                "reasons": result.gate.reasons,
+                "checks": [asdict(c) for c in result.gate.checks],
+            }
+        )
+    else:
+        typer.echo(
+            f"run {result.run.run_id}: {result.run.ok} ok, {result.run.error} error, "
+            f"{result.run.timeout} timeout; {result.assessed.scored} verdicts"
+        )
+        typer.echo("gate: PASS" if result.gate.passed else "gate: FAIL")
+        for reason in result.gate.reasons:
+            typer.echo(f"  - {reason}")
+    if result.run.status == "interrupted":
+        exit_code(ExitCode.INTERRUPTED)
+    if not result.gate.passed:
+        exit_code(ExitCode.FINDINGS)
+
+
+@app.command()
+def plan(
+    run_id: Annotated[
+        str | None, typer.Argument(help="Run whose pass rates to plan from (default: newest).")
+    ] = None,
+    effect: Annotated[
+        float, typer.Option("--effect", help="The drop in pass rate to detect, e.g. 0.15.")
+    ] = 0.15,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
+    power: Annotated[float, typer.Option("--power", help="Chance to detect the drop.")] = 0.8,
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Trials per scenario needed to detect a drop of --effect with 80% power, per judge, from
+    the suite's size and a run's observed pass rates."""
+    from costar.assess import VerdictStore, min_scenarios, summarise, trials_needed
+
+    try:
+        settings, store = _open_store(tracking_uri, experiment)
+        runs = [store.get_run(run_id)] if run_id else store.list_runs(limit=1)
+        if not runs:
+            raise NotFoundError("no runs yet: record one with `costar run` and assess it")
+        found = VerdictStore(settings.verdict_url()).for_run(runs[0].run_id)
+    except CostarError as exc:
+        fail(exc)
+    rows = []
+    for name, s in sorted(summarise(found).items()):
+        rates = [c / n for n, c in s.per_scenario.values() if n]
+        if not rates:
+            continue
+        rows.append(
+            {
+                "judge": name,
+                "scenarios": len(rates),
+                "mean_rate": round(sum(rates) / len(rates), 4),
+                "trials": trials_needed(rates, effect, alpha, power),
+            }
+        )
+    floor = min_scenarios(alpha)
+    if as_json:
+        emit_json(
+            {
+                "run_id": runs[0].run_id,
+                "effect": effect,
+                "alpha": alpha,
+                "power": power,
+                "min_scenarios": floor,
+                "judges": rows,
+            }
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"trials per scenario to detect a {effect:.0%} drop "
+        f"(power {power:.0%}, alpha {alpha})"
+    )
+    for column in ("judge", "scenarios", "pass rate now", "trials needed"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["judge"],
+            str(r["scenarios"]),
+            f"{r['mean_rate']:.0%}",
+            str(r["trials"]) if r["trials"] else "> 1000",
+        )
+    console = Console()
+    console.print(table)
+    small = [r["judge"] for r in rows if r["scenarios"] < floor]
+    if small:
+        console.print(
+            f"[yellow]{', '.join(small)}: fewer than {floor} scenarios; the paired "
+            f"test cannot reach alpha {alpha} whatever the trials. Add scenarios.[/]"
+        )
 
 
 judges_app = typer.Typer(help="Inspect the project's judges.", no_args_is_help=True)
