@@ -823,15 +823,16 @@ def plan(
             r["judge"],
             str(r["scenarios"]),
             f"{r['mean_rate']:.0%}",
-            str(r["trials"]) if r["trials"] else "> 1000",
+            str(r["trials"]) if r["trials"] else "add scenarios",
         )
     console = Console()
     console.print(table)
-    small = [r["judge"] for r in rows if r["scenarios"] < floor]
+    small = [r["judge"] for r in rows if r["trials"] is None]
     if small:
         console.print(
-            f"[yellow]{', '.join(small)}: fewer than {floor} scenarios; the paired "
-            f"test cannot reach alpha {alpha} whatever the trials. Add scenarios.[/]"
+            f"[yellow]{', '.join(small)}: no number of trials gives {power:.0%} power with "
+            f"this few scenarios (the paired test needs at least {floor} to reach alpha "
+            f"{alpha} at all). Add scenarios.[/]"
         )
 
 
