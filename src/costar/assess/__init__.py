@@ -1,6 +1,7 @@
 """Assess: the scoring engine, the verdict store and the derived trace cache."""
 
 from costar.assess._cache import TraceCache
+from costar.assess._consistency import Consistency, self_consistency
 from costar.assess._engine import AssessConfig, AssessSummary, JudgeTally, assess
 from costar.assess._report import JudgeDelta, JudgeSummary, compare_runs, summarise
 from costar.assess._stats import (
@@ -21,6 +22,7 @@ __all__ = [
     "AssessConfig",
     "AssessSummary",
     "Comparison",
+    "Consistency",
     "JudgeDelta",
     "JudgeSummary",
     "JudgeTally",
@@ -35,6 +37,7 @@ __all__ = [
     "pass_hat_k",
     "permutation_p",
     "quantile",
+    "self_consistency",
     "summarise",
     "trials_needed",
     "wilson",

@@ -870,6 +870,47 @@ def judges_list(as_json: JsonFlag = False) -> None:
     Console().print(table)
 
 
+@judges_app.command("consistency")
+def judges_consistency(
+    run_id: Annotated[str, typer.Argument(help="Run whose traces to re-judge.")],
+    judge_name: Annotated[str, typer.Option("--judge", "-j", help="The judge to sample.")],
+    k: Annotated[int, typer.Option("-k", help="Samples per trace.")] = 5,
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Score each trace k times with one judge (nothing stored): how often its samples agree.
+
+    Separates judge noise from agent noise before anyone trusts an LLM judge's pass rate.
+    """
+    from dataclasses import asdict
+
+    from costar.assess import TraceCache, self_consistency
+    from costar.judges import load_judges
+    from costar.scenarios import load_suite
+
+    try:
+        settings, store = _open_store(tracking_uri, experiment)
+        info = store.get_run(run_id)
+        (judge,) = load_judges(settings.root, settings.judges, only=[judge_name])
+        suite = info.params.get("suite")
+        scenarios = {s.id: s.scenario for s in load_suite(suite).scenarios} if suite else {}
+        cache = TraceCache(settings.root / ".costar" / "cache" / "traces.db")
+        result = self_consistency(store, cache, info.run_id, judge, scenarios, k)
+    except CostarError as exc:
+        fail(exc)
+    if as_json:
+        emit_json(asdict(result))
+        return
+    typer.echo(
+        f"{result.judge}: {result.traces} traces x {k} samples: unanimous on "
+        f"{result.unanimous:.0%}, pairwise agreement {result.pairwise:.0%}, "
+        f"{result.errors} judge errors"
+    )
+    for trace_id in result.split[:10]:
+        typer.echo(f"  samples disagree on {trace_id}")
+
+
 fake_llm = typer.Typer(
     help="The scripted OpenAI-compatible fake LLM (offline tests and demos).",
     no_args_is_help=True,
