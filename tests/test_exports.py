@@ -15,6 +15,7 @@ PACKAGES = [
     "costar.assess",
     "costar.importers",
     "costar.gate",
+    "costar.report",
     "costar.testing",
     "costar.harness",
     "costar.traces",

@@ -517,6 +517,12 @@ def report(
     baseline: Annotated[
         str | None, typer.Option("--baseline", "-b", help="Compare with this run, paired.")
     ] = None,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
+    ] = None,
+    ui_url: Annotated[
+        str, typer.Option("--ui-url", help="MLflow UI address for the report's trace links.")
+    ] = "http://127.0.0.1:5000",
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -545,6 +551,26 @@ def report(
         exit_code(ExitCode.USAGE)
     summary = summarise(found)
     deltas = compare_runs(base_found, found) if base else {}
+    if html_file:
+        from costar.report import ReportInput, render_html
+
+        html_file.write_text(
+            render_html(
+                ReportInput(
+                    run_id=run.run_id,
+                    run_name=run.name,
+                    agent=run.params.get("agent", ""),
+                    agent_version=run.params.get("agent_version", ""),
+                    summary=summary,
+                    verdicts=found,
+                    baseline_id=base.run_id if base else None,
+                    deltas=deltas or None,
+                    ui_url=ui_url,
+                    experiment_id=store.experiment_id,
+                )
+            ),
+            encoding="utf-8",
+        )
     if as_json:
         emit_json(
             {
