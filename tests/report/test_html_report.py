@@ -90,6 +90,9 @@ def test_report_renders_charts_failures_and_trace_links(tmp_path: Path) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         external: list[str] = []
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
         page.on(
             "request", lambda r: external.append(r.url) if not r.url.startswith("file:") else None
         )
@@ -116,3 +119,4 @@ def test_report_renders_charts_failures_and_trace_links(tmp_path: Path) -> None:
         browser.close()
     assert shot.stat().st_size > 10_000
     assert external == []  # self-contained: nothing fetched from anywhere
+    assert problems == []  # no console errors

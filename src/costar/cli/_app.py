@@ -513,7 +513,9 @@ def import_(
 
 @app.command()
 def report(
-    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    run_id: Annotated[
+        str | None, typer.Argument(help="Run id (or a unique prefix); default: the newest run.")
+    ] = None,
     baseline: Annotated[
         str | None, typer.Option("--baseline", "-b", help="Compare with this run, paired.")
     ] = None,
@@ -535,7 +537,10 @@ def report(
 
     try:
         settings, store = _open_store(tracking_uri, experiment)
-        run = store.get_run(run_id)
+        newest = store.list_runs(limit=1) if run_id is None else []
+        if run_id is None and not newest:
+            raise NotFoundError("no runs yet: record one with `costar run`")
+        run = newest[0] if run_id is None else store.get_run(run_id)
         verdict_store = VerdictStore(settings.verdict_url())
         found = verdict_store.for_run(run.run_id)
         base = store.get_run(baseline) if baseline else None
