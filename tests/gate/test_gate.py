@@ -70,7 +70,7 @@ def test_policy_rules_min_rate_metric_increase_and_errors() -> None:
     erred = evaluate(errors, errors, GatePolicy(max_error_rate=0.5))
     assert [c.rule for c in erred.checks if not c.ok] == ["max_error_rate"]
     missing = evaluate(GOOD, GOOD, GatePolicy(judges=["nope"]))
-    assert not missing.passed and "no pass/fail verdicts" in missing.reasons[0]
+    assert not missing.passed and "no verdicts in the candidate" in missing.reasons[0]
 
 
 def test_junit_and_markdown() -> None:
@@ -167,3 +167,56 @@ def test_cli_ci_runs_assesses_and_gates(project: Path) -> None:
     data = json.loads(worse.stdout)
     assert data["baseline"] == json.loads(first.stdout)["run"]["run_id"]
     assert any(r.startswith("output-present: pass rate 100% -> 0%") for r in data["reasons"])
+
+
+def test_cli_gate_fails_on_judge_errors(project: Path) -> None:
+    write_files(
+        project,
+        {
+            **{f"scenarios/s{i}.yaml": f"id: s{i}\ninput: q{i}\n" for i in range(3)},
+            "judges/broken.py": """
+            import costar
+
+            @costar.judge(name="broken", kind="check")
+            def broken(view, scenario):
+                raise RuntimeError("judge backend down")
+            """,
+        },
+    )
+    settings = load_settings(start=project)
+    run_id = run_suite(settings_to_config(settings, agent="sample_agents:echo")).run_id
+    assess(
+        AssessConfig(
+            root=project,
+            tracking_uri=settings.store_uri(),
+            run_ids=[run_id],
+            judge_paths=settings.judges,
+            mirror=False,
+        )
+    )
+    (project / "gate.yaml").write_text("judges: [broken, output-present]\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "costar.cli",
+            "gate",
+            "-b",
+            run_id,
+            "-c",
+            run_id,
+            "--policy",
+            "gate.yaml",
+            "--json",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    reasons = json.loads(done.stdout)["reasons"]
+    assert reasons == [
+        "broken: judge error rate 100% (at most 10%)",
+        "broken: no pass/fail verdicts in the candidate (every verdict was an error or skipped)",
+    ]

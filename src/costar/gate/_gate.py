@@ -41,13 +41,32 @@ def evaluate(baseline: list[Verdict], candidate: list[Verdict], policy: GatePoli
     checks: list[GateCheck] = []
     for name in gated:
         s = cand.get(name)
-        if s is None or s.rate is None:
+        if s is None:
             checks.append(
                 GateCheck(
                     name,
                     "verdicts",
                     False,
-                    "no pass/fail verdicts in the candidate (run `costar assess` on it)",
+                    "no verdicts in the candidate (run `costar assess` on it)",
+                )
+            )
+            continue
+        checks.append(
+            GateCheck(
+                name,
+                "max_error_rate",
+                s.error_rate <= policy.max_error_rate,
+                f"judge error rate {s.error_rate:.0%} (at most {policy.max_error_rate:.0%})",
+            )
+        )
+        if s.rate is None:
+            checks.append(
+                GateCheck(
+                    name,
+                    "verdicts",
+                    False,
+                    "no pass/fail verdicts in the "
+                    "candidate (every verdict was an error or skipped)",
                 )
             )
             continue
@@ -61,14 +80,6 @@ def evaluate(baseline: list[Verdict], candidate: list[Verdict], policy: GatePoli
                     f"pass rate {s.rate:.0%} (minimum {floor:.0%})",
                 )
             )
-        checks.append(
-            GateCheck(
-                name,
-                "max_error_rate",
-                s.error_rate <= policy.max_error_rate,
-                f"judge error rate {s.error_rate:.0%} (at most {policy.max_error_rate:.0%})",
-            )
-        )
         comparison = deltas[name].comparison if name in deltas else None
         if policy.no_regression and comparison is not None:
             bad = comparison.significant_regression(policy.alpha)
