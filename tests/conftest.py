@@ -46,6 +46,33 @@ def store_uri(tmp_path: Path, template_db: Path) -> str:
     return f"sqlite:///{target}"
 
 
+def make_verdict(
+    judge: str,
+    scenario: str,
+    trial: int = 0,
+    passed=None,
+    value=None,
+    status: str = "ok",
+    kind: str = "check",
+    **fields,
+):
+    """A Verdict with known contents, for tests of what consumes verdicts."""
+    from costar.judges import Verdict
+
+    data = {
+        "judge": judge,
+        "judge_version": "v",
+        "kind": kind,
+        "scenario_id": scenario,
+        "trace_id": f"tr-{judge}{scenario}{trial}",
+        "trial": trial,
+        "passed": passed,
+        "value": value,
+        "status": status,
+    }
+    return Verdict(**{**data, **fields})
+
+
 def write_files(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         path = root / rel

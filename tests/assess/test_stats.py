@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import make_verdict
 from costar.assess import (
     bootstrap_ci,
     compare,
@@ -15,7 +16,6 @@ from costar.assess import (
     summarise,
     wilson,
 )
-from costar.judges import Verdict
 
 
 def test_wilson_interval_known_values() -> None:
@@ -64,20 +64,7 @@ def test_paired_comparison_finds_the_regression() -> None:
         compare({"a": (1, 1)}, {"b": (1, 1)})
 
 
-def verdict(
-    judge: str, scenario: str, trial: int, passed=None, value=None, status="ok", kind="check"
-) -> Verdict:
-    return Verdict(
-        judge=judge,
-        judge_version="v",
-        kind=kind,
-        trace_id=f"{scenario}{trial}",
-        scenario_id=scenario,
-        trial=trial,
-        passed=passed,
-        value=value,
-        status=status,
-    )
+verdict = make_verdict
 
 
 def test_summarise_rates_flakiness_errors_and_metrics() -> None:

@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from conftest import write_files
+from conftest import make_verdict, write_files
 from costar._exceptions import ConfigError
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
@@ -19,18 +19,9 @@ from costar.harness import run_suite, settings_to_config
 from costar.judges import Verdict
 
 
-def v(judge: str, scenario: str, passed=None, value=None, status="ok", kind="check") -> Verdict:
-    return Verdict(
-        judge=judge,
-        judge_version="x",
-        kind=kind,
-        trace_id=f"tr-{judge}-{scenario}",
-        scenario_id=scenario,
-        passed=passed,
-        value=value,
-        status=status,
-        rationale=f"{judge} on {scenario}",
-        evidence=["span1"],
+def v(judge: str, scenario: str, passed=None, **fields) -> Verdict:
+    return make_verdict(
+        judge, scenario, 0, passed, rationale=f"{judge} on {scenario}", evidence=["span1"], **fields
     )
 
 

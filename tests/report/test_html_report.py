@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_verdict
 from costar.assess import compare_runs, summarise
 from costar.judges import Verdict
 from costar.report import ReportInput, render_html
@@ -38,16 +39,14 @@ def v(
     kind="check",
     rationale: str = "",
 ) -> Verdict:
-    return Verdict(
-        judge=judge,
-        judge_version="x",
-        kind=kind,
-        trace_id=f"tr-{judge}{scenario}{trial}",
-        scenario_id=scenario,
-        trial=trial,
-        passed=passed,
-        value=value,
-        status=status,
+    return make_verdict(
+        judge,
+        scenario,
+        trial,
+        passed,
+        value,
+        status,
+        kind,
         rationale=rationale,
         evidence=["a1b2c3"] if passed is False else [],
         error="LLMServerError: down" if status == "error" else None,
