@@ -97,13 +97,12 @@ def _collect(
 
     settings = load_settings(start=config.rootpath)
     store = TraceStore(settings.store_uri(), settings.experiment)
-    if run == "last":
-        runs = store.list_runs(limit=1)
-        if not runs:
-            raise pytest.UsageError("costar: no runs in the store yet")
-        run_id = runs[0].run_id
-    else:
-        run_id = store.get_run(run).run_id
+    from costar._exceptions import CostarError
+
+    try:
+        run_id = store.resolve_run(None if run == "last" else run).run_id
+    except CostarError as exc:
+        raise pytest.UsageError(f"costar: {exc}") from exc
     grouped: dict[tuple[str, str], list[Any]] = {}
     for v in VerdictStore(settings.verdict_url()).for_run(run_id):
         if v.kind == "metric" and v.passed is None:

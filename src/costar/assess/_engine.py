@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from costar._exceptions import CostarError, NotFoundError
+from costar._exceptions import CostarError
 from costar.assess._cache import TraceCache
 from costar.assess._verdicts import VerdictStore
 from costar.judges import Judge, TraceView, Verdict, load_judges
@@ -161,10 +161,7 @@ def assess(
     if config.all_runs:
         run_ids = [r.run_id for r in store.list_runs(limit=100_000)]
     elif config.last:
-        newest = store.list_runs(limit=1)
-        if not newest:
-            raise NotFoundError(f"no runs in {config.tracking_uri} yet (start one: costar run)")
-        run_ids = [newest[0].run_id]
+        run_ids = [store.newest_run().run_id]
     else:
         run_ids = [store.get_run(r).run_id for r in config.run_ids]
     try:

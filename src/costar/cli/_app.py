@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from costar._exceptions import CostarError, ExitCode, NotFoundError
+from costar._exceptions import CostarError, ExitCode
 from costar.cli._output import emit_json, exit_code, fail
 
 app = typer.Typer(
@@ -437,9 +437,6 @@ def verdicts(
     try:
         settings, store = _open_store(tracking_uri, experiment)
         info = store.get_run(run_id)
-    except CostarError as exc:
-        fail(exc)
-    try:
         found = VerdictStore(settings.verdict_url()).for_run(info.run_id)
     except CostarError as exc:
         fail(exc)
@@ -537,10 +534,7 @@ def report(
 
     try:
         settings, store = _open_store(tracking_uri, experiment)
-        newest = store.list_runs(limit=1) if run_id is None else []
-        if run_id is None and not newest:
-            raise NotFoundError("no runs yet: record one with `costar run`")
-        run = newest[0] if run_id is None else store.get_run(run_id)
+        run = store.resolve_run(run_id)
         verdict_store = VerdictStore(settings.verdict_url())
         found = verdict_store.for_run(run.run_id)
         base = store.get_run(baseline) if baseline else None
@@ -808,9 +802,7 @@ def plan(
 
     try:
         settings, store = _open_store(tracking_uri, experiment)
-        runs = [store.get_run(run_id)] if run_id else store.list_runs(limit=1)
-        if not runs:
-            raise NotFoundError("no runs yet: record one with `costar run` and assess it")
+        runs = [store.resolve_run(run_id)]
         found = VerdictStore(settings.verdict_url()).for_run(runs[0].run_id)
     except CostarError as exc:
         fail(exc)

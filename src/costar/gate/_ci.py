@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from costar._exceptions import NotFoundError
 from costar.assess import AssessConfig, AssessSummary, VerdictStore, assess
 from costar.gate._gate import GateResult, evaluate
 from costar.gate._policy import GatePolicy
@@ -34,10 +33,7 @@ def ci(
     store = TraceStore(run_config.tracking_uri, run_config.experiment)
     baseline_id = None
     if baseline == "previous":
-        previous = store.list_runs(limit=1)
-        if not previous:
-            raise NotFoundError("no previous run to compare with (run once without --baseline)")
-        baseline_id = previous[0].run_id
+        baseline_id = store.newest_run().run_id
     elif baseline:
         baseline_id = store.get_run(baseline).run_id
     summary = run_suite(run_config)

@@ -178,6 +178,17 @@ class TraceStore:
             raise StoreError(f"cannot list runs in {self.tracking_uri}: {exc}") from exc
         return [self._run_info(r) for r in runs]
 
+    def newest_run(self) -> RunInfo:
+        """The most recently started run."""
+        newest = self.list_runs(limit=1)
+        if not newest:
+            raise NotFoundError(f"no runs in {self.tracking_uri} yet (start one: costar run)")
+        return newest[0]
+
+    def resolve_run(self, run_id: str | None) -> RunInfo:
+        """A run by id or unique prefix; the newest run when `run_id` is None."""
+        return self.newest_run() if run_id is None else self.get_run(run_id)
+
     def get_run(self, run_id: str) -> RunInfo:
         """A run by its full id or a unique prefix of it (as `git` accepts short hashes)."""
         candidates = [r for r in self.list_runs(limit=10_000) if r.run_id.startswith(run_id)]
