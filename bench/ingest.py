@@ -98,6 +98,8 @@ def bench_mlflow(folder: Path) -> tuple[float, int]:
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{folder / 'anchor.db'}")
+    # an explicit artifact location keeps MLflow from writing ./mlruns into the working directory
+    mlflow.create_experiment("anchor", artifact_location=(folder / "artifacts").as_uri())
     experiment = mlflow.set_experiment("anchor")
     start = time.perf_counter()
     for i in range(ANCHOR):
