@@ -65,6 +65,19 @@ class Settings(BaseModel):
         None, description="Where trial workspaces are made; default a temporary folder."
     )
 
+    min_kappa: float = Field(
+        0.6,
+        ge=-1,
+        le=1,
+        description="`costar judges check` fails when a judge's kappa with the golden set is "
+        "below this.",
+    )
+    judge_pairs: list[list[str]] = Field(
+        default_factory=list,
+        description="Pairs of judges that should agree (e.g. a check and an LLM judge of the "
+        "same rule); `costar label --suggest` ranks traces where they disagree first.",
+    )
+
     def store_uri(self) -> str:
         """The tracking URI, defaulting to the project's own SQLite store."""
         if self.tracking_uri:

@@ -2,7 +2,7 @@
 
 from costar.assess._cache import TraceCache
 from costar.assess._consistency import Consistency, self_consistency
-from costar.assess._engine import AssessConfig, AssessSummary, JudgeTally, assess
+from costar.assess._engine import AssessConfig, AssessSummary, JudgeTally, assess, score_traces
 from costar.assess._report import JudgeDelta, JudgeSummary, compare_runs, summarise
 from costar.assess._stats import (
     Comparison,
@@ -37,6 +37,7 @@ __all__ = [
     "pass_hat_k",
     "permutation_p",
     "quantile",
+    "score_traces",
     "self_consistency",
     "summarise",
     "trials_needed",

@@ -119,6 +119,47 @@ def _scenarios(store: TraceStore, run_id: str, summary: AssessSummary) -> dict[s
         return {}
 
 
+def score_traces(
+    config: AssessConfig,
+    trace_ids: list[str],
+    judges: list[Judge],
+    cached: bool = True,
+    write: bool = True,
+) -> list[Verdict]:
+    """Verdicts of `judges` on these traces, from any runs: stored verdicts of the same judge
+    versions are reused unless `cached` is false; new ones are stored when `write` is true.
+    Used where a set of traces, not a run, is the unit (the golden set, alignment folds)."""
+    store = TraceStore(config.tracking_uri, config.experiment)
+    verdicts = VerdictStore(config.verdict_store or config.costar_dir / "verdicts.db")
+    cache = TraceCache(config.costar_dir / "cache" / "traces.db")
+    try:
+        found: dict[tuple[str, str], Verdict] = {}
+        if cached:
+            versions = {j.name: j.version for j in judges}
+            for v in verdicts.for_traces(trace_ids, versions):
+                if v.status != "error":
+                    found[(v.trace_id, v.judge)] = v
+        summary = AssessSummary()
+        suites: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(trace_ids), _CHUNK):
+            views = _views(store, cache, trace_ids[start : start + _CHUNK])
+            todo = [(v, j) for v in views for j in judges if (v.trace_id, j.name) not in found]
+            for run_id in {v.run_id for v, _ in todo} - set(suites):
+                suites[run_id] = _scenarios(store, run_id, summary) if run_id else {}
+            by_run: dict[str, list[tuple[TraceView, Judge]]] = {}
+            for v, j in todo:
+                by_run.setdefault(v.run_id, []).append((v, j))
+            for run_id, items in by_run.items():
+                results = _score(items, suites[run_id], config.concurrency)
+                if write:
+                    verdicts.write(results)
+                found.update(((r.trace_id, r.judge), r) for r in results)
+        return list(found.values())
+    finally:
+        verdicts.close()
+        cache.close()
+
+
 def _mirror(store: TraceStore, verdicts: list[Verdict]) -> list[tuple[str, str, str]]:
     from mlflow.entities import AssessmentError, AssessmentSource, Feedback
 

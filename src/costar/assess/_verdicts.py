@@ -142,6 +142,22 @@ class VerdictStore:
                 out[(v.trace_id, v.judge)] = v
         return sorted(out.values(), key=lambda v: (v.scenario_id, v.trial, v.judge))
 
+    def for_traces(self, trace_ids: Iterable[str], versions: dict[str, str]) -> list[Verdict]:
+        """The verdicts of these judge versions ({judge: version}) on these traces."""
+        ids = list(trace_ids)
+        out: list[Verdict] = []
+        with self._engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                query = sa.select(_T.judge, _T.judge_version, _T.data).where(
+                    _T.trace_id.in_(ids[start : start + 500]), _T.judge.in_(list(versions))
+                )
+                out += [
+                    Verdict.model_validate_json(data)
+                    for judge, version, data in conn.execute(query)
+                    if versions.get(judge) == version
+                ]
+        return out
+
     def tally(self, run_id: str, versions: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Per judge (at the given versions): passed, failed, error, skipped, sum and count of
         numeric values."""

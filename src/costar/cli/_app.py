@@ -967,6 +967,9 @@ def fake_llm_serve(
         fake.stop()
 
 
+from costar.cli import _judge_loop  # noqa: E402,F401 - registers label, align, judges agreement|check
+
+
 def main() -> None:
     """Console-script entry point."""
     from costar._env import quiet_dependencies

@@ -46,6 +46,23 @@ def _verdict_json(text: str | None) -> dict[str, Any]:
     return data
 
 
+def criteria_text(
+    instructions: str | None, guidelines: list[str] | None, learned: list[str] | None
+) -> str:
+    """The criteria an LLM judge applies: instructions, guidelines, then learned guidelines."""
+    parts = [instructions.strip()] if instructions and instructions.strip() else []
+    if guidelines:
+        parts.append(
+            "Guidelines the agent must follow:\n" + "\n".join(f"- {g}" for g in guidelines)
+        )
+    if learned:
+        parts.append(
+            "Guidelines learned from expert labels (apply them too):\n"
+            + "\n".join(f"- {g}" for g in learned)
+        )
+    return "\n\n".join(parts)
+
+
 @judge("guidelines", "llm")
 def guidelines(
     view: TraceView,
@@ -53,14 +70,18 @@ def guidelines(
     guidelines: list[str] | None = None,
     model: str | None = None,
     temperature: float = 0.0,
+    instructions: str | None = None,
+    learned: list[str] | None = None,
 ) -> Outcome:
     """An LLM checks the conversation against plain-language guidelines (default: the
-    scenario's own `expectations.guidelines`)."""
-    rules = guidelines or (scenario.expectations.guidelines if scenario else [])
-    if not rules:
+    scenario's own `expectations.guidelines`), optional `instructions`, and the `learned`
+    guidelines that `costar align` distilled from expert labels."""
+    if guidelines is None:  # an explicit [] means: this judge ignores the scenario's own
+        guidelines = scenario.expectations.guidelines if scenario else []
+    criteria = criteria_text(instructions, guidelines, learned)
+    if not criteria:
         return skip("no guidelines to judge against")
     data, boundary = delimit({"conversation": render_trace(view)})
-    criteria = "\n".join(f"- {g}" for g in rules)
     messages = [
         {
             "role": "system",
@@ -69,8 +90,7 @@ def guidelines(
         },
         {
             "role": "user",
-            "content": f"Guidelines the agent must follow:\n{criteria}\n\n"
-            f"The recorded conversation:\n{data}",
+            "content": f"{criteria}\n\nThe recorded conversation:\n{data}",
         },
     ]
     cost = JudgeCost()
@@ -97,12 +117,12 @@ def agentic(
     max_steps: int = 10,
     max_tokens: int = 60_000,
     tools: list[str] | None = None,
+    learned: list[str] | None = None,
 ) -> Outcome:
     """An LLM explores the trace with tools (list, read and search spans; read files and query
     the final state) instead of reading it whole, then calls `finish` with its verdict."""
-    task = instructions or "\n".join(
-        f"- {g}" for g in (scenario.expectations.guidelines if scenario else [])
-    )
+    rules = [] if instructions else (scenario.expectations.guidelines if scenario else [])
+    task = criteria_text(instructions, rules, learned)
     if not task:
         return skip("no instructions or guidelines to judge against")
     toolbox = JudgeTools(view)

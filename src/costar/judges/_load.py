@@ -9,7 +9,9 @@ built-ins with parameters (and `defaults: false` drops the defaults)::
         use: tool-sequence
         params: {before: [[read_policy, issue_refund]]}
 
-A Python file's `@costar.judge` functions become judges of the same name.
+A Python file's `@costar.judge` functions become judges of the same name. Files in
+`judges/aligned/` (written by `costar align`) are read last, so an aligned definition replaces
+the judge of the same name.
 """
 
 from __future__ import annotations
@@ -86,16 +88,22 @@ def load_judges(root: Path, paths: list[str], only: list[str] | None = None) -> 
     """The project's judge set, optionally narrowed to the names in `only`."""
     project: list[Judge] = []
     keep_defaults = True
+    files: list[Path] = []
+    aligned: list[Path] = []
     for entry in paths:
         target = root / entry
-        files = sorted(target.glob("*")) if target.is_dir() else [target] if target.exists() else []
-        for path in files:
-            if path.suffix == ".py":
-                project += _import_file(path)
-            elif path.suffix in (".yaml", ".yml"):
-                found, defaults = _yaml_file(path)
-                project += found
-                keep_defaults = keep_defaults and defaults
+        if target.is_dir():
+            files += sorted(p for p in target.glob("*") if p.is_file())
+            aligned += sorted((target / "aligned").glob("*.y*ml"))
+        elif target.exists():
+            files.append(target)
+    for path in files + aligned:  # aligned definitions (`costar align`) come last and win
+        if path.suffix == ".py":
+            project += _import_file(path)
+        elif path.suffix in (".yaml", ".yml"):
+            found, defaults = _yaml_file(path)
+            project += found
+            keep_defaults = keep_defaults and defaults
     by_name: dict[str, Judge] = {}
     for j in (default_judges() if keep_defaults else []) + project:
         by_name[j.name] = j  # the project's definition wins over a default of the same name

@@ -1,0 +1,41 @@
+"""Align: the judge loop. The golden set of human labels, agreement between judges and humans,
+alignment of LLM judges (MLflow's MemAlign, GEPA, SIMBA) and what to label next."""
+
+from costar.align._agreement import (
+    Agreement,
+    Pair,
+    agreement,
+    cohen_kappa,
+    kappa_interval,
+    spearman,
+)
+from costar.align._align import OPTIMIZERS, AlignError, AlignResult, align_judge
+from costar.align._golden import (
+    Consensus,
+    GoldenSet,
+    Label,
+    consensus,
+    export_labels,
+    import_labels,
+    parse_value,
+)
+
+__all__ = [
+    "OPTIMIZERS",
+    "Agreement",
+    "AlignError",
+    "AlignResult",
+    "Consensus",
+    "GoldenSet",
+    "Label",
+    "Pair",
+    "agreement",
+    "align_judge",
+    "cohen_kappa",
+    "consensus",
+    "export_labels",
+    "import_labels",
+    "kappa_interval",
+    "parse_value",
+    "spearman",
+]

@@ -1,0 +1,270 @@
+"""The golden set: human labels on stored traces, kept in MLflow as Feedback with source HUMAN.
+
+A label is one person's answer for one judge on one trace: a value (pass/fail, or a number
+for numeric judges), a rationale, who and when. Labelled traces also get the trace tag
+`costar.labelled`, so the golden set is found with one tag search rather than a scan of the
+experiment. Every label is kept; when a labeller answers twice for the same trace and judge,
+the newer answer is theirs. Several labellers per trace stay separate; `consensus` combines
+them and names the conflicts.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from costar._exceptions import ConfigError, StoreError
+from costar.traces import TraceStore
+from costar.traces._model import TAG_PREFIX
+
+LABEL_TAG = f"{TAG_PREFIX}labelled"
+LabelValue = bool | int | float | str
+_TRUE = {"pass", "passed", "true", "yes", "y", "1", "good"}
+_FALSE = {"fail", "failed", "false", "no", "n", "0", "bad"}
+
+
+class Label(BaseModel):
+    """One labeller's answer for one judge on one trace."""
+
+    trace_id: str = Field(min_length=1)
+    judge: str = Field(min_length=1, description="The judge this label grades (the name).")
+    value: LabelValue = Field(description="true/false for pass/fail judges, else a number.")
+    rationale: str = ""
+    labeller: str = Field(min_length=1)
+    created_at: float = Field(default_factory=time.time, description="Unix time.")
+    scenario_id: str = ""
+    run_id: str = ""
+
+
+def parse_value(raw: Any) -> LabelValue:
+    """A label value from user input: pass/fail words become booleans, numerals numbers."""
+    if isinstance(raw, bool | int | float):
+        return raw
+    text = str(raw).strip()
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    try:
+        return float(text) if "." in text else int(text)
+    except ValueError:
+        if not text:
+            raise ValueError("empty label value (use pass/fail or a number)") from None
+        return text
+
+
+class GoldenSet:
+    """Read and write human labels in a trace store."""
+
+    def __init__(self, store: TraceStore):
+        self.store = store
+
+    def add(self, labels: Iterable[Label]) -> int:
+        """Record labels as MLflow Feedback (source HUMAN); returns how many were written."""
+        from mlflow.entities import AssessmentSource, Feedback
+
+        count = 0
+        tagged: set[str] = set()
+        tracing = self._tracing()
+        for label in labels:
+            feedback = Feedback(
+                name=label.judge,
+                value=label.value,
+                rationale=label.rationale or None,
+                source=AssessmentSource(source_type="HUMAN", source_id=label.labeller),
+                metadata={"costar.created_at": repr(label.created_at)},
+            )
+            try:
+                tracing.log_assessment(label.trace_id, feedback)
+                if label.trace_id not in tagged:
+                    tracing.set_trace_tag(label.trace_id, LABEL_TAG, "true")
+                    tagged.add(label.trace_id)
+            except Exception as exc:
+                raise StoreError(
+                    f"cannot store the label for trace {label.trace_id}: {exc} "
+                    f"({count} earlier labels were stored)"
+                ) from exc
+            count += 1
+        return count
+
+    def labels(
+        self, judge: str | None = None, trace_ids: Iterable[str] | None = None
+    ) -> list[Label]:
+        """Every current label (newest per trace, judge and labeller), optionally narrowed."""
+        wanted = set(trace_ids) if trace_ids is not None else None
+        newest: dict[tuple[str, str, str], Label] = {}
+        for info in self._labelled_infos():
+            if wanted is not None and info.trace_id not in wanted:
+                continue
+            for label in _labels_of(info):
+                if judge and label.judge != judge:
+                    continue
+                key = (label.trace_id, label.judge, label.labeller)
+                if key not in newest or newest[key].created_at <= label.created_at:
+                    newest[key] = label
+        return sorted(newest.values(), key=lambda lb: (lb.created_at, lb.trace_id))
+
+    def _tracing(self) -> Any:
+        self.store.client  # noqa: B018 - connects
+        return self.store._tracing
+
+    def _labelled_infos(self) -> Iterable[Any]:
+        tracing, token = self._tracing(), None
+        try:
+            while True:
+                page = tracing.search_traces(
+                    locations=[self.store.experiment_id],
+                    filter_string=f"tag.`{LABEL_TAG}` = 'true'",
+                    max_results=500,
+                    page_token=token,
+                    include_spans=False,
+                )
+                yield from (t.info if hasattr(t, "info") else t for t in page)
+                token = getattr(page, "token", None)
+                if not token:
+                    return
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot read the golden set: {exc}") from exc
+
+
+def _labels_of(info: Any) -> list[Label]:
+    found = []
+    for a in info.assessments or []:
+        source = getattr(a, "source", None)
+        if getattr(source, "source_type", "") != "HUMAN" or a.feedback is None or not a.valid:
+            continue
+        created = (a.metadata or {}).get("costar.created_at")
+        found.append(
+            Label(
+                trace_id=info.trace_id,
+                judge=a.name,
+                value=a.feedback.value,
+                rationale=a.rationale or "",
+                labeller=source.source_id or "unknown",
+                created_at=float(created) if created else a.create_time_ms / 1000,
+                scenario_id=info.tags.get(f"{TAG_PREFIX}scenario_id", ""),
+                run_id=info.tags.get(f"{TAG_PREFIX}run_id", ""),
+            )
+        )
+    return found
+
+
+@dataclass
+class Consensus:
+    """What the labellers of one (trace, judge) say together."""
+
+    trace_id: str
+    judge: str
+    scenario_id: str
+    value: LabelValue | None  # None when the labellers conflict with no majority
+    labels: list[Label] = field(default_factory=list)
+
+    @property
+    def conflict(self) -> bool:
+        return len({_key(lb.value) for lb in self.labels}) > 1
+
+    @property
+    def rationale(self) -> str:
+        return "; ".join(lb.rationale for lb in self.labels if lb.rationale)
+
+
+def _key(value: LabelValue) -> Any:
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def consensus(labels: Iterable[Label]) -> list[Consensus]:
+    """One entry per (trace, judge): the majority value; None for a tie (a conflict to resolve).
+    Numeric labels from several labellers are averaged."""
+    groups: dict[tuple[str, str], list[Label]] = {}
+    for label in labels:
+        groups.setdefault((label.trace_id, label.judge), []).append(label)
+    out = []
+    for (trace_id, judge), group in groups.items():
+        values = [lb.value for lb in group]
+        value: LabelValue | None
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            value = sum(values) / len(values) if len(values) > 1 else values[0]
+        else:
+            counts = Counter(_key(v) for v in values).most_common()
+            tie = len(counts) > 1 and counts[0][1] == counts[1][1]
+            value = None if tie else counts[0][0]
+        out.append(Consensus(trace_id, judge, group[0].scenario_id, value, group))
+    return sorted(out, key=lambda c: (c.judge, c.scenario_id, c.trace_id))
+
+
+# -- import and export ---------------------------------------------------------------------
+_FIELDS = ["trace_id", "judge", "value", "rationale", "labeller", "created_at"]
+
+
+def export_labels(labels: Iterable[Label], path: Path) -> int:
+    """Write labels as JSON lines (.jsonl) or CSV (.csv); returns how many."""
+    rows = [lb.model_dump() for lb in labels]
+    if path.suffix.lower() == ".csv":
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=[*_FIELDS, "scenario_id", "run_id"])
+            writer.writeheader()
+            writer.writerows(rows)
+    elif path.suffix.lower() in (".jsonl", ".ndjson"):
+        with path.open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in rows)
+    else:
+        raise ConfigError(f"{path}: unknown label file type (use .jsonl or .csv)")
+    return len(rows)
+
+
+def import_labels(path: Path, labeller: str | None = None) -> list[Label]:
+    """Read labels from JSON lines or CSV. Every bad row is reported as path:line at once."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such label file")
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = [(i + 2, dict(r)) for i, r in enumerate(csv.DictReader(fh))]
+    elif path.suffix.lower() in (".jsonl", ".ndjson"):
+        rows = []
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{path}:{i}: invalid JSON ({exc.msg})") from exc
+            rows.append((i, data if isinstance(data, dict) else {"_": data}))
+    else:
+        raise ConfigError(f"{path}: unknown label file type (use .jsonl or .csv)")
+    labels, problems = [], []
+    for line, row in rows:
+        row = {
+            k: v
+            for k, v in row.items()
+            if v not in ("", None) and k in {*_FIELDS, "scenario_id", "run_id"}
+        }
+        if labeller and "labeller" not in row:
+            row["labeller"] = labeller
+        if "value" not in row:
+            problems.append(f"{path}:{line}: value: missing (pass, fail or a number)")
+            continue
+        try:
+            row["value"] = parse_value(row["value"])
+            if "created_at" in row:
+                row["created_at"] = float(row["created_at"])
+            labels.append(Label.model_validate(row))
+        except (ValidationError, ValueError) as exc:
+            what = (
+                "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                if isinstance(exc, ValidationError)
+                else str(exc)
+            )
+            problems.append(f"{path}:{line}: {what} (columns: {', '.join(_FIELDS)})")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return labels

@@ -1,0 +1,310 @@
+"""`costar label`: a local web UI for labelling traces, bound to 127.0.0.1.
+
+Every request must carry the per-session token printed at start (the page in `?token=`, the
+API in the `X-Costar-Token` header); other requests get 403. Requests whose Host is not a
+loopback name are refused too (DNS rebinding). The page's Content-Security-Policy allows only
+its own nonce'd script, and trace content is only ever inserted as text, so a trace holding
+`<script>` shows as text and does not run. The judge's verdict on a trace is sent only after
+this labeller has answered for that judge, so it cannot anchor the answer.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from costar.align._golden import GoldenSet, Label, consensus, parse_value
+from costar.assess import AssessConfig, score_traces
+from costar.assess._cache import TraceCache
+from costar.assess._engine import _views
+from costar.judges import Judge, TraceView
+from costar.traces import TraceStore
+
+MAX_TEXT = 20_000  # characters of any one text sent to the page
+_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+
+
+def _clip(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
+    if len(text) > MAX_TEXT:
+        return text[:MAX_TEXT] + f"\n... [{len(text) - MAX_TEXT} more characters not shown]"
+    return text
+
+
+def trace_document(view: TraceView) -> dict[str, Any]:
+    """A trace as a person reads it: user turns, tool calls and replies in order, the final
+    state. No verdicts."""
+    items: list[dict[str, Any]] = []
+    chains = view.spans_of("CHAIN")
+    tools = view.tool_calls()
+    by_id = {s.span_id: s for s in view.spans}
+    turns = view.turns
+    if not chains:
+        items += [{"kind": "user", "text": _clip(t)} for t in turns]
+    for i, chain in enumerate(chains):
+        if i < len(turns):
+            items.append({"kind": "user", "text": _clip(turns[i])})
+        for call in tools:
+            span = by_id[call.span_id]
+            if chain.start_ns <= span.start_ns <= chain.end_ns:
+                items.append(_tool(call))
+        if chain.outputs is not None or chain.error:
+            items.append(
+                {"kind": "agent", "text": _clip(chain.outputs or ""), "error": chain.error}
+            )
+    if not chains:
+        items += [_tool(c) for c in tools]
+        items.append({"kind": "agent", "text": _clip(view.output or ""), "error": view.error})
+    return {
+        "trace_id": view.trace_id,
+        "scenario_id": view.scenario_id,
+        "run_id": view.run_id,
+        "status": view.status,
+        "items": items,
+        "final_state": _clip(view.snapshot) if view.snapshot else None,
+    }
+
+
+def _tool(call: Any) -> dict[str, Any]:
+    return {
+        "kind": "tool",
+        "name": call.name,
+        "args": _clip(call.args),
+        "result": _clip(call.result) if call.result is not None else "",
+        "error": call.error,
+    }
+
+
+@dataclass
+class LabelSession:
+    """What one `costar label` serves: the queue, the judges, who is labelling."""
+
+    config: AssessConfig
+    judges: list[Judge]
+    queue: list[dict[str, Any]]  # {trace_id, scenario_id, reasons}
+    labeller: str
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    def __post_init__(self) -> None:
+        self.store = TraceStore(self.config.tracking_uri, self.config.experiment)
+        self.golden = GoldenSet(self.store)
+        self._lock = threading.Lock()
+
+    # -- API ---------------------------------------------------------------------------------
+    def queue_state(self) -> dict[str, Any]:
+        mine = {
+            (lb.trace_id, lb.judge)
+            for lb in self.golden.labels(trace_ids=[q["trace_id"] for q in self.queue])
+            if lb.labeller == self.labeller
+        }
+        return {
+            "labeller": self.labeller,
+            "judges": [
+                {"name": j.name, "kind": j.kind, "numeric": j.kind == "metric"} for j in self.judges
+            ],
+            "items": [
+                {**q, "done": [j.name for j in self.judges if (q["trace_id"], j.name) in mine]}
+                for q in self.queue
+            ],
+        }
+
+    def trace(self, trace_id: str) -> dict[str, Any] | None:
+        if trace_id not in {q["trace_id"] for q in self.queue}:
+            return None
+        cache = TraceCache(self.config.costar_dir / "cache" / "traces.db")
+        try:
+            views = _views(self.store, cache, [trace_id])
+        finally:
+            cache.close()
+        return trace_document(views[0]) if views else None
+
+    def save(self, body: dict[str, Any]) -> dict[str, Any]:
+        trace_id, judge = str(body.get("trace_id", "")), str(body.get("judge", ""))
+        if trace_id not in {q["trace_id"] for q in self.queue}:
+            raise ValueError(f"trace {trace_id!r} is not in this labelling session")
+        chosen = next((j for j in self.judges if j.name == judge), None)
+        if chosen is None:
+            raise ValueError(f"judge {judge!r} is not in this labelling session")
+        label = Label(
+            trace_id=trace_id,
+            judge=judge,
+            value=parse_value(body.get("value", "")),
+            rationale=str(body.get("rationale", ""))[:MAX_TEXT],
+            labeller=self.labeller,
+            scenario_id=next(q["scenario_id"] for q in self.queue if q["trace_id"] == trace_id),
+        )
+        with self._lock:
+            self.golden.add([label])
+        return self.reveal(trace_id, chosen)
+
+    def reveal(self, trace_id: str, judge: Judge) -> dict[str, Any]:
+        """After this labeller answered: the judge's verdict and every labeller's answer."""
+        labels = self.golden.labels(judge=judge.name, trace_ids=[trace_id])
+        if not any(lb.labeller == self.labeller for lb in labels):
+            raise PermissionError("answer first: the verdict is shown after your label")
+        verdicts = score_traces(self.config, [trace_id], [judge])
+        verdict = verdicts[0] if verdicts else None
+        agreed = consensus(labels)
+        return {
+            "ok": True,
+            "labels": [
+                {
+                    k: v
+                    for k, v in lb.model_dump().items()
+                    if k in ("labeller", "value", "rationale")
+                }
+                for lb in labels
+            ],
+            "conflict": bool(agreed and agreed[0].conflict),
+            "verdict": None
+            if verdict is None
+            else {
+                "status": verdict.status,
+                "passed": verdict.passed,
+                "value": verdict.value,
+                "rationale": _clip(verdict.rationale or verdict.error or ""),
+            },
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:  # the terminal belongs to the command
+        pass
+
+    def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("X-Frame-Options", "DENY")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, data: Any) -> None:
+        self._send(status, json.dumps(data, default=str).encode(), "application/json")
+
+    def _allowed(self, query_token: str | None) -> bool:
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+        if host not in _HOSTS:
+            return False
+        given = query_token or self.headers.get("X-Costar-Token") or ""
+        return hmac.compare_digest(given.encode(), self.server.session.token.encode())
+
+    def _refuse(self) -> None:
+        self._send(403, b"forbidden: this costar label session needs its token\n", "text/plain")
+
+    def do_GET(self) -> None:  # noqa: N802
+        url = urlsplit(self.path)
+        session = self.server.session
+        if url.path == "/":
+            token = parse_qs(url.query).get("token", [None])[0]
+            if not self._allowed(token):
+                return self._refuse()
+            nonce = secrets.token_urlsafe(16)
+            page = _page().replace("{{NONCE}}", nonce).replace("{{TOKEN}}", session.token)
+            csp = (
+                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+                "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+            )
+            return self._send(
+                200, page.encode(), "text/html; charset=utf-8", {"Content-Security-Policy": csp}
+            )
+        if not self._allowed(None):
+            return self._refuse()
+        try:
+            if url.path == "/api/queue":
+                return self._json(200, session.queue_state())
+            if url.path.startswith("/api/trace/"):
+                doc = session.trace(url.path.removeprefix("/api/trace/"))
+                return self._json(200, doc) if doc else self._json(404, {"error": "no such trace"})
+            if url.path.startswith("/api/reveal/"):
+                trace_id, _, judge = url.path.removeprefix("/api/reveal/").partition("/")
+                chosen = next((j for j in session.judges if j.name == judge), None)
+                if chosen is None:
+                    return self._json(404, {"error": f"no judge {judge!r} in this session"})
+                return self._json(200, session.reveal(trace_id, chosen))
+        except PermissionError as exc:
+            return self._json(403, {"error": str(exc)})
+        except Exception as exc:  # shown in the page; the server keeps serving
+            return self._json(500, {"error": f"{type(exc).__name__}: {exc}"})
+        self._json(404, {"error": "not found"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        if not self._allowed(None):
+            return self._refuse()
+        if urlsplit(self.path).path != "/api/label":
+            return self._json(404, {"error": "not found"})
+        try:
+            length = min(int(self.headers.get("Content-Length") or 0), 1_000_000)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            return self._json(200, self.server.session.save(body))
+        except (ValueError, json.JSONDecodeError) as exc:
+            return self._json(400, {"error": str(exc)})
+        except Exception as exc:
+            return self._json(500, {"error": f"{type(exc).__name__}: {exc}"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, session: LabelSession, port: int):
+        self.session = session
+        super().__init__(("127.0.0.1", port), _Handler)
+
+
+def _page() -> str:
+    return resources.files("costar.web").joinpath("label.html").read_text(encoding="utf-8")
+
+
+class LabelServer:
+    """The labelling UI as a server on 127.0.0.1 (port 0: any free port)."""
+
+    def __init__(self, session: LabelSession, port: int = 0):
+        self.session = session
+        self._server = _Server(session, port)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/?token={self.session.token}"
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LabelServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> LabelServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+__all__ = ["LabelServer", "LabelSession", "trace_document"]
