@@ -3,14 +3,18 @@
 Offline (the default), the model is the scripted fake LLM serving fake_llm.yaml on 127.0.0.1:
 replies come from that script, not from a real model. With COSTAR_MODEL set (and the
 provider's key, or COSTAR_LLM_BASE_URL for a local server), the same suite runs against that
-real model. Then the project's judges score the run (`costar assess --last`) and the demo ends
-with its report (`costar report`, also written to .costar/report.html). Extra arguments go to
-`costar run` (default: --trials 2).
+real model. Then the project's judges score the run (`costar assess --last`) and print its
+report (`costar report`, also written to .costar/report.html). Offline, the demo ends with the
+agent loop: `costar refine` with a scripted stand-in for a coding assistant
+(assistant/fix_refunds.py) fixes the refund scenarios the judges caught, on a branch of a copy
+of this example (.costar/refine-demo, its own git repository), and prints the reviewer's report.
+Extra arguments go to `costar run` (default: --trials 2).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +50,28 @@ def main() -> int:
             subprocess.call(run, cwd=HERE, env=env)
             or subprocess.call(ASSESS, cwd=HERE, env=env)
             or subprocess.call(REPORT, cwd=HERE, env=env)
+            or refine_demo(HERE / ".costar" / "refine-demo", env)
         )
+
+
+def refine_demo(target: Path, env: dict[str, str]) -> int:
+    """Copy the example into `target` as its own git repository and run `costar refine` there
+    with the scripted assistant; print the report. Returns refine's exit code."""
+    print("== the agent loop: costar refine with a scripted assistant", flush=True)
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(HERE, target, ignore=shutil.ignore_patterns(".costar", "__pycache__"))
+    (target / ".gitignore").write_text(".costar/\n__pycache__/\n")
+    ident = ["-c", "user.name=costar demo", "-c", "user.email=demo@localhost"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], [*ident, "commit", "-qm", "agent"]):
+        subprocess.run(["git", *args], cwd=target, check=True)
+    assistant = f"{sys.executable} assistant/fix_refunds.py {{brief_file}}"
+    code = subprocess.call(
+        [COSTAR, "refine", "--assistant", assistant, "--max-iterations", "2"], cwd=target, env=env
+    )
+    reports = sorted((target / ".costar" / "refine").glob("*/report.md"))
+    if reports:
+        print(reports[-1].read_text(encoding="utf-8"), flush=True)
+    return code
 
 
 if __name__ == "__main__":

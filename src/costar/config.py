@@ -78,6 +78,20 @@ class Settings(BaseModel):
         "same rule); `costar label --suggest` ranks traces where they disagree first.",
     )
 
+    refine_assistant: str | None = Field(
+        None,
+        description="`costar refine`'s coding assistant: a command template such as "
+        "'claude -p {brief}' or 'aider --message-file {brief_file}', or 'gepa' (built in).",
+    )
+    refine_components: list[str] = Field(
+        default_factory=list,
+        description="Text components the built-in GEPA assistant may rewrite (default: the "
+        "non-code agent_files).",
+    )
+    holdout_tag: str = Field(
+        "holdout", description="Scenarios with this tag are `costar refine`'s held-out split."
+    )
+
     def store_uri(self) -> str:
         """The tracking URI, defaulting to the project's own SQLite store."""
         if self.tracking_uri:

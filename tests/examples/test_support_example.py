@@ -107,3 +107,29 @@ def test_judges_of_all_four_kinds_catch_the_scripted_mistakes(recorded) -> None:
     assert llm and all(v.cost.llm_calls >= 1 and v.cost.input_tokens > 0 for v in llm)
     explorer = next(v for v in verdicts if v.judge == "policy-explorer" and v.passed is False)
     assert explorer.evidence  # the issue_refund span it found
+
+
+def test_refine_with_the_scripted_assistant_turns_the_refund_failures_green(tmp_path, monkeypatch):
+    """The demo's agent loop: a copy of the example as its own git repository, the scripted
+    assistant, and the report showing the fixed scenarios."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("support_demo", EXAMPLE / "demo.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    target = tmp_path / "refine-demo"
+    with FakeLLM(EXAMPLE / "fake_llm.yaml") as fake:
+        env = {**__import__("os").environ, **fake.env("openai:/scripted-fake")}
+        assert demo.refine_demo(target, env) == 0
+    (session,) = (target / ".costar" / "refine").iterdir()
+    result = json.loads((session / "result.json").read_text())
+    assert result["status"] == "accepted"
+    assert result["targeted"] == ["refund-outside-window", "refund-without-confirmation"]
+    assert result["holdout"] == ["address-after-shipping", "order-status", "refund-damaged-item"]
+    (attempt,) = result["attempts"]
+    assert attempt["rates"]["train"]["policy-before-refund"][1] == 1.0
+    assert attempt["rates"]["held-out"]["follows-guidelines"] == [1.0, 1.0]
+    report = (session / "report.md").read_text()
+    assert "fixed refund-outside-window, refund-without-confirmation" in report
+    assert "+Hard rule for refunds" in report

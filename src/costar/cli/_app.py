@@ -967,7 +967,7 @@ def fake_llm_serve(
         fake.stop()
 
 
-from costar.cli import _judge_loop  # noqa: E402,F401 - registers label, align, judges agreement|check
+from costar.cli import _judge_loop, _refine  # noqa: E402,F401 - register more commands
 
 
 def main() -> None:

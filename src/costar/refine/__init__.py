@@ -1,0 +1,40 @@
+"""Refine: the agent loop. Briefs from failing verdicts, coding assistants (a command, or the
+built-in GEPA search over text components) working in git worktrees, and an acceptance gate on
+training and held-out splits."""
+
+from costar.refine._assistants import (
+    Assistant,
+    AssistantOutcome,
+    AssistantTask,
+    CommandAssistant,
+    ScenarioScore,
+    make_assistant,
+)
+from costar.refine._brief import Brief, build_brief
+from costar.refine._loop import (
+    Attempt,
+    RefineConfig,
+    RefineError,
+    RefineResult,
+    check_split,
+    refine,
+    split_suite,
+)
+
+__all__ = [
+    "Assistant",
+    "AssistantOutcome",
+    "AssistantTask",
+    "Attempt",
+    "Brief",
+    "CommandAssistant",
+    "RefineConfig",
+    "RefineError",
+    "RefineResult",
+    "ScenarioScore",
+    "build_brief",
+    "check_split",
+    "make_assistant",
+    "refine",
+    "split_suite",
+]

@@ -1,0 +1,505 @@
+"""The agent loop: red (baseline), brief, the assistant edits a worktree, green (targeted,
+training, held-out), accept or revert, and a report for the human reviewer.
+
+Each attempt works in its own git worktree on its own branch, made from the baseline commit.
+Held-out scenario files are removed from the worktree while the assistant works and never appear
+in a brief. After the assistant, changes outside the editable files (`agent_files`) are put
+back: scenarios, judges and configuration are not the agent's to edit. The agent is then run
+from the worktree (as `costar run` subprocesses, so the edited code is what runs) into the
+project's store, and judged by the project's own judges.
+
+An attempt is accepted only if every targeted failure is fixed, no scenario that passed at
+baseline fails now, and the gate's paired comparison with the baseline finds no regression, on
+the training split and on the held-out split. Nothing is merged: the accepted change waits on
+its branch with a report.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from costar._exceptions import ConfigError, CostarError
+from costar.assess import AssessConfig, VerdictStore, assess, summarise
+from costar.assess._cache import TraceCache
+from costar.assess._engine import _views
+from costar.gate import GatePolicy, evaluate
+from costar.judges import TraceView, Verdict
+from costar.refine import _git
+from costar.refine._assistants import AssistantTask, ScenarioScore, make_assistant
+from costar.refine._brief import build_brief
+from costar.scenarios import load_suite
+from costar.traces import TraceStore
+
+
+class RefineError(CostarError):
+    """The loop cannot start or continue (no git, no editable files, a run that failed)."""
+
+    exit_code = 3
+
+
+class RefineConfig(BaseModel):
+    """What `costar refine` needs."""
+
+    root: Path
+    tracking_uri: str
+    experiment: str = "costar"
+    verdict_store: str
+    judge_paths: list[str] = Field(default_factory=lambda: ["judges"])
+    suite: str = "scenarios"
+    agent_files: list[str] = Field(default_factory=list)
+    assistant: str = Field(description="A command template, or 'gepa' for the built-in one.")
+    assistant_timeout: float = 1800.0
+    components: list[str] = Field(default_factory=list, description="gepa: text components.")
+    model: str | None = None
+    gepa_budget: int = 12
+    holdout_tag: str = "holdout"
+    holdout_fraction: float = Field(0.25, ge=0, lt=1)
+    max_iterations: int = Field(3, ge=1)
+    max_tokens: int | None = None
+    max_minutes: float | None = None
+    trials: int = Field(1, ge=1)
+    baseline_run: str | None = None
+    judges: list[str] = Field(default_factory=list, description="Gated judges; default all.")
+    alpha: float = 0.05
+
+
+@dataclass
+class Attempt:
+    iteration: int
+    status: str  # accepted | rejected | crashed | timeout | no-change
+    reason: str
+    branch: str | None = None
+    commit: str | None = None
+    diff: str = ""
+    discarded: list[str] = field(default_factory=list)
+    runs: dict[str, str] = field(default_factory=dict)  # split -> run id
+    rates: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+    metrics: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+    assistant: str = ""
+    output: str = ""
+    tokens: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class RefineResult:
+    session: str
+    base_commit: str
+    baseline_run: str
+    train: list[str]
+    holdout: list[str]
+    targeted: list[str]
+    attempts: list[Attempt] = field(default_factory=list)
+    status: str = "running"  # accepted | rejected | nothing-to-fix | interrupted
+    report: str | None = None
+
+    @property
+    def accepted(self) -> Attempt | None:
+        return next((a for a in self.attempts if a.status == "accepted"), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- splits and verdict arithmetic ---------------------------------------------------------
+def split_suite(
+    ids_tags: dict[str, list[str]], tag: str, fraction: float
+) -> tuple[list[str], list[str]]:
+    """(train, held-out): scenarios tagged `tag` are held out; without any, a stable sample of
+    `fraction` of the suite (by a hash of the id), at least one when fraction > 0."""
+    tagged = sorted(s for s, tags in ids_tags.items() if tag in tags)
+    if not tagged and fraction > 0 and len(ids_tags) > 1:
+        ranked = sorted(ids_tags, key=lambda s: hashlib.sha256(s.encode()).hexdigest())
+        tagged = sorted(ranked[: max(1, math.floor(len(ranked) * fraction))])
+    return sorted(set(ids_tags) - set(tagged)), tagged
+
+
+def failing(verdicts: list[Verdict], scenarios: set[str]) -> dict[str, set[str]]:
+    """Scenario -> judges with a failing verdict, within `scenarios`."""
+    out: dict[str, set[str]] = {}
+    for v in verdicts:
+        if v.scenario_id in scenarios and v.status == "ok" and v.passed is False:
+            out.setdefault(v.scenario_id, set()).add(v.judge)
+    return out
+
+
+def passing(verdicts: list[Verdict], scenarios: set[str]) -> set[str]:
+    """Scenarios (within `scenarios`) with pass/fail verdicts, none of them failing."""
+    judged = {
+        v.scenario_id for v in verdicts if v.scenario_id in scenarios and v.passed is not None
+    }
+    return judged - set(failing(verdicts, scenarios))
+
+
+def check_split(
+    name: str, before: list[Verdict], after: list[Verdict], scenarios: set[str], alpha: float
+) -> list[str]:
+    """Why the candidate may not ship on this split (empty: it may)."""
+    b = [v for v in before if v.scenario_id in scenarios]
+    a = [v for v in after if v.scenario_id in scenarios]
+    reasons = []
+    broken = failing(a, scenarios)
+    for s in sorted(passing(b, scenarios) & set(broken)):
+        reasons.append(
+            f"{name}: broke {s}, which passed before (now fails {', '.join(sorted(broken[s]))})"
+        )
+    gate = evaluate(b, a, GatePolicy(alpha=alpha))
+    return reasons + [f"{name}: {r}" for r in gate.reasons]
+
+
+# -- running the agent from a worktree -----------------------------------------------------
+class _Runner:
+    """Runs the agent of a project folder (a worktree's) into the project's store, then judges
+    the run with the project's own judges."""
+
+    def __init__(self, config: RefineConfig, session: str):
+        self.config = config
+        self.session = session
+        self.gated = config.judges
+
+    def run(self, project_dir: Path, ids: list[str], label: str) -> tuple[str, list[Verdict]]:
+        cmd = [
+            sys.executable,
+            "-m",
+            "costar.cli",
+            "run",
+            "--json",
+            "--trials",
+            str(self.config.trials),
+        ]
+        cmd += ["--name", f"refine {self.session} {label}"]
+        for sid in ids:
+            cmd += ["--scenario", sid]
+        env = {
+            **os.environ,
+            "COSTAR_TRACKING_URI": self.config.tracking_uri,
+            "COSTAR_EXPERIMENT": self.config.experiment,
+        }
+        done = subprocess.run(cmd, cwd=project_dir, env=env, capture_output=True, text=True)
+        try:
+            run_id = json.loads(done.stdout)["run_id"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RefineError(f"the {label} run failed (exit {done.returncode}): {last}") from None
+        return run_id, self.judge(run_id)
+
+    def judge(self, run_id: str) -> list[Verdict]:
+        c = self.config
+        acfg = AssessConfig(
+            root=c.root,
+            tracking_uri=c.tracking_uri,
+            experiment=c.experiment,
+            run_ids=[run_id],
+            judge_paths=c.judge_paths,
+            judges=c.judges,
+            mirror=False,
+            verdict_store=c.verdict_store,
+        )
+        assess(acfg)
+        from costar.judges import load_judges
+
+        versions = {j.name: j.version for j in load_judges(c.root, c.judge_paths, c.judges or None)}
+        store = VerdictStore(c.verdict_store)
+        try:
+            return store.for_run(run_id, versions)
+        finally:
+            store.close()
+
+    def views(self, verdicts: list[Verdict]) -> dict[str, TraceView]:
+        ids = sorted({v.trace_id for v in verdicts if v.passed is False})
+        store = TraceStore(self.config.tracking_uri, self.config.experiment)
+        cache = TraceCache(self.config.root / ".costar" / "cache" / "traces.db")
+        try:
+            return {v.trace_id: v for v in _views(store, cache, ids)}
+        finally:
+            cache.close()
+
+    def scores(self, project_dir: Path, ids: list[str], label: str) -> dict[str, ScenarioScore]:
+        """Per scenario: the share of passing verdicts and the failing judges' rationales."""
+        _, verdicts = self.run(project_dir, ids, label)
+        views = self.views(verdicts)
+        out: dict[str, ScenarioScore] = {}
+        for sid in ids:
+            mine = [v for v in verdicts if v.scenario_id == sid and v.passed is not None]
+            bad = [v for v in mine if not v.passed]
+            view = next((views[v.trace_id] for v in bad if v.trace_id in views), None)
+            out[sid] = ScenarioScore(
+                score=(len(mine) - len(bad)) / len(mine) if mine else 0.0,
+                feedback="\n".join(f"{v.judge} failed: {v.rationale}" for v in bad),
+                turns=view.turns if view else [],
+                output=str(view.output) if view and view.output is not None else "",
+            )
+        return out
+
+
+# -- the loop ------------------------------------------------------------------------------
+def _editable(project_dir: Path, patterns: list[str]) -> set[str]:
+    found: set[str] = set()
+    for pattern in patterns:
+        for path in glob.glob(str(project_dir / pattern), recursive=True):
+            if Path(path).is_file():
+                found.add(Path(path).relative_to(project_dir).as_posix())
+    return found
+
+
+def _rates(verdicts: list[Verdict], scenarios: set[str]) -> dict[str, float | None]:
+    return {
+        name: s.rate
+        for name, s in summarise([v for v in verdicts if v.scenario_id in scenarios]).items()
+        if s.rate is not None
+    }
+
+
+def _medians(verdicts: list[Verdict], scenarios: set[str]) -> dict[str, float | None]:
+    summary = summarise([v for v in verdicts if v.scenario_id in scenarios])
+    return {name: s.median for name, s in summary.items() if s.median is not None}
+
+
+def refine(config: RefineConfig, say: Callable[[str], None] | None = None) -> RefineResult:
+    """Run the agent loop; see the module docstring."""
+    say = say or (lambda _m: None)
+    if not config.agent_files:
+        raise ConfigError(
+            "costar refine needs the agent's editable files: set agent_files in costar.toml "
+            '(for example ["agent.py", "prompts/*.md"])'
+        )
+    started = time.monotonic()
+    repo = _git.repo_root(config.root)
+    project_rel = config.root.resolve().relative_to(repo.resolve()).as_posix()
+    project_rel = "" if project_rel == "." else project_rel
+    base = _git.head(repo)
+    session = time.strftime("%Y%m%d-%H%M%S")
+    folder = config.root / ".costar" / "refine" / session
+    folder.mkdir(parents=True, exist_ok=True)
+    assistant = make_assistant(
+        config.assistant,
+        config.assistant_timeout,
+        config.model,
+        config.gepa_budget,
+        config.components or config.agent_files,
+    )
+    suite = load_suite(config.root / config.suite)
+    ids_tags = {s.id: list(s.scenario.tags) for s in suite.scenarios}
+    files = {s.id: s.path for s in suite.scenarios}
+    train, holdout = split_suite(ids_tags, config.holdout_tag, config.holdout_fraction)
+    runner = _Runner(config, session)
+    scratch = Path(tempfile.mkdtemp(prefix="costar-refine-"))
+    dirty = _git.dirty(repo, [f"{project_rel}/{p}".lstrip("/") for p in config.agent_files])
+    if dirty:
+        say(f"note: uncommitted changes are not part of the baseline: {', '.join(dirty[:5])}")
+
+    def worktree(name: str, branch: str) -> tuple[Path, Path]:
+        where = scratch / name
+        _git.add_worktree(repo, where, branch, base)
+        return where, where / project_rel
+
+    # red: the baseline, from the baseline commit unless a run is given
+    if config.baseline_run:
+        baseline_run = (
+            TraceStore(config.tracking_uri, config.experiment).get_run(config.baseline_run).run_id
+        )
+        before = runner.judge(baseline_run)
+    else:
+        say(f"baseline: running {len(ids_tags)} scenarios at {base[:10]}")
+        wt, proj = worktree("baseline", f"costar/refine-{session}-baseline")
+        try:
+            baseline_run, before = runner.run(proj, sorted(ids_tags), "baseline")
+        finally:
+            _git.remove_worktree(repo, wt, f"costar/refine-{session}-baseline")
+    targeted = sorted(failing(before, set(train)))
+    result = RefineResult(session, base, baseline_run, train, holdout, targeted)
+    if not targeted:
+        result.status = "nothing-to-fix"
+        _finish(result, folder, before, say)
+        return result
+    say(
+        f"baseline {baseline_run[:12]}: failing in training: {', '.join(targeted)}; "
+        f"held out: {', '.join(holdout) or 'none'}"
+    )
+    previous: list[str] = []
+    tokens = 0
+    try:
+        for i in range(1, config.max_iterations + 1):
+            if config.max_minutes and (time.monotonic() - started) / 60 > config.max_minutes:
+                previous.append(f"stopped: wall-time budget of {config.max_minutes} min used")
+                break
+            if config.max_tokens and tokens >= config.max_tokens:
+                previous.append(f"stopped: token budget of {config.max_tokens} used")
+                break
+            attempt = _attempt(
+                i,
+                config,
+                runner,
+                assistant,
+                repo,
+                project_rel,
+                base,
+                session,
+                scratch,
+                folder,
+                before,
+                train,
+                holdout,
+                targeted,
+                files,
+                previous,
+                say,
+            )
+            tokens += attempt.tokens
+            result.attempts.append(attempt)
+            say(f"attempt {i}: {attempt.status}: {attempt.reason}")
+            if attempt.status == "accepted":
+                break
+            previous.append(f"attempt {i} ({attempt.status}): {attempt.reason}")
+    except KeyboardInterrupt:
+        result.status = "interrupted"
+        _finish(result, folder, before, say)
+        raise
+    finally:
+        _git.git(repo, "worktree", "prune", check=False)
+    result.status = "accepted" if result.accepted else "rejected"
+    _finish(result, folder, before, say)
+    return result
+
+
+def _attempt(
+    i: int,
+    config: RefineConfig,
+    runner: _Runner,
+    assistant: Any,
+    repo: Path,
+    project_rel: str,
+    base: str,
+    session: str,
+    scratch: Path,
+    folder: Path,
+    before: list[Verdict],
+    train: list[str],
+    holdout: list[str],
+    targeted: list[str],
+    files: dict[str, Path],
+    previous: list[str],
+    say: Callable[[str], None],
+) -> Attempt:
+    branch = f"costar/refine-{session}-{i}"
+    where = scratch / f"attempt-{i}"
+    _git.add_worktree(repo, where, branch, base)
+    proj = where / project_rel
+    keep = False
+    attempt = Attempt(
+        iteration=i, status="rejected", reason="", branch=branch, assistant=assistant.name
+    )
+    started = time.monotonic()
+    try:
+        editable = _editable(proj, config.agent_files)
+        brief = build_brief(
+            project_rel, before, runner.views(before), set(train), sorted(editable), previous
+        )
+        brief_file = folder / f"brief-{i}.md"
+        brief_file.write_text(brief.to_markdown(), encoding="utf-8")
+        hidden = {files[s].resolve().relative_to(config.root.resolve()).as_posix() for s in holdout}
+        for rel in hidden:  # held-out scenarios are never shown to the assistant
+            (proj / rel).unlink(missing_ok=True)
+        say(f"attempt {i}: {assistant.name} is working on {', '.join(targeted)}")
+        task = AssistantTask(
+            where,
+            proj,
+            brief,
+            brief_file,
+            list(train),
+            lambda ids: runner.scores(proj, ids, f"#{i} candidate"),
+        )
+        outcome = assistant.propose(task)
+        attempt.output, attempt.tokens = outcome.output, outcome.tokens
+        # scenarios, judges, configuration and held-out files go back as they were
+        allowed = editable | _editable(proj, config.agent_files)
+        prefix = f"{project_rel}/" if project_rel else ""
+        touched = _git.changed(where)
+        attempt.discarded = [
+            p for p in touched if not (p.startswith(prefix) and p[len(prefix) :] in allowed)
+        ]
+        _git.restore(where, base, attempt.discarded)
+        attempt.discarded = [p for p in attempt.discarded if p[len(prefix) :] not in hidden]
+        if outcome.status != "ok":
+            attempt.status, attempt.reason = outcome.status, outcome.detail
+            return attempt
+        attempt.diff = _git.diff(where)
+        if not attempt.diff.strip():
+            attempt.status, attempt.reason = (
+                "no-change",
+                f"{outcome.detail}; no editable file changed",
+            )
+            return attempt
+        # green: the targeted failures, then the training split, then the held-out split
+        run_id, after = runner.run(proj, targeted, f"#{i} targeted")
+        attempt.runs["targeted"] = run_id
+        still = failing(after, set(targeted))
+        if still:
+            attempt.reason = "targeted failures not fixed: " + "; ".join(
+                f"{s} ({', '.join(sorted(j))})" for s, j in sorted(still.items())
+            )
+            return attempt
+        reasons = []
+        for split, ids in (("train", train), ("held-out", holdout)):
+            if not ids:
+                continue
+            run_id, after = runner.run(proj, ids, f"#{i} {split}")
+            attempt.runs[split] = run_id
+            b_rates, a_rates = _rates(before, set(ids)), _rates(after, set(ids))
+            attempt.rates[split] = {
+                j: [b_rates.get(j), a_rates.get(j)] for j in sorted(set(b_rates) | set(a_rates))
+            }
+            b_med, a_med = _medians(before, set(ids)), _medians(after, set(ids))
+            attempt.metrics[split] = {
+                m: [b_med.get(m), a_med.get(m)] for m in sorted(set(b_med) | set(a_med))
+            }
+            reasons += check_split(split, before, after, set(ids), config.alpha)
+            if reasons:
+                break
+        if reasons:
+            attempt.reason = "; ".join(reasons)
+            return attempt
+        attempt.commit = _git.commit(
+            where, f"costar refine: fix {', '.join(targeted)}\n\n{outcome.detail}"
+        )
+        attempt.status, keep = "accepted", True
+        attempt.reason = f"fixed {', '.join(targeted)}; no regression on " + " or ".join(
+            s for s, ids in (("train", train), ("held-out", holdout)) if ids
+        )
+        return attempt
+    except RefineError as exc:
+        attempt.status, attempt.reason = "rejected", str(exc)
+        return attempt
+    finally:
+        attempt.seconds = round(time.monotonic() - started, 1)
+        _git.remove_worktree(repo, where, None if keep else branch)
+        if not keep:
+            attempt.branch = None
+
+
+def _finish(
+    result: RefineResult, folder: Path, before: list[Verdict], say: Callable[[str], None]
+) -> None:
+    from costar.refine._report import render
+
+    (folder / "result.json").write_text(
+        json.dumps(result.to_json(), indent=2, default=str), encoding="utf-8"
+    )
+    report = folder / "report.md"
+    report.write_text(render(result), encoding="utf-8")
+    result.report = str(report)
+    say(f"report: {report}")
