@@ -142,21 +142,31 @@ class VerdictStore:
                 out[(v.trace_id, v.judge)] = v
         return sorted(out.values(), key=lambda v: (v.scenario_id, v.trial, v.judge))
 
-    def for_traces(self, trace_ids: Iterable[str], versions: dict[str, str]) -> list[Verdict]:
-        """The verdicts of these judge versions ({judge: version}) on these traces."""
+    def run_ids(self, prefix: str) -> list[str]:
+        """Every run id that starts with `prefix` (the windows of a monitor), sorted."""
+        query = sa.select(_T.run_id).where(_T.run_id.like(prefix + "%")).distinct()
+        with self._engine.connect() as conn:
+            return sorted(r[0] for r in conn.execute(query))
+
+    def for_traces(
+        self, trace_ids: Iterable[str], versions: dict[str, str] | None = None
+    ) -> list[Verdict]:
+        """Verdicts on these traces: of these judge versions ({judge: version}), or else the
+        newest per trace and judge."""
         ids = list(trace_ids)
-        out: list[Verdict] = []
+        out: dict[tuple[str, str], Verdict] = {}
         with self._engine.connect() as conn:
             for start in range(0, len(ids), 500):
                 query = sa.select(_T.judge, _T.judge_version, _T.data).where(
-                    _T.trace_id.in_(ids[start : start + 500]), _T.judge.in_(list(versions))
+                    _T.trace_id.in_(ids[start : start + 500])
                 )
-                out += [
-                    Verdict.model_validate_json(data)
-                    for judge, version, data in conn.execute(query)
-                    if versions.get(judge) == version
-                ]
-        return out
+                if versions is not None:
+                    query = query.where(_T.judge.in_(list(versions)))
+                for judge, version, data in conn.execute(query.order_by(_T.created_at)):
+                    if versions is None or versions.get(judge) == version:
+                        v = Verdict.model_validate_json(data)
+                        out[(v.trace_id, v.judge)] = v
+        return list(out.values())
 
     def tally(self, run_id: str, versions: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Per judge (at the given versions): passed, failed, error, skipped, sum and count of

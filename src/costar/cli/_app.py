@@ -967,7 +967,7 @@ def fake_llm_serve(
         fake.stop()
 
 
-from costar.cli import _judge_loop, _refine  # noqa: E402,F401 - register more commands
+from costar.cli import _judge_loop, _monitor, _refine  # noqa: E402,F401 - more commands
 
 
 def main() -> None:
