@@ -78,6 +78,16 @@ class Settings(BaseModel):
         "same rule); `costar label --suggest` ranks traces where they disagree first.",
     )
 
+    dependencies: list[str] = Field(
+        default_factory=list,
+        description="Python packages the agent depends on; their installed versions are recorded "
+        "with every run and trace.",
+    )
+    mcp_servers: dict[str, str] = Field(
+        default_factory=dict,
+        description="MCP servers the agent uses: name = command line (stdio) or http(s) URL. "
+        "Their version and tool-definition hashes are recorded with every run and trace.",
+    )
     refine_assistant: str | None = Field(
         None,
         description="`costar refine`'s coding assistant: a command template such as "

@@ -577,10 +577,13 @@ def report(
                 "baseline": base.run_id if base else None,
                 "judges": {k: asdict(v) for k, v in summary.items()},
                 "comparison": {k: asdict(v) for k, v in deltas.items()},
+                "dependency_changes": _dependency_changes(base, run) if base else [],
             }
         )
         return
     _print_report(run.run_id, summary, deltas, base.run_id if base else None)
+    if base:
+        _echo_changes(_dependency_changes(base, run))
 
 
 def _print_report(run_id: str, summary: dict, deltas: dict, baseline: str | None) -> None:
@@ -626,6 +629,20 @@ def _print_report(run_id: str, summary: dict, deltas: dict, baseline: str | None
             ", ".join(c.fixed[:3]),
         )
     console.print(table)
+
+
+def _dependency_changes(base: Any, cand: Any) -> list[str]:
+    """What moved in the declared dependencies between two runs (see costar.harness._deps)."""
+    from costar.harness._deps import diff, run_manifest
+
+    return diff(run_manifest(base), run_manifest(cand))
+
+
+def _echo_changes(changes: list[str]) -> None:
+    if changes:
+        typer.echo("dependencies changed between the runs (the agent may not be the cause):")
+        for line in changes:
+            typer.echo(f"  - {line}")
 
 
 @app.command()
@@ -675,25 +692,30 @@ def gate(
             )
             exit_code(ExitCode.USAGE)
     result = evaluate(base_v, cand_v, rules)
+    changes = _dependency_changes(base, cand)
     if junit:
         gated = set(rules.judges) if rules.judges else None
         junit.write_text(junit_xml(cand_v, gated), encoding="utf-8")
     if markdown_file:
-        markdown_file.write_text(
-            render_markdown(result, base.run_id, cand.run_id), encoding="utf-8"
-        )
+        text = render_markdown(result, base.run_id, cand.run_id)
+        if changes:
+            text += "\n**Dependencies changed between the runs:**\n\n"
+            text += "".join(f"- {c}\n" for c in changes)
+        markdown_file.write_text(text, encoding="utf-8")
     if as_json:
         emit_json(
             {
                 "passed": result.passed,
                 "reasons": result.reasons,
                 "checks": [asdict(c) for c in result.checks],
+                "dependency_changes": changes,
             }
         )
     else:
         typer.echo("gate: PASS" if result.passed else "gate: FAIL")
         for reason in result.reasons:
             typer.echo(f"  - {reason}")
+        _echo_changes(changes)
     if not result.passed:
         exit_code(ExitCode.FINDINGS)
 

@@ -21,6 +21,9 @@ from pydantic import BaseModel, Field
 
 from costar._exceptions import ConfigError, NotFoundError, StoreError
 from costar.agents import Agent, PythonAgent, resolve_agent
+from costar.harness._deps import MAX_TRACE_TAG, encode, manifest, run_manifest
+from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
+from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
 from costar.harness._trial import TrialOptions, run_trial
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite
@@ -51,6 +54,8 @@ class RunConfig(BaseModel):
     )
     resume: str | None = Field(None, description="Run id to resume.")
     name: str | None = Field(None, description="Run name shown in the MLflow UI.")
+    dependencies: list[str] = Field(default_factory=list, description="Python packages to record.")
+    mcp_servers: dict[str, str] = Field(default_factory=dict, description="MCP servers to record.")
 
 
 @dataclass
@@ -162,11 +167,14 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
 
     done: set[tuple[str, int]] = set()
     spill = None
+    deps: dict[str, Any] = {}
     if run_id is None:
+        deps = manifest(config.dependencies, config.mcp_servers, config.root)
+        tags = {"costar.kind": "run", "costar.agent_version": version}
+        if deps:
+            tags[DEPS_RUN_TAG] = encode(deps, 7900)
         run_id = store.create_run(
-            config.name or f"{suite.root.name}",
-            _params(config, suite, version),
-            tags={"costar.kind": "run", "costar.agent_version": version},
+            config.name or f"{suite.root.name}", _params(config, suite, version), tags=tags
         )
     else:
         spill = _spill_path(config, run_id)
@@ -203,6 +211,9 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         keep_workspaces=config.keep_workspaces,
         tags={"costar.agent_version": version, "costar.suite_hash": summary.suite_hash},
     )
+    deps = deps or run_manifest(store.get_run(run_id))
+    if deps:
+        options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
     writer = TraceWriter(store.write, _spill_path(config, run_id))
     cancel = threading.Event()
     jobs: queue.Queue[Any] = queue.Queue()
@@ -311,6 +322,8 @@ def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
             experiment=settings.experiment,
             agent_files=settings.agent_files,
             autolog=settings.autolog,
+            dependencies=settings.dependencies,
+            mcp_servers=settings.mcp_servers,
             **values,
         )
     except ValueError as exc:
