@@ -133,3 +133,85 @@ def test_refine_with_the_scripted_assistant_turns_the_refund_failures_green(tmp_
     report = (session / "report.md").read_text()
     assert "fixed refund-outside-window, refund-without-confirmation" in report
     assert "+Hard rule for refunds" in report
+
+
+def test_replayed_production_traffic_is_monitored_and_promoted_to_a_scenario(tmp_path, template_db):
+    """replay.py logs conversations with MLflow's own tracing (costar.tool and costar.llm
+    calls become spans); costar monitor judges them; from-trace makes a scenario that runs."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path / "support"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".costar", "__pycache__"))
+    prod = tmp_path / "prod.db"
+    shutil.copyfile(template_db, prod)
+    uri = f"sqlite:///{prod}"
+    with FakeLLM(EXAMPLE / "fake_llm.yaml") as fake:
+        env = {**os.environ, **fake.env("openai:/scripted-fake")}
+
+        def cli(*args):
+            return subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "costar.cli",
+                    *args,
+                    "--tracking-uri",
+                    uri,
+                    "--experiment",
+                    "support-production",
+                ],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+
+        replay = subprocess.run(
+            [
+                sys.executable,
+                str(root / "replay.py"),
+                "--tracking-uri",
+                uri,
+                "--scenario",
+                "refund-outside-window",
+                "--scenario",
+                "order-status",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert replay.returncode == 0, replay.stderr
+        ids = dict(
+            reversed(line.split()) for line in replay.stdout.splitlines() if line.startswith("tr-")
+        )
+        watched = cli("monitor", "--sample", "1", "--json")
+        assert watched.returncode in (0, 1), watched.stderr
+        stats = json.loads(watched.stdout)
+        assert stats["traces"] == 2 and stats["judge_errors"] == 0
+        (window,) = stats["windows"]
+        assert window["judges"]["policy-before-refund"]["failed"] == 1  # the scripted mistake
+        assert window["judges"]["policy-explorer"]["failed"] == 1  # the LLM judge agrees
+        assert window["metrics"]["metric:total_tokens"]["n"] == 2  # LLM spans carry usage
+
+        made = cli("scenario", "from-trace", ids["refund-outside-window"], "--json")
+        assert made.returncode == 0, made.stderr
+        (written,) = json.loads(made.stdout)
+        run = subprocess.run(
+            [sys.executable, "-m", "costar.cli", "run", "--json", "--scenario", written["id"]],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["ok"] == 1 and summary["error"] == 0  # the recorded setup rebuilt the shop
+    text = Path(written["path"]).read_text()
+    assert "policy-before-refund" in text and "sql_file: ../fixtures/shop.sql" in text

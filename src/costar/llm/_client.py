@@ -29,6 +29,7 @@ from costar._exceptions import (
 from costar.llm._endpoint import Endpoint, resolve_endpoint
 from costar.llm._types import ChatResult, ToolCall, Usage
 from costar.traces import Step, current_recorder
+from costar.traces._record import live_mlflow_span
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 3
@@ -89,7 +90,7 @@ class LLMClient:
             body["tools"] = tools
         if response_format:
             body["response_format"] = response_format
-        if current_recorder() is None:
+        if current_recorder() is None and not live_mlflow_span():
             return self._call(body)
         inputs = {"messages": messages}
         attributes: dict[str, Any] = {

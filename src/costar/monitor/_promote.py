@@ -11,6 +11,7 @@ judges' rationales as comments and a guideline to complete. The scenario is tagg
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,25 @@ def user_turns(view: TraceView) -> list[str]:
     return [str(inputs)]
 
 
-def scenario_text(view: TraceView, verdicts: list[Verdict]) -> tuple[str, str]:
-    """(scenario id, YAML text) for one trace."""
+def _relative(setup: dict[str, Any], folder: Path | None) -> dict[str, Any]:
+    """Absolute fixture paths in a recorded setup, made relative to the scenario's folder."""
+    if folder is None:
+        return setup
+    for group, key in (("files", "from"), ("sqlite", "sql_file")):
+        for spec in (setup.get(group) or {}).values():
+            if (
+                isinstance(spec, dict)
+                and isinstance(spec.get(key), str)
+                and Path(spec[key]).is_absolute()
+            ):
+                spec[key] = os.path.relpath(spec[key], folder)
+    return setup
+
+
+def scenario_text(
+    view: TraceView, verdicts: list[Verdict], folder: Path | None = None
+) -> tuple[str, str]:
+    """(scenario id, YAML text) for one trace; fixture paths relative to `folder`."""
     sid = f"prod-{view.trace_id.removeprefix('tr-')[:12]}"
     turns = user_turns(view) or ["TODO: the user's message (the trace recorded none)"]
     failing = [v for v in verdicts if v.status == "ok" and v.passed is False]
@@ -64,7 +82,7 @@ def scenario_text(view: TraceView, verdicts: list[Verdict]) -> tuple[str, str]:
     ]
     if setup_raw:
         try:
-            setup = json.loads(setup_raw)
+            setup = _relative(json.loads(setup_raw), folder)
             lines.append(yaml.safe_dump({"setup": setup}, sort_keys=False).rstrip())
         except json.JSONDecodeError:
             lines.append(
@@ -104,7 +122,7 @@ def write_scenarios(
         by_trace.setdefault(v.trace_id, []).append(v)
     done = []
     for view in views:
-        sid, text = scenario_text(view, by_trace.get(view.trace_id, []))
+        sid, text = scenario_text(view, by_trace.get(view.trace_id, []), out_dir.resolve())
         path = out_dir / f"{sid}.yaml"
         if path.exists() and not force:
             done.append((sid, path, False))

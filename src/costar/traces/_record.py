@@ -1,8 +1,10 @@
 """costar's own span records, and the recorder Python agents write to through `costar.tool`.
 
 The harness, not MLflow's live tracer, collects spans while an agent runs; the store converts
-finished trials to MLflow traces and writes them in batches. So recording never drops a span,
-and an agent that uses `costar.tool` outside a costar run just runs (no recorder, no overhead).
+finished trials to MLflow traces and writes them in batches. So recording never drops a span.
+Outside a costar run (in production), a step inside an active MLflow span (the agent's own
+`@mlflow.trace` or `mlflow.start_span`) becomes an MLflow span of the same shape, so production
+traces read like test traces; with neither, `costar.tool` just runs (no overhead).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextvars
 import functools
 import inspect
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -80,6 +83,16 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
         _recorder.reset(token)
 
 
+def live_mlflow_span() -> bool:
+    """Whether code runs inside an active MLflow span (and no costar recorder): production."""
+    mlflow = sys.modules.get("mlflow")
+    return (
+        _recorder.get() is None
+        and mlflow is not None
+        and mlflow.get_current_active_span() is not None
+    )
+
+
 class Step:
     """An open span. Set `result` (or `outputs`) before it closes; exceptions are recorded."""
 
@@ -88,6 +101,7 @@ class Step:
             name=name, span_type=span_type, inputs=inputs, attributes=attributes
         )
         self._token: contextvars.Token[int | None] | None = None
+        self._live: Any = None  # the MLflow span context, in production
 
     @property
     def result(self) -> Any:
@@ -103,11 +117,24 @@ class Step:
         self.record.attributes[key] = value
 
     def __enter__(self) -> Step:
+        if live_mlflow_span():
+            import mlflow
+
+            self._live = mlflow.start_span(self.record.name, span_type=self.record.span_type)
+            self._live.__enter__().set_inputs(self.record.inputs)
         self.record.parent_id = _parent.get()
         self._token = _parent.set(self.record.span_id)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._live is not None:
+            import mlflow
+
+            live = mlflow.get_current_active_span()
+            if live is not None:
+                live.set_outputs(self.record.outputs)
+                live.set_attributes(self.record.attributes)
+            self._live.__exit__(exc_type, exc, tb)
         if self._token is not None:
             _parent.reset(self._token)
         self.record.end_ns = time.time_ns()
@@ -172,7 +199,7 @@ def _wrap_tool(fn: F, name: str) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if _recorder.get() is None:
+        if _recorder.get() is None and not live_mlflow_span():
             return fn(*args, **kwargs)
         try:
             bound = signature.bind(*args, **kwargs)
