@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/harness.py
 	$(BIN)/python bench/rescore.py
 	$(BIN)/python bench/judge_context.py
+	$(BIN)/python bench/monitor.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache examples/shop/.costar examples/support/.costar
