@@ -6,7 +6,8 @@ checks and metrics plus a `polite` check on every trace, and an LLM judge (`guid
 10% sample, answered by the scripted fake LLM on 127.0.0.1. One monitor pass reads, scores and
 stores verdicts for all of them, streaming in batches of 200.
 
-Figures: traces scored per second; peak RSS; RSS after a quarter of the traces and at the end
+Figures: traces per second (reading, scoring, storing verdicts and the per-window alerting
+that follows a pass); peak RSS; RSS after a quarter of the traces and at the end
 (flat memory: the growth between them); and, measured separately on 200 traces, what writing
 the verdicts onto the traces as MLflow Feedback (the default) adds per verdict.
 
@@ -92,7 +93,7 @@ def main() -> None:
     from costar.assess import VerdictStore
     from costar.judges import load_judges
     from costar.llm import FakeLLM, close_clients
-    from costar.monitor import MonitorConfig, monitor_pass
+    from costar.monitor import AlertPolicy, MonitorConfig, alerts_for, monitor_pass
     from costar.traces import TraceStore
 
     folder = Path(tempfile.mkdtemp(prefix="costar-bench-monitor-"))
@@ -141,7 +142,9 @@ def main() -> None:
             result = monitor_pass(
                 config("prod", mirror=False), progress=lambda n: samples.setdefault(n, rss_mb())
             )
-            seconds = time.perf_counter() - started
+            found, _ = alerts_for(verdicts, "prod", result.windows, AlertPolicy())
+            seconds = time.perf_counter() - started  # reading, scoring, storing and alerting
+            rss_after_alerts = rss_mb()
             quarter = min(samples, key=lambda n: abs(n - N // 4))
             llm = sum(
                 1
@@ -169,6 +172,8 @@ def main() -> None:
             "rss_at_quarter_mb": samples[quarter],
             "rss_end_mb": samples[max(samples)],
             "rss_growth_mb": round(samples[max(samples)] - samples[quarter], 1),
+            "rss_after_alerting_mb": rss_after_alerts,
+            "alerts": len(found),
             "mirror_ms_per_verdict": round(
                 (mirror_s - plain_s) * 1000 / max(1, mirrored.verdicts), 2
             ),

@@ -96,7 +96,6 @@ def monitor(
         AlertPolicy,
         MonitorConfig,
         alerts_for,
-        load_windows,
         monitor_pass,
         send,
     )
@@ -126,20 +125,15 @@ def monitor(
         raised = 0
         while True:
             result = monitor_pass(cfg)
-            windows = load_windows(verdicts, label)
+            found, stats = alerts_for(verdicts, label, result.windows, policy)
             seen_path = folder / f"{label}-alerted.json"
             seen = _alerted(seen_path)
-            fresh = [
-                a
-                for a in alerts_for(windows, result.windows, policy)
-                if f"{a.kind}|{a.subject}|{a.window}" not in seen
-            ]
+            fresh = [a for a in found if f"{a.kind}|{a.subject}|{a.window}" not in seen]
             problems = send(fresh, sink, webhook)
             seen |= {f"{a.kind}|{a.subject}|{a.window}" for a in fresh}
             seen_path.write_text(json.dumps(sorted(seen)))
             raised += len(fresh)
-            touched = [w for w in windows if w.run_id in result.windows]
-            _report(result, touched, fresh, problems, as_json)
+            _report(result, stats, fresh, problems, as_json)
             if not follow:
                 break
             time.sleep(pause)
@@ -152,7 +146,9 @@ def monitor(
         exit_code(ExitCode.FINDINGS)
 
 
-def _report(result: Any, windows: list[Any], alerts: list[Any], problems: list[str], as_json: bool):
+def _report(
+    result: Any, windows: list[dict], alerts: list[Any], problems: list[str], as_json: bool
+):
     if as_json:
         emit_json(
             {
@@ -160,7 +156,7 @@ def _report(result: Any, windows: list[Any], alerts: list[Any], problems: list[s
                 "verdicts": result.verdicts,
                 "judge_errors": result.errors,
                 "seconds": result.seconds,
-                "windows": [w.stats() for w in windows],
+                "windows": windows,
                 "alerts": [a.to_json() for a in alerts],
                 "problems": problems,
             }
@@ -170,8 +166,7 @@ def _report(result: Any, windows: list[Any], alerts: list[Any], problems: list[s
         f"scored {result.traces} new traces ({result.verdicts} verdicts, "
         f"{result.errors} judge errors) in {result.seconds:.1f} s"
     )
-    for w in windows:
-        stats = w.stats()
+    for stats in windows:
         typer.echo(f"window {stats['window']}:")
         for judge, row in sorted(stats["judges"].items()):
             if row["rate"] is not None:

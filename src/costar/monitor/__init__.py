@@ -9,7 +9,6 @@ from costar.monitor._alerts import (
     alerts_for,
     detect,
     fisher_lower,
-    load_windows,
     robust_z,
     send,
 )
@@ -39,7 +38,6 @@ __all__ = [
     "alerts_for",
     "detect",
     "fisher_lower",
-    "load_windows",
     "monitor_pass",
     "robust_z",
     "sampled",

@@ -100,10 +100,6 @@ class Window:
         }
 
 
-def load_windows(verdicts: VerdictStore, name: str) -> list[Window]:
-    return [Window(r, verdicts.for_run(r)) for r in verdicts.run_ids(f"monitor:{name}:")]
-
-
 @dataclass
 class Alert:
     kind: str
@@ -264,13 +260,25 @@ def _upper_tail(kind, subject, base, now, label, span, policy, counted, bad) -> 
     ]
 
 
-def alerts_for(windows: list[Window], labels: set[str], policy: AlertPolicy) -> list[Alert]:
-    """Alerts of the windows named in `labels`, each against the windows just before it."""
-    out = []
-    for i, w in enumerate(windows):
-        if w.run_id in labels:
-            out += detect(w, windows[max(0, i - policy.baseline_windows) : i], policy)
-    return out
+def alerts_for(
+    verdicts: VerdictStore, name: str, touched: set[str], policy: AlertPolicy
+) -> tuple[list[Alert], list[dict[str, Any]]]:
+    """Alerts and statistics of the windows in `touched`, each window tested against the
+    windows just before it. Only a window and its baseline are in memory at a time, so a long
+    history costs no memory."""
+    ids = verdicts.run_ids(f"monitor:{name}:")
+    loaded: dict[str, Window] = {}
+    alerts: list[Alert] = []
+    stats: list[dict[str, Any]] = []
+    for i, run_id in enumerate(ids):
+        if run_id not in touched:
+            continue
+        wanted = ids[max(0, i - policy.baseline_windows) : i + 1]
+        loaded = {r: loaded.get(r) or Window(r, verdicts.for_run(r)) for r in wanted}
+        current = loaded[run_id]
+        alerts += detect(current, [loaded[r] for r in wanted[:-1]], policy)
+        stats.append(current.stats())
+    return alerts, stats
 
 
 # -- sinks ---------------------------------------------------------------------------------
