@@ -12,7 +12,7 @@ import importlib
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -36,6 +36,16 @@ verdicts_table = sa.Table(
     sa.Column("data", sa.Text, nullable=False),
 )
 _T = verdicts_table.c
+
+
+class VerdictRow(NamedTuple):
+    """The columns of a stored verdict that aggregates need."""
+
+    trace_id: str
+    judge: str
+    status: str
+    passed: bool | None
+    value: float | None
 
 
 def _number(value: Any) -> float | None:
@@ -147,6 +157,20 @@ class VerdictStore:
         query = sa.select(_T.run_id).where(_T.run_id.like(prefix + "%")).distinct()
         with self._engine.connect() as conn:
             return sorted(r[0] for r in conn.execute(query))
+
+    def rows_for_run(self, run_id: str) -> list[VerdictRow]:
+        """A run's newest verdict per trace and judge as light rows (no JSON parsing): for
+        aggregates over many verdicts, such as monitoring windows."""
+        query = (
+            sa.select(_T.trace_id, _T.judge, _T.status, _T.passed, _T.value_num)
+            .where(_T.run_id == run_id)
+            .order_by(_T.created_at)
+        )
+        newest: dict[tuple[str, str], VerdictRow] = {}
+        with self._engine.connect() as conn:
+            for row in conn.execute(query):
+                newest[(row[0], row[1])] = VerdictRow(*row)
+        return list(newest.values())
 
     def for_traces(
         self, trace_ids: Iterable[str], versions: dict[str, str] | None = None

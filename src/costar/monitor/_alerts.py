@@ -57,7 +57,7 @@ class Window:
     """One window of production verdicts."""
 
     run_id: str
-    verdicts: list[Verdict]
+    verdicts: list[Any]  # Verdicts, or the verdict store's light VerdictRows
 
     @property
     def label(self) -> str:
@@ -274,7 +274,7 @@ def alerts_for(
         if run_id not in touched:
             continue
         wanted = ids[max(0, i - policy.baseline_windows) : i + 1]
-        loaded = {r: loaded.get(r) or Window(r, verdicts.for_run(r)) for r in wanted}
+        loaded = {r: loaded.get(r) or Window(r, verdicts.rows_for_run(r)) for r in wanted}
         current = loaded[run_id]
         alerts += detect(current, [loaded[r] for r in wanted[:-1]], policy)
         stats.append(current.stats())
