@@ -9,7 +9,7 @@ from costar.align._agreement import (
     kappa_interval,
     spearman,
 )
-from costar.align._align import OPTIMIZERS, AlignError, AlignResult, align_judge
+from costar.align._align import AlignResult, align_judge
 from costar.align._golden import (
     Consensus,
     GoldenSet,
@@ -19,6 +19,7 @@ from costar.align._golden import (
     import_labels,
     parse_value,
 )
+from costar.align._mlflow import OPTIMIZERS, AlignError
 
 __all__ = [
     "OPTIMIZERS",

@@ -12,40 +12,39 @@ agreement rises, otherwise the old version stays and the reason is returned.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from costar._exceptions import CostarError
 from costar.align._agreement import Agreement, Pair, agreement
 from costar.align._golden import Consensus, GoldenSet, consensus
 from costar.align._measure import judge_pairs
+from costar.align._mlflow import (
+    OPTIMIZERS,
+    AlignError,
+    aligned_params,
+    dspy_uncached,
+    judge_model,
+    make_optimizer,
+    provider_env,
+    quiet_optimizers,
+    to_mlflow_judge,
+    tracing_off,
+)
 from costar.assess import AssessConfig
 from costar.judges import Judge, build, load_judges
-from costar.judges._llm_judges import criteria_text
-from costar.llm._endpoint import resolve_endpoint
 from costar.traces import TraceStore
 
-OPTIMIZERS = ("memalign", "gepa", "simba")
 ALIGNABLE = ("guidelines", "agentic")
 ALIGNED_DIR = "aligned"
-_TEMPLATE = "\n\nThe user's request: {{ inputs }}\nThe agent's response: {{ outputs }}"
-
-
-class AlignError(CostarError):
-    """Alignment cannot run (too few labels, a judge that is not an LLM judge, ...)."""
-
-    exit_code = 2
 
 
 @dataclass
@@ -100,105 +99,6 @@ class AlignResult:
             ],
             "params": self.params,
         }
-
-
-# -- the bridge to MLflow ------------------------------------------------------------------
-def judge_model(judge: Judge) -> str:
-    model = (
-        judge.params.get("model")
-        or os.environ.get("COSTAR_JUDGE_MODEL")
-        or os.environ.get("COSTAR_MODEL")
-    )
-    if not model:
-        raise AlignError(
-            f"judge {judge.name!r} has no model: set params.model, COSTAR_JUDGE_MODEL or "
-            "COSTAR_MODEL (for example openai:/gpt-4.1-mini)"
-        )
-    return model
-
-
-def base_criteria(judge: Judge) -> str:
-    p = judge.params
-    text = criteria_text(p.get("instructions"), p.get("guidelines"), p.get("learned"))
-    if p.get("guidelines") is None and not p.get("instructions"):
-        lead = "Judge whether the agent followed the guidelines of its scenario."
-        text = lead + ("\n\n" + text if text else "")
-    return text
-
-
-def to_mlflow_judge(judge: Judge, model: str) -> Any:
-    """The costar LLM judge as an MLflow `make_judge` judge with the same criteria."""
-    from mlflow.genai.judges import make_judge
-
-    return make_judge(
-        name=judge.name,
-        instructions=base_criteria(judge) + _TEMPLATE,
-        model=model,
-        feedback_value_type=bool,
-    )
-
-
-@contextlib.contextmanager
-def provider_env(*models: str) -> Iterator[None]:
-    """Point MLflow's model adapters (litellm, the openai SDK) at the endpoints costar would
-    use for these models, restoring the environment afterwards."""
-    saved = dict(os.environ)
-    try:
-        for model in models:
-            ep = resolve_endpoint(model)
-            if ep.provider == "openai":
-                os.environ["OPENAI_BASE_URL"] = os.environ["OPENAI_API_BASE"] = ep.base_url
-                os.environ["OPENAI_API_KEY"] = ep.api_key or "unused"
-            elif ep.provider == "ollama":
-                os.environ["OLLAMA_API_BASE"] = ep.base_url.removesuffix("/v1")
-        os.environ.setdefault("TQDM_DISABLE", "1")  # the optimizers' progress bars
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def _quiet_optimizers() -> None:
-    """DSPy and litellm log every optimization step at INFO; costar reports the outcome."""
-    for name in list(logging.root.manager.loggerDict):
-        if name.startswith(("dspy", "LiteLLM", "litellm", "gepa", "httpx", "mlflow.genai")):
-            logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def make_optimizer(name: str, model: str, budget: int | None, embedding_model: str | None) -> Any:
-    """MLflow's alignment optimizer by costar's name for it."""
-    from mlflow.genai.judges import optimizers
-
-    if name == "memalign":
-        kwargs = {"embedding_model": embedding_model} if embedding_model else {}
-        return optimizers.MemAlignOptimizer(reflection_lm=model, **kwargs)
-    if name == "gepa":
-        return optimizers.GEPAAlignmentOptimizer(model=model, max_metric_calls=budget)
-    if name == "simba":
-        extra = {"max_steps": budget} if budget else {}
-        return optimizers.SIMBAAlignmentOptimizer(model=model, simba_kwargs=extra or None)
-    raise AlignError(f"unknown optimizer {name!r} (use one of {', '.join(OPTIMIZERS)})")
-
-
-_INPUT_SECTION = re.compile(r"\n*(Inputs for assessment|The user's request:).*", re.S)
-
-
-def aligned_params(judge: Judge, aligned: Any, optimizer: str) -> tuple[dict[str, Any], str]:
-    """The costar judge's parameters after alignment, and a one-line account of the change."""
-    params = dict(judge.params)
-    if optimizer == "memalign":
-        found = [g.guideline_text for g in getattr(aligned, "_semantic_memory", [])]
-        learned = list(params.get("learned") or [])
-        new = [g for g in found if g not in learned]
-        params["learned"] = learned + new
-        return params, f"{len(new)} guideline(s) learned: " + "; ".join(new)[:300]
-    text = _INPUT_SECTION.sub("", aligned.instructions).replace("{{ inputs }}", "the request")
-    text = text.replace("{{ outputs }}", "the response").strip()
-    params["instructions"] = text
-    params.pop("learned", None)
-    if judge.uses == "guidelines" and params.get("guidelines") is not None:
-        params["guidelines"] = []  # the fixed guidelines are part of the rewritten text now
-    return params, f"instructions rewritten ({len(text)} chars)"
 
 
 # -- folds and scoring ---------------------------------------------------------------------
@@ -272,7 +172,7 @@ def align_judge(
     before_unscored = after_unscored = 0
     split = make_folds(items, folds, seed)
     os.environ.setdefault("DSPY_CACHEDIR", str(config.costar_dir / "cache" / "dspy"))
-    with provider_env(jmodel, omodel), _tracing_off(), _dspy_uncached():
+    with provider_env(jmodel, omodel), tracing_off(), dspy_uncached():
         for i, test in enumerate(split):
             train = [c for f in split if f is not test for c in f]
             say(f"fold {i + 1}/{len(split)}: aligning on {len(train)}, testing on {len(test)}")
@@ -345,37 +245,6 @@ def align_judge(
     return result
 
 
-@contextlib.contextmanager
-def _dspy_uncached() -> Iterator[None]:
-    """DSPy caches model answers on disk, keyed without the base URL: an answer recorded
-    against one server (or script) would be replayed for another. Alignment always asks."""
-    try:
-        import dspy
-    except ImportError as exc:
-        raise AlignError(
-            "costar align needs MLflow's optimizer dependencies (dspy, gepa): "
-            "pip install 'costar[align]'"
-        ) from exc
-    saved = dspy.cache
-    dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
-    try:
-        yield
-    finally:
-        dspy.cache = saved
-
-
-@contextlib.contextmanager
-def _tracing_off() -> Iterator[None]:
-    """The optimizers' own judge calls are not the project's traces: keep them out."""
-    import mlflow
-
-    mlflow.tracing.disable()
-    try:
-        yield
-    finally:
-        mlflow.tracing.enable()
-
-
 def _align_once(
     judge: Judge,
     jmodel: str,
@@ -391,7 +260,7 @@ def _align_once(
     chosen = [traces[c.trace_id] for c in train if c.trace_id in traces]
     try:
         engine = make_optimizer(optimizer, omodel, budget, embedding_model)
-        _quiet_optimizers()
+        quiet_optimizers()
         aligned = to_mlflow_judge(judge, jmodel).align(chosen, engine)
     except MlflowException as exc:
         message = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0]

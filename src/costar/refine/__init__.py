@@ -2,6 +2,7 @@
 built-in GEPA search over text components) working in git worktrees, and an acceptance gate on
 training and held-out splits."""
 
+from costar.refine._accept import check_split, split_suite
 from costar.refine._assistants import (
     Assistant,
     AssistantOutcome,
@@ -11,15 +12,8 @@ from costar.refine._assistants import (
     make_assistant,
 )
 from costar.refine._brief import Brief, build_brief
-from costar.refine._loop import (
-    Attempt,
-    RefineConfig,
-    RefineError,
-    RefineResult,
-    check_split,
-    refine,
-    split_suite,
-)
+from costar.refine._config import RefineConfig, RefineError
+from costar.refine._loop import Attempt, RefineResult, refine
 
 __all__ = [
     "Assistant",

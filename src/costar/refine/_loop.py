@@ -17,12 +17,7 @@ its branch with a report.
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
-import math
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,51 +25,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from costar._exceptions import ConfigError, CostarError
-from costar.assess import AssessConfig, VerdictStore, assess, summarise
-from costar.assess._cache import TraceCache
-from costar.assess._engine import _views
-from costar.gate import GatePolicy, evaluate
-from costar.judges import TraceView, Verdict
+from costar._exceptions import ConfigError
+from costar.assess import summarise
+from costar.judges import Verdict
 from costar.refine import _git
-from costar.refine._assistants import AssistantTask, ScenarioScore, make_assistant
+from costar.refine._accept import check_split, failing, split_suite
+from costar.refine._assistants import AssistantTask, make_assistant
 from costar.refine._brief import build_brief
+from costar.refine._config import RefineConfig, RefineError
+from costar.refine._runner import Runner
 from costar.scenarios import load_suite
 from costar.traces import TraceStore
-
-
-class RefineError(CostarError):
-    """The loop cannot start or continue (no git, no editable files, a run that failed)."""
-
-    exit_code = 3
-
-
-class RefineConfig(BaseModel):
-    """What `costar refine` needs."""
-
-    root: Path
-    tracking_uri: str
-    experiment: str = "costar"
-    verdict_store: str
-    judge_paths: list[str] = Field(default_factory=lambda: ["judges"])
-    suite: str = "scenarios"
-    agent_files: list[str] = Field(default_factory=list)
-    assistant: str = Field(description="A command template, or 'gepa' for the built-in one.")
-    assistant_timeout: float = 1800.0
-    components: list[str] = Field(default_factory=list, description="gepa: text components.")
-    model: str | None = None
-    gepa_budget: int = 12
-    holdout_tag: str = "holdout"
-    holdout_fraction: float = Field(0.25, ge=0, lt=1)
-    max_iterations: int = Field(3, ge=1)
-    max_tokens: int | None = None
-    max_minutes: float | None = None
-    trials: int = Field(1, ge=1)
-    baseline_run: str | None = None
-    judges: list[str] = Field(default_factory=list, description="Gated judges; default all.")
-    alpha: float = 0.05
 
 
 @dataclass
@@ -113,137 +74,6 @@ class RefineResult:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# -- splits and verdict arithmetic ---------------------------------------------------------
-def split_suite(
-    ids_tags: dict[str, list[str]], tag: str, fraction: float
-) -> tuple[list[str], list[str]]:
-    """(train, held-out): scenarios tagged `tag` are held out; without any, a stable sample of
-    `fraction` of the suite (by a hash of the id), at least one when fraction > 0."""
-    tagged = sorted(s for s, tags in ids_tags.items() if tag in tags)
-    if not tagged and fraction > 0 and len(ids_tags) > 1:
-        ranked = sorted(ids_tags, key=lambda s: hashlib.sha256(s.encode()).hexdigest())
-        tagged = sorted(ranked[: max(1, math.floor(len(ranked) * fraction))])
-    return sorted(set(ids_tags) - set(tagged)), tagged
-
-
-def failing(verdicts: list[Verdict], scenarios: set[str]) -> dict[str, set[str]]:
-    """Scenario -> judges with a failing verdict, within `scenarios`."""
-    out: dict[str, set[str]] = {}
-    for v in verdicts:
-        if v.scenario_id in scenarios and v.status == "ok" and v.passed is False:
-            out.setdefault(v.scenario_id, set()).add(v.judge)
-    return out
-
-
-def passing(verdicts: list[Verdict], scenarios: set[str]) -> set[str]:
-    """Scenarios (within `scenarios`) with pass/fail verdicts, none of them failing."""
-    judged = {
-        v.scenario_id for v in verdicts if v.scenario_id in scenarios and v.passed is not None
-    }
-    return judged - set(failing(verdicts, scenarios))
-
-
-def check_split(
-    name: str, before: list[Verdict], after: list[Verdict], scenarios: set[str], alpha: float
-) -> list[str]:
-    """Why the candidate may not ship on this split (empty: it may)."""
-    b = [v for v in before if v.scenario_id in scenarios]
-    a = [v for v in after if v.scenario_id in scenarios]
-    reasons = []
-    broken = failing(a, scenarios)
-    for s in sorted(passing(b, scenarios) & set(broken)):
-        reasons.append(
-            f"{name}: broke {s}, which passed before (now fails {', '.join(sorted(broken[s]))})"
-        )
-    gate = evaluate(b, a, GatePolicy(alpha=alpha))
-    return reasons + [f"{name}: {r}" for r in gate.reasons]
-
-
-# -- running the agent from a worktree -----------------------------------------------------
-class _Runner:
-    """Runs the agent of a project folder (a worktree's) into the project's store, then judges
-    the run with the project's own judges."""
-
-    def __init__(self, config: RefineConfig, session: str):
-        self.config = config
-        self.session = session
-        self.gated = config.judges
-
-    def run(self, project_dir: Path, ids: list[str], label: str) -> tuple[str, list[Verdict]]:
-        cmd = [
-            sys.executable,
-            "-m",
-            "costar.cli",
-            "run",
-            "--json",
-            "--trials",
-            str(self.config.trials),
-        ]
-        cmd += ["--name", f"refine {self.session} {label}"]
-        for sid in ids:
-            cmd += ["--scenario", sid]
-        env = {
-            **os.environ,
-            "COSTAR_TRACKING_URI": self.config.tracking_uri,
-            "COSTAR_EXPERIMENT": self.config.experiment,
-        }
-        done = subprocess.run(cmd, cwd=project_dir, env=env, capture_output=True, text=True)
-        try:
-            run_id = json.loads(done.stdout)["run_id"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise RefineError(f"the {label} run failed (exit {done.returncode}): {last}") from None
-        return run_id, self.judge(run_id)
-
-    def judge(self, run_id: str) -> list[Verdict]:
-        c = self.config
-        acfg = AssessConfig(
-            root=c.root,
-            tracking_uri=c.tracking_uri,
-            experiment=c.experiment,
-            run_ids=[run_id],
-            judge_paths=c.judge_paths,
-            judges=c.judges,
-            mirror=False,
-            verdict_store=c.verdict_store,
-        )
-        assess(acfg)
-        from costar.judges import load_judges
-
-        versions = {j.name: j.version for j in load_judges(c.root, c.judge_paths, c.judges or None)}
-        store = VerdictStore(c.verdict_store)
-        try:
-            return store.for_run(run_id, versions)
-        finally:
-            store.close()
-
-    def views(self, verdicts: list[Verdict]) -> dict[str, TraceView]:
-        ids = sorted({v.trace_id for v in verdicts if v.passed is False})
-        store = TraceStore(self.config.tracking_uri, self.config.experiment)
-        cache = TraceCache(self.config.root / ".costar" / "cache" / "traces.db")
-        try:
-            return {v.trace_id: v for v in _views(store, cache, ids)}
-        finally:
-            cache.close()
-
-    def scores(self, project_dir: Path, ids: list[str], label: str) -> dict[str, ScenarioScore]:
-        """Per scenario: the share of passing verdicts and the failing judges' rationales."""
-        _, verdicts = self.run(project_dir, ids, label)
-        views = self.views(verdicts)
-        out: dict[str, ScenarioScore] = {}
-        for sid in ids:
-            mine = [v for v in verdicts if v.scenario_id == sid and v.passed is not None]
-            bad = [v for v in mine if not v.passed]
-            view = next((views[v.trace_id] for v in bad if v.trace_id in views), None)
-            out[sid] = ScenarioScore(
-                score=(len(mine) - len(bad)) / len(mine) if mine else 0.0,
-                feedback="\n".join(f"{v.judge} failed: {v.rationale}" for v in bad),
-                turns=view.turns if view else [],
-                output=str(view.output) if view and view.output is not None else "",
-            )
-        return out
 
 
 # -- the loop ------------------------------------------------------------------------------
@@ -296,7 +126,7 @@ def refine(config: RefineConfig, say: Callable[[str], None] | None = None) -> Re
     ids_tags = {s.id: list(s.scenario.tags) for s in suite.scenarios}
     files = {s.id: s.path for s in suite.scenarios}
     train, holdout = split_suite(ids_tags, config.holdout_tag, config.holdout_fraction)
-    runner = _Runner(config, session)
+    runner = Runner(config, session)
     scratch = Path(tempfile.mkdtemp(prefix="costar-refine-"))
     dirty = _git.dirty(repo, [f"{project_rel}/{p}".lstrip("/") for p in config.agent_files])
     if dirty:
@@ -379,7 +209,7 @@ def refine(config: RefineConfig, say: Callable[[str], None] | None = None) -> Re
 def _attempt(
     i: int,
     config: RefineConfig,
-    runner: _Runner,
+    runner: Runner,
     assistant: Any,
     repo: Path,
     project_rel: str,

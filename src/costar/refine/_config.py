@@ -1,0 +1,41 @@
+"""What `costar refine` is given, and its error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from costar._exceptions import CostarError
+
+
+class RefineError(CostarError):
+    """The loop cannot start or continue (no git, no editable files, a run that failed)."""
+
+    exit_code = 3
+
+
+class RefineConfig(BaseModel):
+    """What `costar refine` needs."""
+
+    root: Path
+    tracking_uri: str
+    experiment: str = "costar"
+    verdict_store: str
+    judge_paths: list[str] = Field(default_factory=lambda: ["judges"])
+    suite: str = "scenarios"
+    agent_files: list[str] = Field(default_factory=list)
+    assistant: str = Field(description="A command template, or 'gepa' for the built-in one.")
+    assistant_timeout: float = 1800.0
+    components: list[str] = Field(default_factory=list, description="gepa: text components.")
+    model: str | None = None
+    gepa_budget: int = 12
+    holdout_tag: str = "holdout"
+    holdout_fraction: float = Field(0.25, ge=0, lt=1)
+    max_iterations: int = Field(3, ge=1)
+    max_tokens: int | None = None
+    max_minutes: float | None = None
+    trials: int = Field(1, ge=1)
+    baseline_run: str | None = None
+    judges: list[str] = Field(default_factory=list, description="Gated judges; default all.")
+    alpha: float = 0.05
