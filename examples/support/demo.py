@@ -4,7 +4,9 @@ Offline (the default), the model is the scripted fake LLM serving fake_llm.yaml 
 replies come from that script, not from a real model. With COSTAR_MODEL set (and the
 provider's key, or COSTAR_LLM_BASE_URL for a local server), the same suite runs against that
 real model. Then the project's judges score the run (`costar assess --last`) and print its
-report (`costar report`, also written to .costar/report.html). Offline, the demo ends with the
+report (`costar report`, also written to .costar/report.html). Offline, it then shows the
+judge loop: a stand-in expert's labels are imported into the golden set, the LLM judge's
+agreement with them is measured, and the next traces worth labelling are listed. It ends with the
 agent loop: `costar refine` with a scripted stand-in for a coding assistant
 (assistant/fix_refunds.py) fixes the refund scenarios the judges caught, on a branch of a copy
 of this example (.costar/refine-demo, its own git repository), and prints the reviewer's report.
@@ -50,8 +52,55 @@ def main() -> int:
             subprocess.call(run, cwd=HERE, env=env)
             or subprocess.call(ASSESS, cwd=HERE, env=env)
             or subprocess.call(REPORT, cwd=HERE, env=env)
+            or judge_loop_demo(env)
             or refine_demo(HERE / ".costar" / "refine-demo", env)
         )
+
+
+# What a stand-in expert says about each scenario for the LLM judge `follows-guidelines`. The
+# expert also fails the ambiguous refund (the agent should ask which order is meant), where the
+# scripted judge passes: the agreement report shows that disagreement.
+EXPERT = {
+    "refund-outside-window": (False, "refunded outside the 30-day window without the policy"),
+    "refund-without-confirmation": (False, "refunded before the customer confirmed"),
+    "ambiguous-refund": (False, "should have asked which of the two orders is meant"),
+}
+UNLABELLED = {"escalate-to-human", "customer-email", "change-address"}  # for --suggest
+
+
+def judge_loop_demo(env: dict[str, str]) -> int:
+    """Import a stand-in expert's labels for the newest run, then `costar judges agreement`
+    and `costar label --suggest`. Returns the first failing exit code."""
+    import json
+
+    from costar.config import load_settings
+    from costar.traces import TraceStore
+
+    print("== the judge loop: labels, agreement, what to label next", flush=True)
+    store = TraceStore(load_settings(start=HERE).store_uri())
+    rows = store.run_traces(store.newest_run().run_id)
+    labels = [
+        {
+            "trace_id": r.trace_id,
+            "judge": "follows-guidelines",
+            "value": EXPERT.get(r.scenario_id, (True, ""))[0],
+            "rationale": EXPERT.get(r.scenario_id, (True, ""))[1],
+        }
+        for r in rows
+        if r.trial == 0 and r.scenario_id not in UNLABELLED
+    ]
+    path = HERE / ".costar" / "demo-labels.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in labels), encoding="utf-8")
+    steps = [
+        [COSTAR, "label", "--import", str(path), "--labeller", "demo-expert"],
+        [COSTAR, "judges", "agreement", "follows-guidelines"],
+        [COSTAR, "label", "--judge", "follows-guidelines", "--suggest", "3", "--list"],
+    ]
+    for step in steps:
+        code = subprocess.call(step, cwd=HERE, env=env)
+        if code:
+            return code
+    return 0
 
 
 def refine_demo(target: Path, env: dict[str, str]) -> int:

@@ -277,9 +277,13 @@ def _print_agreement(a: Any, detail: bool) -> None:
         typer.echo(f"  scenario {sid}: {s['agree']}/{s['n']} agree")
     for p in a.disagreements[:10]:
         typer.echo(
-            f"  disagree {p.trace_id} ({p.scenario_id}): human {p.human}, judge {p.judge}"
-            f" - {p.rationale[:120]}"
+            f"  disagree {p.trace_id} ({p.scenario_id}): human {_word(p.human)}, judge "
+            f"{_word(p.judge)} - {p.rationale[:120]}"
         )
+
+
+def _word(value: Any) -> str:
+    return ("pass" if value else "fail") if isinstance(value, bool) else str(value)
 
 
 @judges_app.command("agreement")
