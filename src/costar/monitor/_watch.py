@@ -3,7 +3,9 @@
 The cursor is a watermark (the newest trace timestamp processed) plus the ids of traces seen in
 a lag window behind it, kept in a JSON file written atomically after each batch's verdicts are
 stored. Each poll re-reads from `watermark - lag`, so a trace logged late (timestamps are request
-start times) is not skipped, and skips the ids it has seen, so nothing is scored twice. A crash
+start times) is not skipped, and skips the ids it has seen, so nothing is scored twice. An
+unfinished trace holds the cursor back until it finishes, or for at most the lag (an agent
+that died mid-request never finishes its trace; it is then scored as it is). A crash
 between storing verdicts and saving the cursor re-scores that batch; verdicts are keyed by
 (trace, judge, version), so the re-score replaces them and window counts stay exact.
 
@@ -117,6 +119,7 @@ def _new_infos(cfg: MonitorConfig, cursor: Cursor) -> Iterator[Any]:
     cfg.store.client  # noqa: B018 - connects
     tracing = cfg.store._tracing
     since = max(0, cursor.watermark_ms - cfg.lag_s * 1000)
+    stale_before = int(time.time() * 1000) - cfg.lag_s * 1000
     token = None
     while True:
         try:
@@ -135,9 +138,9 @@ def _new_infos(cfg: MonitorConfig, cursor: Cursor) -> Iterator[Any]:
             if info.trace_id in cursor.seen:
                 continue
             state = getattr(info.state, "value", str(info.state))
-            if state == "IN_PROGRESS":
+            if state == "IN_PROGRESS" and info.request_time >= stale_before:
                 return  # nothing past an unfinished trace: it is read again next pass
-            yield info
+            yield info  # finished, or unfinished for longer than the lag: scored as it is
         token = getattr(page, "token", None)
         if not token:
             return
