@@ -211,7 +211,8 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         keep_workspaces=config.keep_workspaces,
         tags={"costar.agent_version": version, "costar.suite_hash": summary.suite_hash},
     )
-    deps = deps or run_manifest(store.get_run(run_id))
+    if config.resume:  # a resumed run records what its first part recorded
+        deps = run_manifest(store.get_run(run_id))
     if deps:
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
     writer = TraceWriter(store.write, _spill_path(config, run_id))
