@@ -25,8 +25,10 @@ def clip(text: str, limit: int) -> str:
     return text[:limit] + f"...[cut {len(text) - limit} characters]"
 
 
-def _dump(value: Any, limit: int = MAX_FIELD) -> str:
-    return clip(value if isinstance(value, str) else json.dumps(value, default=repr), limit)
+def clip_value(value: Any, limit: int = MAX_FIELD, indent: int | None = None) -> str:
+    """Any value as text (strings as they are, the rest as JSON), clipped to `limit`."""
+    text = value if isinstance(value, str) else json.dumps(value, indent=indent, default=repr)
+    return clip(text, limit)
 
 
 def render_trace(view: TraceView) -> list[dict[str, Any]]:
@@ -36,14 +38,14 @@ def render_trace(view: TraceView) -> list[dict[str, Any]]:
     users = view.turns
     for index, turn in enumerate(turns):
         if index < len(users):
-            events.append({"user": _dump(users[index])})
+            events.append({"user": clip_value(users[index])})
         for call in view.tool_calls():
             span = view.span(call.span_id)
             if turn.start_ns <= span.start_ns <= turn.end_ns:
-                item = {"tool": call.name, "args": _dump(call.args), "span_id": call.span_id}
-                item["error" if call.error else "result"] = _dump(call.error or call.result)
+                item = {"tool": call.name, "args": clip_value(call.args), "span_id": call.span_id}
+                item["error" if call.error else "result"] = clip_value(call.error or call.result)
                 events.append(item)
-        events.append({"agent": _dump(turn.outputs), "span_id": turn.span_id})
+        events.append({"agent": clip_value(turn.outputs), "span_id": turn.span_id})
     return events
 
 

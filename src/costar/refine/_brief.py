@@ -6,19 +6,12 @@ excerpt of the spans a failing judge cited, so the brief stays readable whatever
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from costar.judges import TraceView, Verdict
+from costar.judges._prompt import clip_value
 
-EXCERPT = 600  # characters per evidence field
 MAX_BRIEF = 60_000  # characters; failures beyond it are listed by name only
-
-
-def _clip(value: Any, limit: int = EXCERPT) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[:limit] + f" ... [{len(text) - limit} more chars]"
 
 
 @dataclass
@@ -68,8 +61,8 @@ class Brief:
             block = [
                 f"### {f.scenario_id}: judge `{f.judge}`",
                 f"Why it failed: {f.rationale or '(no rationale)'}",
-                "User: " + " / ".join(_clip(t, 300) for t in f.user_turns),
-                f"Agent's last reply: {_clip(f.output, 400)}",
+                "User: " + " / ".join(clip_value(t, 300) for t in f.user_turns),
+                f"Agent's last reply: {clip_value(f.output, 400)}",
                 *(f"- evidence: {e}" for e in f.evidence),
                 "",
             ]
@@ -97,11 +90,11 @@ def evidence_of(view: TraceView | None, verdict: Verdict) -> list[str]:
             continue
         what = f"{span.span_type} `{span.name}`"
         if span.inputs is not None:
-            what += f" input {_clip(span.inputs, 300)}"
+            what += f" input {clip_value(span.inputs, 300)}"
         if span.error:
-            what += f" error {_clip(span.error, 300)}"
+            what += f" error {clip_value(span.error, 300)}"
         elif span.outputs is not None:
-            what += f" output {_clip(span.outputs, 300)}"
+            what += f" output {clip_value(span.outputs, 300)}"
         lines.append(what)
     return lines
 
@@ -132,9 +125,9 @@ def build_brief(
         failures[key] = Failure(
             scenario_id=v.scenario_id,
             judge=v.judge,
-            rationale=_clip(v.rationale, 1000),
+            rationale=clip_value(v.rationale, 1000),
             user_turns=view.turns if view else [],
-            output=_clip(view.output, 400) if view and view.output is not None else "",
+            output=clip_value(view.output, 400) if view and view.output is not None else "",
             evidence=evidence_of(view, v),
         )
     targets = sorted(failing)

@@ -25,6 +25,7 @@ from costar.assess import AssessConfig, score_traces
 from costar.assess._cache import TraceCache
 from costar.assess._engine import _views
 from costar.judges import Judge, TraceView
+from costar.judges._prompt import clip_value
 from costar.traces import TraceStore
 
 MAX_TEXT = 20_000  # characters of any one text sent to the page
@@ -32,10 +33,7 @@ _HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 
 
 def _clip(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
-    if len(text) > MAX_TEXT:
-        return text[:MAX_TEXT] + f"\n... [{len(text) - MAX_TEXT} more characters not shown]"
-    return text
+    return clip_value(value, MAX_TEXT, indent=2)
 
 
 def trace_document(view: TraceView) -> dict[str, Any]:
