@@ -531,6 +531,7 @@ def report(
     from dataclasses import asdict
 
     from costar.assess import VerdictStore, compare_runs, summarise
+    from costar.gate import dependency_changes
 
     try:
         settings, store = _open_store(tracking_uri, experiment)
@@ -577,13 +578,13 @@ def report(
                 "baseline": base.run_id if base else None,
                 "judges": {k: asdict(v) for k, v in summary.items()},
                 "comparison": {k: asdict(v) for k, v in deltas.items()},
-                "dependency_changes": _dependency_changes(base, run) if base else [],
+                "dependency_changes": dependency_changes(base, run) if base else [],
             }
         )
         return
     _print_report(run.run_id, summary, deltas, base.run_id if base else None)
     if base:
-        _echo_changes(_dependency_changes(base, run))
+        _echo_changes(dependency_changes(base, run))
 
 
 def _print_report(run_id: str, summary: dict, deltas: dict, baseline: str | None) -> None:
@@ -631,13 +632,6 @@ def _print_report(run_id: str, summary: dict, deltas: dict, baseline: str | None
     console.print(table)
 
 
-def _dependency_changes(base: Any, cand: Any) -> list[str]:
-    """What moved in the declared dependencies between two runs (see costar.harness._deps)."""
-    from costar.harness._deps import diff, run_manifest
-
-    return diff(run_manifest(base), run_manifest(cand))
-
-
 def _echo_changes(changes: list[str]) -> None:
     if changes:
         typer.echo("dependencies changed between the runs (the agent may not be the cause):")
@@ -672,7 +666,7 @@ def gate(
     from dataclasses import asdict
 
     from costar.assess import VerdictStore
-    from costar.gate import evaluate, junit_xml, load_policy
+    from costar.gate import dependency_changes, evaluate, junit_xml, load_policy
     from costar.gate import markdown as render_markdown
 
     try:
@@ -692,16 +686,14 @@ def gate(
             )
             exit_code(ExitCode.USAGE)
     result = evaluate(base_v, cand_v, rules)
-    changes = _dependency_changes(base, cand)
+    changes = dependency_changes(base, cand)
     if junit:
         gated = set(rules.judges) if rules.judges else None
         junit.write_text(junit_xml(cand_v, gated), encoding="utf-8")
     if markdown_file:
-        text = render_markdown(result, base.run_id, cand.run_id)
-        if changes:
-            text += "\n**Dependencies changed between the runs:**\n\n"
-            text += "".join(f"- {c}\n" for c in changes)
-        markdown_file.write_text(text, encoding="utf-8")
+        markdown_file.write_text(
+            render_markdown(result, base.run_id, cand.run_id, changes), encoding="utf-8"
+        )
     if as_json:
         emit_json(
             {
@@ -778,7 +770,12 @@ def ci_command(
         junit.write_text(junit_xml(cand, set(rules.judges) if rules.judges else None))
     if markdown_file:
         markdown_file.write_text(
-            render_markdown(result.gate, result.baseline_id or "(none)", result.run.run_id)
+            render_markdown(
+                result.gate,
+                result.baseline_id or "(none)",
+                result.run.run_id,
+                result.dependency_changes,
+            )
         )
     if as_json:
         emit_json(
@@ -788,6 +785,7 @@ def ci_command(
                 "passed": result.gate.passed,
                 "reasons": result.gate.reasons,
                 "checks": [asdict(c) for c in result.gate.checks],
+                "dependency_changes": result.dependency_changes,
             }
         )
     else:
@@ -798,6 +796,7 @@ def ci_command(
         typer.echo("gate: PASS" if result.gate.passed else "gate: FAIL")
         for reason in result.gate.reasons:
             typer.echo(f"  - {reason}")
+        _echo_changes(result.dependency_changes)
     if result.run.status == "interrupted":
         exit_code(ExitCode.INTERRUPTED)
     if not result.gate.passed:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from costar.assess import AssessConfig, AssessSummary, VerdictStore, assess
-from costar.gate._gate import GateResult, evaluate
+from costar.gate._gate import GateResult, dependency_changes, evaluate
 from costar.gate._policy import GatePolicy
 from costar.harness import RunConfig, RunSummary, run_suite
 from costar.traces import TraceStore
@@ -19,6 +19,7 @@ class CiResult:
     assessed: AssessSummary
     baseline_id: str | None
     gate: GateResult
+    dependency_changes: list[str] = field(default_factory=list)
 
 
 def ci(
@@ -44,4 +45,9 @@ def ci(
     verdicts = VerdictStore(verdict_store)
     candidate = verdicts.for_run(summary.run_id)
     base = verdicts.for_run(baseline_id) if baseline_id else candidate
-    return CiResult(summary, assessed, baseline_id, evaluate(base, candidate, policy))
+    changes = (
+        dependency_changes(store.get_run(baseline_id), store.get_run(summary.run_id))
+        if baseline_id
+        else []
+    )
+    return CiResult(summary, assessed, baseline_id, evaluate(base, candidate, policy), changes)

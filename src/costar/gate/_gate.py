@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from costar.assess import compare_runs, summarise
 from costar.gate._policy import GatePolicy
+from costar.harness._deps import diff, run_manifest
 from costar.judges import Verdict
 
 
@@ -154,8 +156,16 @@ def junit_xml(candidate: list[Verdict], gated: set[str] | None = None) -> str:
     return ET.tostring(suites, encoding="unicode")
 
 
-def markdown(result: GateResult, baseline_id: str, candidate_id: str) -> str:
-    """A summary fit for a pull-request comment."""
+def dependency_changes(baseline: Any, candidate: Any) -> list[str]:
+    """What moved in the declared dependencies between two runs (RunInfos), one line each:
+    shown beside the judges that regressed, since the agent may not be the cause."""
+    return diff(run_manifest(baseline), run_manifest(candidate))
+
+
+def markdown(
+    result: GateResult, baseline_id: str, candidate_id: str, changes: list[str] | None = None
+) -> str:
+    """A summary fit for a pull-request comment (with the dependency changes, if any)."""
     verdict = "passes" if result.passed else "**fails**"
     lines = [
         f"### costar gate {verdict}",
@@ -167,4 +177,7 @@ def markdown(result: GateResult, baseline_id: str, candidate_id: str) -> str:
     for c in result.checks:
         detail = c.detail.replace("|", "\\|")
         lines.append(f"| {c.judge} | {c.rule} | {'ok' if c.ok else 'FAIL'} | {detail} |")
+    if changes:
+        lines += ["", "**Dependencies changed between the runs:**", ""]
+        lines += [f"- {c}" for c in changes]
     return "\n".join(lines) + "\n"
