@@ -51,6 +51,25 @@ def _settings(**overrides: Any) -> Any:
     return load_settings(overrides)
 
 
+def _assess_config(settings: Any, **fields: Any) -> Any:
+    """The AssessConfig of a project's settings (its store, judges and verdict store)."""
+    from costar.assess import AssessConfig
+
+    return AssessConfig(
+        root=settings.root,
+        tracking_uri=settings.store_uri(),
+        experiment=settings.experiment,
+        judge_paths=settings.judges,
+        verdict_store=settings.verdict_url(),
+        **fields,
+    )
+
+
+def progress_printer(quiet: bool) -> Any:
+    """Where a long command's progress lines go: stderr, or nowhere (with --json)."""
+    return (lambda _line: None) if quiet else (lambda line: typer.echo(line, err=True))
+
+
 def _open_store(tracking_uri: str | None, experiment: str | None) -> tuple[Any, Any]:
     """Settings and the TraceStore they name."""
     from costar.traces import TraceStore
@@ -356,7 +375,6 @@ def assess(
     Only verdicts missing for the current judge versions are computed: after changing one
     judge, only that judge runs. Judge errors are recorded and retried by the next assess.
     """
-    from costar.assess import AssessConfig
     from costar.assess import assess as run_assess
 
     if not run_ids and not all_runs and not last:
@@ -367,17 +385,13 @@ def assess(
         exit_code(ExitCode.USAGE)
     try:
         settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
-        config = AssessConfig(
-            root=settings.root,
-            tracking_uri=settings.store_uri(),
-            experiment=settings.experiment,
+        config = _assess_config(
+            settings,
             run_ids=run_ids or [],
             all_runs=all_runs,
             last=last,
             judges=judge or [],
-            judge_paths=settings.judges,
             mirror=not no_mirror,
-            verdict_store=settings.verdict_url(),
         )
         summary = run_assess(config)
     except CostarError as exc:
@@ -742,7 +756,6 @@ def ci_command(
     """Run the suite, assess the run and gate it, in one step (for CI). Exit 0 pass, 1 fail."""
     from dataclasses import asdict
 
-    from costar.assess import AssessConfig
     from costar.gate import ci, junit_xml, load_policy
     from costar.gate import markdown as render_markdown
     from costar.harness import settings_to_config
@@ -753,13 +766,7 @@ def ci_command(
         run_config = settings_to_config(
             settings, suite=str(suite.resolve()) if suite else None, agent=agent, trials=trials
         )
-        assess_config = AssessConfig(
-            root=settings.root,
-            tracking_uri=settings.store_uri(),
-            experiment=settings.experiment,
-            judge_paths=settings.judges,
-            verdict_store=settings.verdict_url(),
-        )
+        assess_config = _assess_config(settings)
         result = ci(run_config, assess_config, rules, baseline, settings.verdict_url())
     except CostarError as exc:
         fail(exc)

@@ -10,22 +10,22 @@ from typing import Annotated, Any
 import typer
 
 from costar._exceptions import CostarError, ExitCode
-from costar.cli._app import Experiment, JsonFlag, TrackingUri, _settings, app, judges_app
+from costar.cli._app import (
+    Experiment,
+    JsonFlag,
+    TrackingUri,
+    _assess_config,
+    _settings,
+    app,
+    judges_app,
+    progress_printer,
+)
 from costar.cli._output import emit_json, exit_code, fail
 
 
 def _config(tracking_uri: str | None, experiment: str | None) -> tuple[Any, Any]:
-    from costar.assess import AssessConfig
-
     settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
-    config = AssessConfig(
-        root=settings.root,
-        tracking_uri=settings.store_uri(),
-        experiment=settings.experiment,
-        judge_paths=settings.judges,
-        verdict_store=settings.verdict_url(),
-    )
-    return settings, config
+    return settings, _assess_config(settings)
 
 
 def _label_judges(config: Any, names: list[str] | None) -> list[Any]:
@@ -219,7 +219,7 @@ def align(
 
     try:
         _, config = _config(tracking_uri, experiment)
-        say = (lambda _m: None) if as_json else (lambda m: typer.echo(m, err=True))
+        say = progress_printer(as_json)
         result = align_judge(
             config,
             judge,

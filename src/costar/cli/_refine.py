@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from costar._exceptions import CostarError, ExitCode
-from costar.cli._app import Experiment, JsonFlag, TrackingUri, _settings, app
+from costar.cli._app import Experiment, JsonFlag, TrackingUri, _settings, app, progress_printer
 from costar.cli._output import emit_json, exit_code, fail
 
 
@@ -109,7 +109,7 @@ def refine(
             baseline_run=baseline,
             judges=judge or [],
         )
-        say = (lambda _m: None) if as_json else (lambda m: typer.echo(m, err=True))
+        say = progress_printer(as_json)
         result = run_refine(config, say)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished attempts are in .costar/refine/; run it again", err=True)
