@@ -99,11 +99,9 @@ class GoldenSet:
         self, judge: str | None = None, trace_ids: Iterable[str] | None = None
     ) -> list[Label]:
         """Every current label (newest per trace, judge and labeller), optionally narrowed."""
-        wanted = set(trace_ids) if trace_ids is not None else None
+        infos = self._labelled_infos() if trace_ids is None else self._infos(list(trace_ids))
         newest: dict[tuple[str, str, str], Label] = {}
-        for info in self._labelled_infos():
-            if wanted is not None and info.trace_id not in wanted:
-                continue
+        for info in infos:
             for label in _labels_of(info):
                 if judge and label.judge != judge:
                     continue
@@ -115,6 +113,18 @@ class GoldenSet:
     def _tracing(self) -> Any:
         self.store.client  # noqa: B018 - connects
         return self.store._tracing
+
+    def _infos(self, trace_ids: list[str]) -> Iterable[Any]:
+        """These traces' infos, read directly: a label saved in the UI costs one lookup, not a
+        scan of the golden set."""
+        store = self._tracing().store
+        try:
+            for start in range(0, len(trace_ids), 500):
+                yield from store.batch_get_trace_infos(
+                    trace_ids[start : start + 500], experiment_ids=[self.store.experiment_id]
+                )
+        except Exception as exc:
+            raise StoreError(f"cannot read labels: {exc}") from exc
 
     def _labelled_infos(self) -> Iterable[Any]:
         tracing, token = self._tracing(), None
