@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -86,3 +87,14 @@ def project(tmp_path: Path, store_uri: str) -> Path:
     shutil.copyfile(TESTS / "sample_agents.py", tmp_path / "sample_agents.py")
     write_files(tmp_path, {"costar.toml": "[costar]\nsuite = 'scenarios'\nconcurrency = 4\n"})
     return tmp_path
+
+
+def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """`costar ARGS` as a real subprocess in `cwd`, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "costar.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

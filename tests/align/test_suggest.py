@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from _judge_project import assess_config, fake_llm, judge_script, label_all, recorded  # noqa: F401
-from conftest import make_verdict
+from conftest import make_verdict, run_cli
 from costar.align import GoldenSet, Label
 from costar.align._suggest import rank, suggest
 from costar.traces import TraceStore
@@ -71,20 +69,10 @@ def test_suggest_samples_the_judge_and_skips_labelled_traces(recorded, fake_llm)
     assert rows["s01"] not in {s.trace_id for s in suggest(cfg, run_id, "tone", n=20)}
 
 
-def _cli(project, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "costar.cli", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_label_list_prints_the_queue_with_reasons(recorded, fake_llm) -> None:
     project, run_id = recorded
     fake_llm(judge_script(learned="x"))
-    out = _cli(project, "label", "--suggest", "2", "--list", "--json")
+    out = run_cli(project, "label", "--suggest", "2", "--list", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["judges"] == ["tone"] and len(data["queue"]) == 2
@@ -97,12 +85,12 @@ def test_judges_check_fails_below_the_kappa_threshold_and_passes_above(recorded,
     project, run_id = recorded
     label_all(project, run_id)
     fake_llm(judge_script(learned="x"))
-    weak = _cli(project, "judges", "check")
+    weak = run_cli(project, "judges", "check")
     assert weak.returncode == 1, weak.stderr
     assert "tone: n=12  accuracy 67%  kappa 0.00" in weak.stdout
     assert "FAIL: below kappa 0.6" in weak.stdout
 
-    agreement = _cli(project, "judges", "agreement", "tone", "--json")
+    agreement = run_cli(project, "judges", "agreement", "tone", "--json")
     data = json.loads(agreement.stdout)["agreements"][0]
     assert data["confusion"] == {"fail": {"pass": 4}, "pass": {"pass": 8}}
     assert len(data["disagreements"]) == 4
@@ -112,6 +100,6 @@ def test_judges_check_fails_below_the_kappa_threshold_and_passes_above(recorded,
     (project / "judges" / "tone.yaml").write_text(
         tone + '      learned: ["Large refunds need approval"]\n'
     )
-    strong = _cli(project, "judges", "check", "--min-kappa", "0.8")
+    strong = run_cli(project, "judges", "check", "--min-kappa", "0.8")
     assert strong.returncode == 0, strong.stdout + strong.stderr
     assert "kappa 1.00" in strong.stdout and "ok: every labelled judge" in strong.stdout

@@ -5,13 +5,12 @@ two runs of an agent that uses it; the runs record the server's version and tool
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import run_cli, write_files
 from costar.traces import TraceStore
 
 pytest.importorskip("mcp")
@@ -60,16 +59,6 @@ def run(ctx):
 """
 
 
-def cli(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "costar.cli", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_an_mcp_tool_change_is_reported_as_a_dependency_change(project: Path) -> None:
     write_files(
         project,
@@ -90,10 +79,10 @@ def test_an_mcp_tool_change_is_reported_as_a_dependency_change(project: Path) ->
     runs = []
     for fmt in ("v1", "v2"):
         (project / "shop_format.txt").write_text(fmt)
-        out = cli(project, "run", "--json")
+        out = run_cli(project, "run", "--json")
         assert out.returncode == 0, out.stderr
         runs.append(json.loads(out.stdout)["run_id"])
-        assert cli(project, "assess", runs[-1]).returncode in (0, 1)
+        assert run_cli(project, "assess", runs[-1]).returncode in (0, 1)
 
     from costar.config import load_settings
 
@@ -104,13 +93,13 @@ def test_an_mcp_tool_change_is_reported_as_a_dependency_change(project: Path) ->
     assert set(recorded["mcp"]["shop"]["tools"]) == {"lookup_order"}
     assert recorded["python"]["no-such-package"] == "not installed"
 
-    gate = cli(project, "gate", "--baseline", runs[0], "--candidate", runs[1])
+    gate = run_cli(project, "gate", "--baseline", runs[0], "--candidate", runs[1])
     assert gate.returncode == 1, gate.stdout + gate.stderr
     assert "expected-facts" in gate.stdout  # the judge that regressed ...
     assert "dependencies changed between the runs" in gate.stdout  # ... beside what moved
     assert "mcp shop: server version 1.0.0 -> 2.0.0" in gate.stdout
     assert "mcp shop: tool lookup_order changed (description or schema)" in gate.stdout
-    report = json.loads(cli(project, "report", runs[1], "--baseline", runs[0], "--json").stdout)
+    report = json.loads(run_cli(project, "report", runs[1], "--baseline", runs[0], "--json").stdout)
     assert "mcp shop: server version 1.0.0 -> 2.0.0" in report["dependency_changes"]
-    same = json.loads(cli(project, "report", runs[1], "--baseline", runs[1], "--json").stdout)
+    same = json.loads(run_cli(project, "report", runs[1], "--baseline", runs[1], "--json").stdout)
     assert same["dependency_changes"] == []

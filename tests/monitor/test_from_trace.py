@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from test_monitor import JUDGES, T0
 
 from _production import log_in_subprocess
-from conftest import write_files
+from conftest import run_cli, write_files
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
 from costar.scenarios import load_suite
 
 SETUP = {"files": {"notes.txt": "order 7 shipped"}}
-
-
-def cli(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "costar.cli", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_production_traces_become_scenarios_that_load_and_run(project: Path, tmp_path) -> None:
@@ -42,12 +30,12 @@ def test_production_traces_become_scenarios_that_load_and_run(project: Path, tmp
         {"user": "cancel order 8", "reply": "Done, thank you!", "ts_ms": T0 + 1000},
     ]
     ids = log_in_subprocess(uri, "production", convs, tmp_path)
-    scored = cli(project, "monitor", "--experiment", "production", "--no-mirror")
+    scored = run_cli(project, "monitor", "--experiment", "production", "--no-mirror")
     assert scored.returncode == 0, scored.stderr
     alerts = tmp_path / "alerts.jsonl"
     alerts.write_text(json.dumps({"kind": "pass_rate_drop", "examples": [ids[1]]}) + "\n")
 
-    out = cli(
+    out = run_cli(
         project,
         "scenario",
         "from-trace",
@@ -74,7 +62,7 @@ def test_production_traces_become_scenarios_that_load_and_run(project: Path, tmp
     assert "TODO setup: this trace recorded no reference" in second.path.read_text()
     assert second.scenario.expectations.guidelines == []  # it passed: nothing to expect yet
 
-    again = cli(project, "scenario", "from-trace", ids[0], "--experiment", "production")
+    again = run_cli(project, "scenario", "from-trace", ids[0], "--experiment", "production")
     assert "kept existing" in again.stdout  # reviewed files are never overwritten silently
 
     settings = load_settings(start=project)
@@ -87,7 +75,7 @@ def test_production_traces_become_scenarios_that_load_and_run(project: Path, tmp
 
 
 def test_from_trace_needs_ids_and_names_missing_ones(project: Path) -> None:
-    none = cli(project, "scenario", "from-trace")
+    none = run_cli(project, "scenario", "from-trace")
     assert none.returncode == 2 and "name TRACE_IDs or --from-alerts FILE" in none.stderr
-    missing = cli(project, "scenario", "from-trace", "tr-" + "0" * 32)
+    missing = run_cli(project, "scenario", "from-trace", "tr-" + "0" * 32)
     assert missing.returncode == 2 and "no such trace" in missing.stderr
