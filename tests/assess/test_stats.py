@@ -9,6 +9,8 @@ from costar.assess import (
     bootstrap_ci,
     compare,
     compare_runs,
+    drop_p_value,
+    newcombe,
     pass_at_k,
     pass_hat_k,
     permutation_p,
@@ -55,13 +57,31 @@ def test_paired_comparison_finds_the_regression() -> None:
     cand = {**base, **{f"s{i}": (4, 0) for i in range(6)}}
     result = compare(base, cand)
     assert result.scenarios == 8 and result.effect == pytest.approx(-0.75)
-    assert result.p_value == pytest.approx(2 / 64)
+    # each broken scenario: 4 of 4 -> 0 of 4 has conditional probability 1 / C(8, 4)
+    assert result.p_value == pytest.approx((1 / 70) ** 6)
     assert result.regressed == [f"s{i}" for i in range(6)] and result.fixed == []
     assert result.significant_regression()
+    assert result.ci[1] < -0.5 and result.lower_bound(0.05) < result.effect < result.ci[1]
     same = compare(base, base)
     assert same.p_value == 1.0 and not same.significant_regression()
+    assert same.lower_bound(0.05) > -0.15  # 32 of 32 twice rules out a 15-point drop
     with pytest.raises(ValueError, match="share no scenario"):
         compare({"a": (1, 1)}, {"b": (1, 1)})
+
+
+def test_exact_drop_test_known_values() -> None:
+    # Fisher's exact test for one scenario: 3 of 3 -> 0 of 3 is 1 of C(6, 3) = 20 splits
+    assert drop_p_value([((3, 3), (3, 0))]) == pytest.approx(0.05)
+    assert drop_p_value([((3, 3), (3, 0))] * 2) == pytest.approx(1 / 400)
+    # 2 of 4 -> 1 of 4: P(X <= 1), X ~ hypergeometric(8 trials, 3 passes, 4 drawn) = 0.5
+    assert drop_p_value([((4, 2), (4, 1))]) == pytest.approx(0.5)
+    assert drop_p_value([((3, 0), (3, 3))]) == 1.0  # an improvement is no drop
+    assert drop_p_value([((3, 3), (3, 3)), ((5, 5), (2, 2))]) == 1.0  # nothing can move
+
+
+def test_newcombe_interval_matches_the_published_example() -> None:
+    # Newcombe (1998), method 10: 56/70 against 48/80 gives 0.0524 to 0.3339
+    assert newcombe((48, 80), (56, 70)) == pytest.approx((0.0524, 0.3339), abs=1e-4)
 
 
 verdict = make_verdict
@@ -101,31 +121,32 @@ def test_compare_runs_pairs_judges_and_metric_deltas() -> None:
     deltas = compare_runs(base, cand)
     facts = deltas["facts"].comparison
     assert facts is not None and facts.regressed == list("abcde")
-    assert facts.p_value == pytest.approx(2 / 32)
+    assert facts.p_value == pytest.approx(1 / 32)
     assert deltas["metric:tokens"].metric_change == pytest.approx(0.3)
 
 
-def test_trials_needed_matches_simulated_power_of_the_permutation_test() -> None:
+def test_trials_needed_matches_simulated_power_of_the_exact_test() -> None:
     import random
 
-    from costar.assess import min_scenarios, trials_needed
+    from costar.assess import trials_needed
 
     rates = [0.9] * 10
     n = trials_needed(rates, effect=0.3)
-    assert n is not None and 10 <= n <= 20
+    assert n is not None and 2 <= n <= 8
     assert trials_needed(rates, effect=0.2) > n  # a smaller drop needs more trials
     assert trials_needed([0.5] * 40, effect=0.3) < trials_needed([0.5] * 10, effect=0.3)
-    assert trials_needed([0.9] * 6, effect=0.3) is None  # too few scenarios for 80% power
-    assert min_scenarios(0.05) == 6
+    assert trials_needed([0.9] * 6, effect=0.3, alpha=0.01) > n  # fewer scenarios, more trials
+    assert trials_needed([0.9] * 2, effect=0.1, max_trials=20) is None
 
     rng = random.Random(1)
-    detected = 0
+    detected = ruled_out = 0
     runs = 200
     for _ in range(runs):
-        diffs = []
-        for p in rates:
-            base = sum(rng.random() < p for _ in range(n)) / n
-            cand = sum(rng.random() < p - 0.3 for _ in range(n)) / n
-            diffs.append(cand - base)
-        detected += permutation_p(diffs) < 0.05 and sum(diffs) < 0
-    assert detected / runs >= 0.7  # the plan's 80% power, within simulation noise
+        base = {f"s{i}": (n, sum(rng.random() < p for _ in range(n))) for i, p in enumerate(rates)}
+        cand = {
+            f"s{i}": (n, sum(rng.random() < p - 0.3 for _ in range(n))) for i, p in enumerate(rates)
+        }
+        same = {f"s{i}": (n, sum(rng.random() < p for _ in range(n))) for i, p in enumerate(rates)}
+        detected += compare(base, cand).significant_regression(0.05)
+        ruled_out += compare(base, same).lower_bound(0.05) > -0.3
+    assert detected / runs >= 0.7 and ruled_out / runs >= 0.7  # the plan's 80%, within noise

@@ -41,13 +41,21 @@ def test_same_candidate_passes_and_regression_fails_with_reasons() -> None:
     assert reason.startswith("facts: pass rate 100% -> 25%") and "regressed: a, b, c" in reason
 
 
-def test_a_drop_too_small_to_test_fails_closed() -> None:
+def test_a_drop_too_small_to_tell_is_inconclusive_and_the_policy_decides() -> None:
+    # formerly failed closed (any drop on fewer than 6 differing scenarios was a regression,
+    # 74% false alarms on unchanged agents); now the gate says it cannot tell, and why
     base = [v("facts", s, True) for s in "ab"]
     cand = [v("facts", s, False) for s in "ab"]
-    result = evaluate(base, cand, GatePolicy())
-    assert not result.passed and "cannot be tested at alpha 0.05 (needs 6)" in result.reasons[0]
-    better = evaluate(cand, base, GatePolicy())  # an improvement on few scenarios is fine
-    assert better.passed
+    warned = evaluate(base, cand, GatePolicy())
+    assert warned.passed and warned.outcomes == {"facts": "inconclusive"}
+    (warning,) = warned.warnings
+    assert "inconclusive" in warning and "trials per scenario (now 1) would decide it" in warning
+    failed = evaluate(base, cand, GatePolicy(on_inconclusive="fail"))
+    assert not failed.passed and "inconclusive" in failed.reasons[0]
+    silent = evaluate(base, cand, GatePolicy(on_inconclusive="pass"))
+    assert silent.passed and silent.warnings == [] and silent.outcomes["facts"] == "inconclusive"
+    better = evaluate(cand, base, GatePolicy())  # an improvement is never held back
+    assert better.passed and better.outcomes == {"facts": "pass"}
 
 
 def test_policy_rules_min_rate_metric_increase_and_errors() -> None:

@@ -646,6 +646,26 @@ def _print_report(run_id: str, summary: dict, deltas: dict, baseline: str | None
     console.print(table)
 
 
+def _gate_json(result: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {
+        "passed": result.passed,
+        "reasons": result.reasons,
+        "warnings": result.warnings,
+        "judges": result.outcomes,
+        "family": result.family,
+        "checks": [asdict(c) for c in result.checks],
+    }
+
+
+def _echo_gate(result: Any) -> None:
+    from costar.gate import lines
+
+    for line in lines(result):
+        typer.echo(line)
+
+
 def _echo_changes(changes: list[str]) -> None:
     if changes:
         typer.echo("dependencies changed between the runs (the agent may not be the cause):")
@@ -672,13 +692,12 @@ def gate(
 ) -> None:
     """May the candidate ship? Exit 0 if yes, 1 with the reasons if not.
 
-    Uses the runs' verdicts (run `costar assess` on both first): minimum pass rates, no
-    significant paired regression, metric increase limits and judge error rates, as the
-    policy says. Default policy: every pass/fail judge, no significant regression at 0.05,
-    judge error rate at most 10%.
+    Uses the runs' verdicts (run `costar assess` on both first). The runs must be of one
+    suite and share every scenario of the baseline. Each gated judge is then pass, regression
+    or inconclusive (the data cannot tell; warns by default); the false-alarm level (0.05)
+    holds for the whole gate (Holm). Also minimum pass rates, metric increase limits and judge
+    error rates, as the policy says.
     """
-    from dataclasses import asdict
-
     from costar.assess import VerdictStore
     from costar.gate import dependency_changes, evaluate, junit_xml, load_policy
     from costar.gate import markdown as render_markdown
@@ -699,28 +718,19 @@ def gate(
                 err=True,
             )
             exit_code(ExitCode.USAGE)
-    result = evaluate(base_v, cand_v, rules)
+    result = evaluate(base_v, cand_v, rules, (base, cand))
     changes = dependency_changes(base, cand)
     if junit:
         gated = set(rules.judges) if rules.judges else None
-        junit.write_text(junit_xml(cand_v, gated), encoding="utf-8")
+        junit.write_text(junit_xml(cand_v, gated, result), encoding="utf-8")
     if markdown_file:
         markdown_file.write_text(
             render_markdown(result, base.run_id, cand.run_id, changes), encoding="utf-8"
         )
     if as_json:
-        emit_json(
-            {
-                "passed": result.passed,
-                "reasons": result.reasons,
-                "checks": [asdict(c) for c in result.checks],
-                "dependency_changes": changes,
-            }
-        )
+        emit_json({**_gate_json(result), "dependency_changes": changes})
     else:
-        typer.echo("gate: PASS" if result.passed else "gate: FAIL")
-        for reason in result.reasons:
-            typer.echo(f"  - {reason}")
+        _echo_gate(result)
         _echo_changes(changes)
     if not result.passed:
         exit_code(ExitCode.FINDINGS)
@@ -737,8 +747,8 @@ def ci_command(
         typer.Option(
             "--baseline",
             "-b",
-            help="Baseline run id, or 'previous' for the newest "
-            "run before this one; without it only the policy's absolute rules apply.",
+            help="Baseline run id, or 'previous' for the newest finished earlier run "
+            "of the same suite; without it only the policy's absolute rules apply.",
         ),
     ] = None,
     trials: Annotated[
@@ -754,8 +764,6 @@ def ci_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Run the suite, assess the run and gate it, in one step (for CI). Exit 0 pass, 1 fail."""
-    from dataclasses import asdict
-
     from costar.gate import ci, junit_xml, load_policy
     from costar.gate import markdown as render_markdown
     from costar.harness import settings_to_config
@@ -774,7 +782,7 @@ def ci_command(
         from costar.assess import VerdictStore
 
         cand = VerdictStore(settings.verdict_url()).for_run(result.run.run_id)
-        junit.write_text(junit_xml(cand, set(rules.judges) if rules.judges else None))
+        junit.write_text(junit_xml(cand, set(rules.judges) if rules.judges else None, result.gate))
     if markdown_file:
         markdown_file.write_text(
             render_markdown(
@@ -789,9 +797,7 @@ def ci_command(
             {
                 "run": result.run.to_json(),
                 "baseline": result.baseline_id,
-                "passed": result.gate.passed,
-                "reasons": result.gate.reasons,
-                "checks": [asdict(c) for c in result.gate.checks],
+                **_gate_json(result.gate),
                 "dependency_changes": result.dependency_changes,
             }
         )
@@ -800,9 +806,7 @@ def ci_command(
             f"run {result.run.run_id}: {result.run.ok} ok, {result.run.error} error, "
             f"{result.run.timeout} timeout; {result.assessed.scored} verdicts"
         )
-        typer.echo("gate: PASS" if result.gate.passed else "gate: FAIL")
-        for reason in result.gate.reasons:
-            typer.echo(f"  - {reason}")
+        _echo_gate(result.gate)
         _echo_changes(result.dependency_changes)
     if result.run.status == "interrupted":
         exit_code(ExitCode.INTERRUPTED)
@@ -818,45 +822,41 @@ def plan(
     effect: Annotated[
         float, typer.Option("--effect", help="The drop in pass rate to detect, e.g. 0.15.")
     ] = 0.15,
-    alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
-    power: Annotated[float, typer.Option("--power", help="Chance to detect the drop.")] = 0.8,
+    alpha: Annotated[
+        float, typer.Option("--alpha", help="False-alarm level of the whole gate.")
+    ] = 0.05,
+    power: Annotated[float, typer.Option("--power", help="Chance to decide.")] = 0.8,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Gate policy YAML: plan its gated judges.")
+    ] = None,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Trials per scenario needed to detect a drop of --effect with 80% power, per judge, from
-    the suite's size and a run's observed pass rates."""
-    from costar.assess import VerdictStore, min_scenarios, summarise, trials_needed
+    """Trials per scenario with which the gate decides a drop of --effect (finds it, or rules
+    it out when nothing changed) with 80% power, per judge, from a run's pass rates. The
+    level --alpha is shared by the gated judges (Holm), as in `costar gate`."""
+    from dataclasses import asdict
+
+    from costar.assess import VerdictStore
+    from costar.gate import load_policy, plan_trials
 
     try:
+        rules = load_policy(policy) if policy else None
         settings, store = _open_store(tracking_uri, experiment)
-        runs = [store.resolve_run(run_id)]
-        found = VerdictStore(settings.verdict_url()).for_run(runs[0].run_id)
+        run = store.resolve_run(run_id)
+        found = VerdictStore(settings.verdict_url()).for_run(run.run_id)
     except CostarError as exc:
         fail(exc)
-    rows = []
-    for name, s in sorted(summarise(found).items()):
-        rates = [c / n for n, c in s.per_scenario.values() if n]
-        if not rates:
-            continue
-        rows.append(
-            {
-                "judge": name,
-                "scenarios": len(rates),
-                "mean_rate": round(sum(rates) / len(rates), 4),
-                "trials": trials_needed(rates, effect, alpha, power),
-            }
-        )
-    floor = min_scenarios(alpha)
+    rows = plan_trials(found, effect, alpha, power, rules.judges if rules else None)
     if as_json:
         emit_json(
             {
-                "run_id": runs[0].run_id,
+                "run_id": run.run_id,
                 "effect": effect,
                 "alpha": alpha,
                 "power": power,
-                "min_scenarios": floor,
-                "judges": rows,
+                "judges": [asdict(r) for r in rows],
             }
         )
         return
@@ -864,27 +864,19 @@ def plan(
     from rich.table import Table
 
     table = Table(
-        title=f"trials per scenario to detect a {effect:.0%} drop "
-        f"(power {power:.0%}, alpha {alpha})"
+        title=f"trials per scenario to decide a {effect:.0%} drop (power {power:.0%}, "
+        f"alpha {alpha} shared by {len(rows)} judge(s))"
     )
     for column in ("judge", "scenarios", "pass rate now", "trials needed"):
         table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(
-            r["judge"],
-            str(r["scenarios"]),
-            f"{r['mean_rate']:.0%}",
-            str(r["trials"]) if r["trials"] else "add scenarios",
+            r.judge,
+            str(r.scenarios),
+            f"{r.mean_rate:.0%}",
+            str(r.trials) if r.trials else "over 1000: add scenarios",
         )
-    console = Console()
-    console.print(table)
-    small = [r["judge"] for r in rows if r["trials"] is None]
-    if small:
-        console.print(
-            f"[yellow]{', '.join(small)}: no number of trials gives {power:.0%} power with "
-            f"this few scenarios (the paired test needs at least {floor} to reach alpha "
-            f"{alpha} at all). Add scenarios.[/]"
-        )
+    Console().print(table)
 
 
 judges_app = typer.Typer(help="Inspect the project's judges.", no_args_is_help=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from costar.assess import AssessConfig, AssessSummary, VerdictStore, assess
 from costar.gate._gate import GateResult, dependency_changes, evaluate
 from costar.gate._policy import GatePolicy
+from costar.gate._runs import planned_suite, previous_run
 from costar.harness import RunConfig, RunSummary, run_suite
 from costar.traces import TraceStore
 
@@ -29,12 +30,16 @@ def ci(
     baseline: str | None,
     verdict_store: str,
 ) -> CiResult:
-    """Run, assess, gate. `baseline` is a run id, 'previous' (the newest run before this one),
-    or None (the candidate is judged by the policy's absolute rules only)."""
+    """Run, assess, gate. `baseline` is a run id, 'previous' (the newest finished earlier run
+    of the same suite, with the same tag and scenario filters), or None (the candidate is
+    judged by the policy's absolute rules only)."""
     store = TraceStore(run_config.tracking_uri, run_config.experiment)
     baseline_id = None
     if baseline == "previous":
-        baseline_id = store.newest_run().run_id
+        suite = planned_suite(
+            run_config.suite, run_config.root, run_config.tags, run_config.scenarios
+        )
+        baseline_id = previous_run(store.list_runs(limit=1_000), suite).run_id
     elif baseline:
         baseline_id = store.get_run(baseline).run_id
     summary = run_suite(run_config)
@@ -44,10 +49,8 @@ def ci(
     )
     verdicts = VerdictStore(verdict_store)
     candidate = verdicts.for_run(summary.run_id)
-    base = verdicts.for_run(baseline_id) if baseline_id else candidate
-    changes = (
-        dependency_changes(store.get_run(baseline_id), store.get_run(summary.run_id))
-        if baseline_id
-        else []
-    )
-    return CiResult(summary, assessed, baseline_id, evaluate(base, candidate, policy), changes)
+    if baseline_id is None:
+        return CiResult(summary, assessed, None, evaluate(None, candidate, policy))
+    runs = (store.get_run(baseline_id), store.get_run(summary.run_id))
+    result = evaluate(verdicts.for_run(baseline_id), candidate, policy, runs)
+    return CiResult(summary, assessed, baseline_id, result, dependency_changes(*runs))

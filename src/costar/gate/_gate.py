@@ -1,26 +1,34 @@
-"""The gate: may a candidate run ship, compared with a baseline run, under a policy?"""
+"""The gate: may a candidate run ship, compared with a baseline run, under a policy?
+
+Checks, in order: the runs are comparable (`costar.gate._runs`: same suite, the scenarios the
+policy asks both to share; otherwise the gate fails and says which scenarios are missing on
+which side), then per gated judge its error rate, that it has pass/fail verdicts, its minimum
+pass rate, and the paired decision (`costar.gate._decide`: pass, regression or inconclusive,
+with Holm's procedure holding `alpha` over every judge), then metric increases.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree import ElementTree as ET
 
-from costar.assess import compare_runs, summarise
+from costar.assess import JudgeDelta, compare_runs, summarise
+from costar.gate._decide import JudgeDecision, decide
 from costar.gate._policy import GatePolicy
+from costar.gate._runs import incomparable
 from costar.harness._deps import diff, run_manifest
 from costar.judges import Verdict
 
 
 @dataclass
 class GateCheck:
-    """One rule applied to one judge."""
+    """One rule applied to one judge (or to the pair of runs: judge "runs")."""
 
     judge: str
     rule: str
     ok: bool
     detail: str
+    inconclusive: bool = False  # the data could not decide this check
 
 
 @dataclass
@@ -29,18 +37,76 @@ class GateResult:
 
     passed: bool
     checks: list[GateCheck] = field(default_factory=list)
+    decisions: dict[str, JudgeDecision] = field(default_factory=dict)
+    family: str = ""  # how the false-alarm level is shared, for the output
+    on_inconclusive: str = "warn"  # the policy's choice, for the warnings
 
     @property
     def reasons(self) -> list[str]:
+        """Why the gate fails, one line per failed check."""
         return [f"{c.judge}: {c.detail}" for c in self.checks if not c.ok]
 
+    @property
+    def warnings(self) -> list[str]:
+        """Checks the data could not decide that the policy let pass with a warning."""
+        if self.on_inconclusive != "warn":
+            return []
+        return [f"{c.judge}: {c.detail}" for c in self.checks if c.ok and c.inconclusive]
 
-def evaluate(baseline: list[Verdict], candidate: list[Verdict], policy: GatePolicy) -> GateResult:
-    """Apply the policy to the candidate's verdicts, paired with the baseline's."""
-    base, cand = summarise(baseline), summarise(candidate)
-    deltas = compare_runs(baseline, candidate)
+    @property
+    def outcomes(self) -> dict[str, str]:
+        """Judge -> pass | regression | inconclusive, for the judges compared in pairs."""
+        return {name: d.decision for name, d in self.decisions.items()}
+
+
+def _paired(
+    baseline: list[Verdict], deltas: dict[str, JudgeDelta], gated: list[str], policy: GatePolicy
+) -> tuple[dict[str, JudgeDecision], list[str]]:
+    """The paired decisions of the gated judges present in both runs, and those missing in
+    the baseline."""
+    base = summarise(baseline)
+    comparisons = {
+        name: c for name in gated if name in deltas and (c := deltas[name].comparison) is not None
+    }
+    rates, trials = {}, {}
+    for name in comparisons:
+        counts = [base[name].per_scenario[s] for s in sorted(base[name].per_scenario)]
+        rates[name] = [c / n for n, c in counts if n]
+        trials[name] = min((n for n, _ in counts), default=0)
+    decisions = decide(
+        comparisons,
+        rates,
+        trials,
+        policy.alpha,
+        policy.effect,
+        policy.power,
+    )
+    return decisions, [name for name in gated if name not in base]
+
+
+def evaluate(
+    baseline: list[Verdict] | None,
+    candidate: list[Verdict],
+    policy: GatePolicy,
+    runs: tuple[Any, Any] | None = None,
+) -> GateResult:
+    """Apply the policy to the candidate's verdicts, paired with the baseline's (None: only
+    the absolute rules apply). `runs` (the two RunInfos) lets the gate check their suites."""
+    cand = summarise(candidate)
     gated = policy.judges or sorted(name for name, s in cand.items() if s.rate is not None)
     checks: list[GateCheck] = []
+    paired = baseline is not None and policy.no_regression
+    if baseline is not None:
+        reason = incomparable(baseline, candidate, policy, runs)
+        if reason:
+            checks.append(GateCheck("runs", "comparable", False, reason))
+            paired = False
+    decisions: dict[str, JudgeDecision] = {}
+    not_in_baseline: list[str] = []
+    deltas = compare_runs(baseline, candidate) if baseline is not None else {}
+    if paired and baseline is not None:
+        judged = [n for n in gated if n in cand and cand[n].rate is not None]
+        decisions, not_in_baseline = _paired(baseline, deltas, judged, policy)
     for name in gated:
         s = cand.get(name)
         if s is None:
@@ -82,29 +148,14 @@ def evaluate(baseline: list[Verdict], candidate: list[Verdict], policy: GatePoli
                     f"pass rate {s.rate:.0%} (minimum {floor:.0%})",
                 )
             )
-        comparison = deltas[name].comparison if name in deltas else None
-        if policy.no_regression and comparison is not None:
-            bad = comparison.significant_regression(policy.alpha)
-            detail = (
-                f"pass rate {comparison.baseline_rate:.0%} -> {comparison.candidate_rate:.0%}"
-                f", effect {comparison.effect:+.2f} [{comparison.ci[0]:+.2f}, "
-                f"{comparison.ci[1]:+.2f}], p = {comparison.p_value:.3g}"
-            )
-            changed = len(comparison.regressed) + len(comparison.fixed)
-            if comparison.effect < 0 and not bad and 2 / 2**changed > policy.alpha:
-                # the test cannot reach alpha with so few differing scenarios: fail closed
-                needed = math.ceil(math.log2(2 / policy.alpha) + 1e-9)
-                bad = True
-                detail += (
-                    f"; a drop on {changed} scenario(s) cannot be tested at alpha "
-                    f"{policy.alpha} (needs {needed}), so it counts as a regression"
-                )
-            if bad:
-                detail += f"; regressed: {', '.join(comparison.regressed[:5])}"
-            checks.append(GateCheck(name, "no_regression", not bad, detail))
-        elif policy.no_regression and name not in base:
+        if name in decisions:
+            d = decisions[name]
+            unsure = d.decision == "inconclusive"
+            ok = d.decision == "pass" or (unsure and policy.on_inconclusive != "fail")
+            checks.append(GateCheck(name, "no_regression", ok, d.detail, inconclusive=unsure))
+        elif name in not_in_baseline:
             checks.append(GateCheck(name, "no_regression", True, "not in the baseline"))
-    for name, limit in policy.metric_increase.items():
+    for name, limit in policy.metric_increase.items() if baseline is not None else ():
         change = deltas[name].metric_change if name in deltas else None
         if change is None:
             checks.append(
@@ -119,65 +170,22 @@ def evaluate(baseline: list[Verdict], candidate: list[Verdict], policy: GatePoli
                     f"median changed {change:+.1%} (at most +{limit:.0%})",
                 )
             )
-    return GateResult(passed=all(c.ok for c in checks), checks=checks)
-
-
-def junit_xml(candidate: list[Verdict], gated: set[str] | None = None) -> str:
-    """JUnit XML: one test case per scenario x judge (trials as separate cases)."""
-    suites = ET.Element("testsuites", name="costar")
-    by_judge: dict[str, list[Verdict]] = {}
-    for v in candidate:
-        if (gated is None or v.judge in gated) and (v.passed is not None or v.status != "ok"):
-            by_judge.setdefault(v.judge, []).append(v)
-    for judge, verdicts in sorted(by_judge.items()):
-        suite = ET.SubElement(
-            suites,
-            "testsuite",
-            name=judge,
-            tests=str(len(verdicts)),
-            failures=str(sum(v.passed is False for v in verdicts)),
-            errors=str(sum(v.status == "error" for v in verdicts)),
-            skipped=str(sum(v.status == "skipped" for v in verdicts)),
+    family = ""
+    if decisions:
+        family = (
+            f"false-alarm level {policy.alpha} for the whole gate, shared by "
+            f"{len(decisions)} judge(s) with Holm's procedure"
         )
-        for v in sorted(verdicts, key=lambda v: (v.scenario_id, v.trial)):
-            case = ET.SubElement(
-                suite, "testcase", classname=judge, name=f"{v.scenario_id}#{v.trial}"
-            )
-            if v.status == "error":
-                ET.SubElement(case, "error", message=(v.error or "")[:500]).text = v.error
-            elif v.status == "skipped":
-                ET.SubElement(case, "skipped", message=v.rationale[:500])
-            elif v.passed is False:
-                ET.SubElement(
-                    case, "failure", message=v.rationale[:500]
-                ).text = (
-                    f"{v.rationale}\nevidence spans: {', '.join(v.evidence)}\ntrace: {v.trace_id}"
-                )
-    return ET.tostring(suites, encoding="unicode")
+    return GateResult(
+        passed=all(c.ok for c in checks),
+        checks=checks,
+        decisions=decisions,
+        family=family,
+        on_inconclusive=policy.on_inconclusive,
+    )
 
 
 def dependency_changes(baseline: Any, candidate: Any) -> list[str]:
     """What moved in the declared dependencies between two runs (RunInfos), one line each:
     shown beside the judges that regressed, since the agent may not be the cause."""
     return diff(run_manifest(baseline), run_manifest(candidate))
-
-
-def markdown(
-    result: GateResult, baseline_id: str, candidate_id: str, changes: list[str] | None = None
-) -> str:
-    """A summary fit for a pull-request comment (with the dependency changes, if any)."""
-    verdict = "passes" if result.passed else "**fails**"
-    lines = [
-        f"### costar gate {verdict}",
-        f"candidate `{candidate_id[:12]}` against baseline `{baseline_id[:12]}`",
-        "",
-        "| judge | rule | result | detail |",
-        "|---|---|---|---|",
-    ]
-    for c in result.checks:
-        detail = c.detail.replace("|", "\\|")
-        lines.append(f"| {c.judge} | {c.rule} | {'ok' if c.ok else 'FAIL'} | {detail} |")
-    if changes:
-        lines += ["", "**Dependencies changed between the runs:**", ""]
-        lines += [f"- {c}" for c in changes]
-    return "\n".join(lines) + "\n"

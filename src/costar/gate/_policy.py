@@ -5,7 +5,11 @@ version: 1
 judges: [expected-tool-calls, final-state, follows-guidelines]   # default: every pass/fail judge
 min_pass_rate: {"*": 0.8, final-state: 1.0}   # candidate pass rate per judge ("*": the rest)
 no_regression: true                           # no significant paired regression ...
-alpha: 0.05                                   # ... at this level
+alpha: 0.05                                   # ... at this family-wise level (all judges)
+effect: 0.15                                  # to pass, a drop this large must be ruled out
+on_inconclusive: warn                         # pass | warn | fail when the data cannot tell
+min_shared_scenarios: null                    # default: every scenario of the baseline
+same_suite: true                              # runs of different suites do not compare
 metric_increase: {"metric:total_tokens": 0.2} # median may grow at most 20%
 max_error_rate: 0.1                           # judge errors tolerated per judge
 ```
@@ -33,7 +37,22 @@ class GatePolicy(BaseModel):
         default_factory=dict, description="Minimum candidate pass rate per judge; '*' for all."
     )
     no_regression: bool = Field(True, description="Fail on a significant paired regression.")
-    alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of that test.")
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="False-alarm level of the whole gate (Holm over judges)."
+    )
+    effect: float = Field(
+        0.15, gt=0, le=1, description="Drop in pass rate a judge must rule out to pass."
+    )
+    power: float = Field(
+        0.8, gt=0, lt=1, description="Power the trials advice for an inconclusive judge aims at."
+    )
+    on_inconclusive: Literal["pass", "warn", "fail"] = Field(
+        "warn", description="What a judge the data cannot decide does to the gate."
+    )
+    min_shared_scenarios: int | None = Field(
+        None, ge=1, description="Scenarios both runs must share; default all of the baseline's."
+    )
+    same_suite: bool = Field(True, description="Runs of different suites do not compare.")
     metric_increase: dict[str, float] = Field(
         default_factory=dict, description="Largest relative increase of a metric's median."
     )

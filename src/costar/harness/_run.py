@@ -105,6 +105,18 @@ def _params(config: RunConfig, suite: Suite, version: str) -> dict[str, Any]:
     }
 
 
+SUITE_TAG = "costar.suite"
+
+
+def suite_label(suite: Path, root: Path) -> str:
+    """The suite folder as the run's `costar.suite` tag records it: relative to the project
+    root when inside it, so checkouts in different places name the same suite alike."""
+    try:
+        return suite.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return suite.resolve().as_posix()
+
+
 def _resume_config(config: RunConfig, store: TraceStore) -> tuple[RunConfig, str]:
     run = store.get_run(config.resume or "")
     p = run.params
@@ -170,7 +182,11 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
     deps: dict[str, Any] = {}
     if run_id is None:
         deps = manifest(config.dependencies, config.mcp_servers, config.root)
-        tags = {"costar.kind": "run", "costar.agent_version": version}
+        tags = {
+            "costar.kind": "run",
+            "costar.agent_version": version,
+            SUITE_TAG: suite_label(config.suite, config.root),
+        }
         if deps:
             tags[DEPS_RUN_TAG] = encode(deps, 7900)
         run_id = store.create_run(
