@@ -93,9 +93,14 @@ def test_an_mcp_tool_change_is_reported_as_a_dependency_change(project: Path) ->
     assert set(recorded["mcp"]["shop"]["tools"]) == {"lookup_order"}
     assert recorded["python"]["no-such-package"] == "not installed"
 
-    gate = run_cli(project, "gate", "--baseline", runs[0], "--candidate", runs[1])
+    # one scenario, one trial: the gate cannot tell a drop from noise (inconclusive); this
+    # policy fails on that, so the failing judge shows beside the dependency change
+    (project / "gate.yaml").write_text("on_inconclusive: fail\n")
+    gate = run_cli(
+        project, "gate", "--baseline", runs[0], "--candidate", runs[1], "--policy", "gate.yaml"
+    )
     assert gate.returncode == 1, gate.stdout + gate.stderr
-    assert "expected-facts" in gate.stdout  # the judge that regressed ...
+    assert "  - expected-facts: pass rate 100% -> 0%" in gate.stdout  # the judge that fell ...
     assert "dependencies changed between the runs" in gate.stdout  # ... beside what moved
     assert "mcp shop: server version 1.0.0 -> 2.0.0" in gate.stdout
     assert "mcp shop: tool lookup_order changed (description or schema)" in gate.stdout
