@@ -2,7 +2,8 @@
 
 A candidate is rejected on a split when a scenario that passed at baseline now fails a judge
 (strict: one fix must not cost another scenario), or when the gate's paired comparison with the
-baseline finds a regression (a drop it cannot test with few scenarios counts as one).
+baseline finds a regression (an inconclusive comparison warns and does not reject; the strict
+rule already catches a scenario that broke).
 """
 
 from __future__ import annotations
