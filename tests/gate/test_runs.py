@@ -10,8 +10,9 @@ import pytest
 
 from conftest import make_verdict, run_cli, write_files
 from costar._exceptions import NotFoundError
+from costar.config import load_settings
 from costar.gate import GatePolicy, evaluate, previous_run, suite_of
-from costar.traces import RunInfo
+from costar.traces import RunInfo, TraceStore
 
 
 def verdicts(scenarios: str, passed: bool = True) -> list:
@@ -105,6 +106,8 @@ def test_cli_ci_picks_the_same_suite_and_gate_refuses_unrelated_runs(project: Pa
     assert worse.returncode == 1, worse.stderr
     data = json.loads(worse.stdout)
     assert data["baseline"] == first_id  # not the newer run of the other suite
+    store = TraceStore(load_settings(start=project).store_uri())
+    assert store.get_run(second_id).tags["costar.suite"] == "other"  # relative to the project
     assert data["judges"]["output-present"] == "regression"
     assert "Holm" in data["family"]
 
