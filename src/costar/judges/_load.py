@@ -67,7 +67,8 @@ def _yaml_file(path: Path) -> tuple[list[Judge], bool]:
     if unknown_top:
         key = sorted(map(str, unknown_top))[0]
         raise InputError(
-            f"{path}:{doc.pos(key, '<key>')[0]}: unknown key {excerpt(key)} (judges, defaults, alignment)"
+            f"{path}:{doc.pos(key, '<key>')[0]}: unknown key {excerpt(key)} "
+            "(judges, defaults, alignment)"
         )
     if not isinstance(data.get("defaults", True), bool):
         raise InputError(f"{path}:{doc.pos('defaults')[0]}: 'defaults' must be true or false")
