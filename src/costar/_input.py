@@ -8,7 +8,7 @@ hostile YAML) becomes an `InputError` whose message is one line,
 YAML is read with safe constructors only, and more strictly than `yaml.safe_load`:
 - tags other than the plain ones (str, int, float, bool, null, timestamp, map, seq) are an error,
   so `!!python/...`, `!foo`, `!!binary` and `!!set` never construct anything; `%TAG` directives
-  are refused;
+  are refused; dates stay text (`2024-01-01` is a string, not a date object);
 - merge keys (`<<`), non-scalar keys and duplicate keys are errors;
 - aliases may not expand past `MAX_NODES` nodes in total (a few hundred bytes of nested aliases
   would otherwise expand to billions) and may not refer to themselves;
@@ -121,9 +121,23 @@ def check_depth(data: Any, path: Path | str, line: int | None = None) -> Any:
 # -- JSON, JSON lines, TOML, CSV -----------------------------------------------------------
 
 
+def _valid_unicode(data: Any, loc: str) -> Any:
+    """`data` unchanged, unless a string in it holds an unpaired surrogate (`"\\ud800"`),
+    which is not Unicode and cannot be stored."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"{loc}: a string holds an unpaired surrogate escape "
+            f"(U+{ord(exc.object[exc.start]):04X} is not a character; fix or remove the escape)"
+        ) from exc
+    return data
+
+
 def _json(text: str, path: Path | str, line_offset: int = 0) -> Any:
     try:
-        return check_depth(json.loads(text), path, line_offset or None)
+        data = check_depth(json.loads(text), path, line_offset or None)
+        return _valid_unicode(data, where(path, line_offset or None))
     except json.JSONDecodeError as exc:
         line = exc.lineno + line_offset - (1 if line_offset else 0)
         raise InputError(f"{where(path, line, exc.colno)}: not JSON: {exc.msg} (fix it)") from exc
@@ -285,10 +299,13 @@ def _construct(node: yaml.Node, path: str, at: tuple[Any, ...], marks: dict) -> 
         return [_construct(c, path, (*at, i), marks) for i, c in enumerate(node.value)]
     if node.tag not in _PLAIN_TAGS:
         raise _unknown_tag(loc, node.tag)
+    if node.tag == f"{_Y}timestamp":  # dates stay text: no costar field wants a datetime
+        return _valid_unicode(node.value, loc)
     try:
-        return yaml.constructor.SafeConstructor().construct_object(node)
+        value = yaml.constructor.SafeConstructor().construct_object(node)
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
         raise InputError(f"{loc}: invalid {node.tag.rsplit(':', 1)[-1]} value (fix it)") from exc
+    return _valid_unicode(value, loc) if isinstance(value, str) else value
 
 
 def _yaml_error(exc: yaml.YAMLError, text: str, path: str) -> InputError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,8 +161,13 @@ def load_file(path: Path) -> tuple[list[LoadedScenario], list[str], dict[str, Po
     """Scenarios in one file (one per YAML document), its problems, and each id's position."""
     try:
         documents = parse_yaml(read_text(path), path)
-    except InputError as exc:
-        return [], [str(exc)], {}
+    except InputError as exc:  # problems of a scenario file always say path:line:col
+        message = str(exc)
+        if not re.match(rf"{re.escape(str(path))}:\d+:\d+: ", message):
+            line = re.match(rf"{re.escape(str(path))}:(\d+): ", message)
+            rest = message[len(str(path)) + (len(line[1]) + 1 if line else 0) :]
+            message = f"{path}:{line[1] if line else 1}:1{rest}"
+        return [], [message], {}
     loaded: list[LoadedScenario] = []
     problems: list[str] = []
     id_pos: dict[str, Pos] = {}
