@@ -346,6 +346,7 @@ def parse_yaml(text: str, path: Path | str = "<yaml>") -> list[Document]:
                 )
             doc = Document(None)
             doc.data = _construct(node, name, (), doc.marks)
+            check_depth(doc.data, name, node.start_mark.line + 1)  # aliases can deepen it
             docs.append(doc)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, text, name) from exc
