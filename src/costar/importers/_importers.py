@@ -50,6 +50,7 @@ def _openai(path: Path) -> tuple[list[Scenario], list[dict[str, Any]]]:
     scenarios: dict[str, Scenario] = {}
     records: list[dict[str, Any]] = []
     ids: dict[str, str] = {}
+    trials_of: dict[str, int] = {}
     for number, data in load_jsonl(path):
         try:
             record = ChatRecord.model_validate(data)
@@ -77,7 +78,8 @@ def _openai(path: Path) -> tuple[list[Scenario], list[dict[str, Any]]]:
                 raise InputError(
                     f"{path}:{number}: {describe(exc)} (`costar schema` shows the expectations)"
                 ) from exc
-        trial = sum(1 for r in records if r["scenario"] == sid)
+        trial = trials_of.get(sid, 0)  # counted, not searched: linear in the file's length
+        trials_of[sid] = trial + 1
         records.append(
             {
                 "scenario": sid,
