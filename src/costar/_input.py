@@ -284,7 +284,7 @@ def _construct(node: yaml.Node, path: str, at: tuple[Any, ...], marks: dict) -> 
                 raise InputError(f"{key_loc}: merge keys ('<<') are not supported (write it out)")
             if not isinstance(key_node, yaml.ScalarNode):
                 raise InputError(f"{key_loc}: a key must be a plain value, not a list or mapping")
-            key = _construct(key_node, path, (*at, "<key>"), marks)
+            key = _construct(key_node, path, (), {})  # a key's own mark is set below
             if key in out:
                 line = marks[(*at, key, "<key>")][0]
                 raise InputError(
