@@ -3,6 +3,7 @@
     CostarError
     ├── UsageError            the user can fix it: exit code 2, one line, no traceback
     │   ├── ConfigError       costar.toml, flags or environment are wrong
+    │   │   └── InputError    a file costar reads is unreadable or malformed (one line, path:line)
     │   ├── ScenarioError     one or more scenario files are invalid (all problems at once)
     │   └── NotFoundError     a run, trace or file named by the user does not exist
     ├── AgentError            the agent under test misbehaved; recorded in its trace, never raised
@@ -49,6 +50,15 @@ class UsageError(CostarError):
 
 class ConfigError(UsageError):
     """costar.toml, a flag or a COSTAR_* variable is invalid."""
+
+
+class InputError(ConfigError):
+    """A file costar reads is too big, not UTF-8, malformed or hostile (`costar._input`).
+
+    The message is one line, `path:line[:col]: what (how to fix)`; newlines are flattened."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(message.split("\n")))
 
 
 class NotFoundError(UsageError):

@@ -7,13 +7,14 @@ resolved against the folder that holds it (the project root).
 from __future__ import annotations
 
 import os
-import tomllib
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from costar._exceptions import ConfigError
+from costar._exceptions import InputError
+from costar._input import clip, load_toml, read_text
 
 CONFIG_NAME = "costar.toml"
 DEFAULT_STORE_DIR = ".costar"
@@ -153,12 +154,14 @@ def load_settings(overrides: dict[str, Any] | None = None, start: Path | None = 
     root = (start or Path.cwd()).resolve()
     if path is not None:
         root = path.parent
-        try:
-            with path.open("rb") as fh:
-                parsed = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc} (fix the TOML syntax)") from exc
-        data.update(parsed.get("costar", parsed))
+        parsed = load_toml(path)
+        section = parsed.get("costar", parsed)
+        if not isinstance(section, dict):
+            raise InputError(
+                f"{path}:{_line_of(path, 'costar')}: 'costar' must be a table "
+                "(write [costar] on its own line, then the settings)"
+            )
+        data.update(section)
     data.update(_from_env())
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
     data["root"] = root
@@ -166,8 +169,17 @@ def load_settings(overrides: dict[str, Any] | None = None, start: Path | None = 
         return Settings.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = str(path) if path else "settings"
         key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(
-            f"{where}: '{key}': {err['msg']} (see `costar run --help` for the accepted values)"
+        where = f"{path}:{_line_of(path, str(err['loc'][0]))}" if path else "settings"
+        raise InputError(
+            f"{where}: '{clip(key, 60)}': {clip(err['msg'], 120)} "
+            "(see `costar run --help` for the accepted values)"
         ) from exc
+
+
+def _line_of(path: Path, key: str) -> int:
+    """The line of costar.toml that sets `key` (1 when it cannot be told)."""
+    text = read_text(path)
+    pattern = re.compile(rf"^\s*\[?\s*[\"']?{re.escape(key)}[\"']?\s*[=\]]", re.M)
+    found = pattern.search(text)
+    return text.count("\n", 0, found.start()) + 1 if found else 1

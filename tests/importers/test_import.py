@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from costar._exceptions import UsageError
+from costar._exceptions import CostarError, UsageError
 from costar.assess import AssessConfig, VerdictStore, assess
 from costar.importers import import_file
 from costar.scenarios import load_suite
@@ -154,10 +154,13 @@ def test_tau_bench_results_become_traces_scenarios_and_reward_verdicts(
 @pytest.mark.parametrize(
     ("fmt", "text", "message"),
     [
-        ("openai-chat", '{"messages": []}\n', "chats.data:1:1: expected an object with a"),
+        ("openai-chat", '{"messages": []}\n', "chats.data:1: messages: List should have at"),
+        ("openai-chat", '{"messages": ["hello"]}\n', "chats.data:1: messages.0: Input should be"),
         ("openai-chat", '{"messages": [}\n', "chats.data:1:"),
         ("tau-bench", '{"not": "a list"}', "expected a list of tau-bench result records"),
-        ("tau-bench", '[{"task_id": 1}]', "record 0: missing 'info'"),
+        ("tau-bench", '[{"task_id": 1}]', "record 0: info: Field required"),
+        ("tau-bench", json.dumps([{**TAU[0], "reward": "abc"}]), "record 0: reward: Input should"),
+        ("tau-bench", b'[{"task_id": "\xff"}]', "chats.data:1:15: not UTF-8 text (byte 0xff"),
         ("yaml", "x", "unknown import format 'yaml'"),
     ],
 )
@@ -165,6 +168,46 @@ def test_bad_import_files_are_usage_errors(
     tmp_path: Path, store_uri: str, fmt: str, text: str, message: str
 ) -> None:
     source = tmp_path / "chats.data"
-    source.write_text(text)
+    source.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(UsageError, match=message.replace("(", r"\(")):
         import_file(fmt, source, tmp_path, store_uri)
+
+
+def test_an_import_that_fails_after_writing_traces_ends_failed_not_running(
+    tmp_path: Path, store_uri: str
+) -> None:
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(TAU))
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the verdict store's folder should be")
+    with pytest.raises(CostarError) as err:
+        import_file("tau-bench", source, tmp_path, store_uri, verdict_store=blocker / "v.db")
+    (run,) = TraceStore(store_uri).list_runs()
+    assert run.status == "FAILED"
+    assert len(TraceStore(store_uri).run_traces(run.run_id)) == 2  # what landed is kept
+    assert "\n" not in str(err.value)
+
+
+def test_two_imports_in_the_same_second_get_their_own_suite_folders(
+    tmp_path: Path, store_uri: str
+) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps({"scenario_id": "a", "messages": REFUND_CHAT}) + "\n")
+    second.write_text(json.dumps({"scenario_id": "b", "messages": REFUND_CHAT}) + "\n")
+    suites = set()
+    for _ in range(3):  # at least two of three imports in a row share a second
+        suites.add(import_file("openai-chat", first, tmp_path, store_uri).suite)
+        suites.add(import_file("openai-chat", second, tmp_path, store_uri).suite)
+    assert len(suites) == 6
+    assert sorted(len(load_suite(s).ids) for s in suites) == [1] * 6
+
+
+def test_distinct_scenario_ids_stay_distinct_after_cleaning(tmp_path: Path, store_uri: str) -> None:
+    source = tmp_path / "chats.jsonl"
+    lines = [
+        {"scenario_id": sid, "messages": REFUND_CHAT} for sid in ("order 7", "order-7", "x" * 300)
+    ]
+    source.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = import_file("openai-chat", source, tmp_path, store_uri)
+    ids = load_suite(out.suite).ids
+    assert len(ids) == 3 and "order-7" in ids and all(len(i) <= 80 for i in ids)

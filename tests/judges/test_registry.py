@@ -69,7 +69,7 @@ def test_project_yaml_and_python_judges(tmp_path: Path) -> None:
         ("judges:\n  - use: nope\n", "unknown judge 'nope'"),
         ("judges:\n  - name: x\n", "judges[0] needs 'use: <built-in judge>'"),
         ("judges:\n  - use: metric\n    params: {nme: x}\n", "bad parameters"),
-        ("judges:\n  - use: metric\n    parms: {}\n", "unknown keys ['parms']"),
+        ("judges:\n  - use: metric\n    parms: {}\n", "unknown key 'parms'"),
         ("judges: [unclosed\n", "invalid YAML"),
     ],
 )

@@ -36,7 +36,7 @@ def test_serve_command_answers_from_its_script(tmp_path: Path) -> None:
 def test_invalid_script_is_a_config_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - fault: {kind: '418'}\n")
-    with pytest.raises(ConfigError, match="bad.yaml: 'rules.0.fault.kind'"):
+    with pytest.raises(ConfigError, match="bad.yaml:2: 'rules.0.fault.kind'"):
         load_script(bad)
     done = subprocess.run(
         [sys.executable, "-m", "costar.cli", "fake-llm", "serve", "--script", str(bad)],

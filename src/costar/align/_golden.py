@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -21,7 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from costar._exceptions import ConfigError, StoreError
+from costar._exceptions import ConfigError, InputError, NotFoundError, StoreError
+from costar._input import clip, excerpt, load_csv, load_jsonl
 from costar.traces import TraceStore
 from costar.traces._model import TAG_PREFIX
 
@@ -94,6 +96,18 @@ class GoldenSet:
                 ) from exc
             count += 1
         return count
+
+    def check_traces(self, labels: list[Label], source: Path | str) -> None:
+        """Raise NotFoundError when a label names a trace this store does not hold (labels are
+        checked before any is written, so a bad file writes nothing)."""
+        wanted = list(dict.fromkeys(lb.trace_id for lb in labels))
+        found = {info.trace_id for info in self._infos(wanted)}
+        missing = [t for t in wanted if t not in found]
+        if missing:
+            raise NotFoundError(
+                f"{source}: {len(missing)} labelled traces are not in this project's store, "
+                f"e.g. {excerpt(missing[0])} (import labels into the project that recorded them)"
+            )
 
     def labels(
         self, judge: str | None = None, trace_ids: Iterable[str] | None = None
@@ -233,48 +247,57 @@ def export_labels(labels: Iterable[Label], path: Path) -> int:
 
 
 def import_labels(path: Path, labeller: str | None = None) -> list[Label]:
-    """Read labels from JSON lines or CSV. Every bad row is reported as path:line at once."""
+    """Read labels from JSON lines or CSV. Bad rows are reported in one line: the first one as
+    `path:line: what (fix)` and how many more there are."""
     if not path.exists():
         raise ConfigError(f"{path}: no such label file")
     if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = [(i + 2, dict(r)) for i, r in enumerate(csv.DictReader(fh))]
+        rows = load_csv(path)
     elif path.suffix.lower() in (".jsonl", ".ndjson"):
-        rows = []
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{i}: invalid JSON ({exc.msg})") from exc
-            rows.append((i, data if isinstance(data, dict) else {"_": data}))
+        rows = [(n, d if isinstance(d, dict) else {"_": d}) for n, d in load_jsonl(path)]
     else:
         raise ConfigError(f"{path}: unknown label file type (use .jsonl or .csv)")
-    labels, problems = [], []
+    labels: list[Label] = []
+    problems: list[tuple[int, str]] = []
     for line, row in rows:
-        row = {
-            k: v
-            for k, v in row.items()
-            if v not in ("", None) and k in {*_FIELDS, "scenario_id", "run_id"}
-        }
-        if labeller and "labeller" not in row:
-            row["labeller"] = labeller
-        if "value" not in row:
-            problems.append(f"{path}:{line}: value: missing (pass, fail or a number)")
-            continue
         try:
-            row["value"] = parse_value(row["value"])
-            if "created_at" in row:
-                row["created_at"] = float(row["created_at"])
-            labels.append(Label.model_validate(row))
+            labels.append(_label_of(row, labeller))
         except (ValidationError, ValueError) as exc:
             what = (
                 "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
                 if isinstance(exc, ValidationError)
                 else str(exc)
             )
-            problems.append(f"{path}:{line}: {what} (columns: {', '.join(_FIELDS)})")
+            problems.append((line, clip(what, 100)))
     if problems:
-        raise ConfigError("\n".join(problems))
+        (line, what), others = problems[0], [str(n) for n, _ in problems[1:]]
+        also = f"; also bad: lines {', '.join(others[:8])}" if others else ""
+        also += f" and {len(others) - 8} more" if len(others) > 8 else ""
+        raise InputError(
+            f"{path}:{line}: {what} (fields: {', '.join(_FIELDS)}; value is pass, fail or a "
+            f"number{also})"
+        )
     return labels
+
+
+def _label_of(row: dict[Any, Any], labeller: str | None) -> Label:
+    row = {
+        k: v
+        for k, v in row.items()
+        if v not in ("", None) and k in {*_FIELDS, "scenario_id", "run_id"}
+    }
+    if labeller and "labeller" not in row:
+        row["labeller"] = labeller
+    if "value" not in row:
+        raise ValueError("value: missing")
+    if not isinstance(row["value"], bool | int | float | str):
+        raise ValueError("value: must be pass, fail or a number, not a list or mapping")
+    row["value"] = parse_value(row["value"])
+    if "created_at" in row:
+        try:
+            row["created_at"] = float(row["created_at"])
+        except (TypeError, ValueError):
+            raise ValueError(f"created_at: not a number: {excerpt(row['created_at'])}") from None
+        if not math.isfinite(row["created_at"]):
+            raise ValueError("created_at: must be a finite Unix time")
+    return Label.model_validate(row)

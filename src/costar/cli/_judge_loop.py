@@ -103,7 +103,9 @@ def label(
         settings, config = _config(tracking_uri, experiment)
         golden = GoldenSet(TraceStore(config.tracking_uri, config.experiment))
         if import_file is not None:
-            count = golden.add(import_labels(import_file, labeller=who))
+            imported = import_labels(import_file, labeller=who)
+            golden.check_traces(imported, import_file)
+            count = golden.add(imported)
             _done(
                 {"imported": count, "file": str(import_file)},
                 as_json,

@@ -20,10 +20,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from costar._exceptions import ConfigError
+from costar._exceptions import InputError
+from costar._input import clip, load_yaml
 
 
 class GatePolicy(BaseModel):
@@ -63,14 +63,14 @@ def load_policy(path: Path | None) -> GatePolicy:
     """The policy in `path`, or the defaults."""
     if path is None:
         return GatePolicy()
+    doc = load_yaml(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return GatePolicy.model_validate(data)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the gate policy: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML (fix the syntax)") from exc
+        return GatePolicy.model_validate(doc.data or {})
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path}: '{where}': {err['msg']} (see `costar gate --help`)") from exc
+        line = doc.pos(*err["loc"], default=doc.pos())[0]
+        raise InputError(
+            f"{path}:{line}: '{clip(where, 60)}': {clip(err['msg'], 120)} "
+            "(see `costar gate --help`)"
+        ) from exc

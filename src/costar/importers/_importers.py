@@ -12,17 +12,21 @@ in the store, and recorded rewards become verdicts of the judge `imported:reward
 
 from __future__ import annotations
 
-import json
+import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-from costar._exceptions import UsageError
+from costar._exceptions import CostarError, InputError, StoreError, UsageError
+from costar._input import clip, excerpt, load_json, load_jsonl
 from costar.assess import VerdictStore
 from costar.importers._convert import messages_to_trial
+from costar.importers._records import ChatRecord, TauRecord, describe
 from costar.judges import Verdict
 from costar.scenarios import Scenario
 from costar.traces import TraceStore, TrialRecord
@@ -42,87 +46,95 @@ class ImportSummary:
     problems: list[str] = field(default_factory=list)
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
-    out = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append((number, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise UsageError(
-                f"{path}:{number}:{exc.colno}: not JSON: {exc.msg} (one JSON object per line)"
-            ) from exc
-    return out
-
-
 def _openai(path: Path) -> tuple[list[Scenario], list[dict[str, Any]]]:
     scenarios: dict[str, Scenario] = {}
-    records = []
-    for number, data in _read_jsonl(path):
-        messages = data.get("messages") if isinstance(data, dict) else None
-        if not isinstance(messages, list) or not messages:
-            raise UsageError(
-                f"{path}:{number}:1: expected an object with a 'messages' list (OpenAI chat format)"
-            )
-        sid = str(data.get("scenario_id") or data.get("id") or f"chat-{number}")
-        users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+    records: list[dict[str, Any]] = []
+    ids: dict[str, str] = {}
+    trials_of: dict[str, int] = {}
+    for number, data in load_jsonl(path):
+        try:
+            record = ChatRecord.model_validate(data)
+        except ValidationError as exc:
+            raise InputError(
+                f"{path}:{number}: {describe(exc)} (expected an object with a 'messages' list: "
+                "OpenAI chat format)"
+            ) from exc
+        messages = data["messages"]
+        sid = _safe_id(str(record.scenario_id or record.id or f"chat-{number}"), ids)
+        users = [_text(m.content) for m in record.messages if m.role == "user"]
         if sid not in scenarios:
-            scenarios[sid] = Scenario.model_validate(
-                {
-                    "id": _safe_id(sid),
-                    "description": f"imported from {path.name}:{number}",
-                    "tags": ["imported"],
-                    "input": users if len(users) > 1 else (users or [""])[0],
-                    "expectations": data.get("expectations") or {},
-                    "source": "production",
-                }
-            )
-        trial = sum(1 for r in records if r["scenario"] == sid)
+            try:
+                scenarios[sid] = Scenario.model_validate(
+                    {
+                        "id": sid,
+                        "description": f"imported from {path.name}:{number}",
+                        "tags": ["imported"],
+                        "input": users if len(users) > 1 else (users or [""])[0],
+                        "expectations": record.expectations or {},
+                        "source": "production",
+                    }
+                )
+            except ValidationError as exc:
+                raise InputError(
+                    f"{path}:{number}: {describe(exc)} (`costar schema` shows the expectations)"
+                ) from exc
+        trial = trials_of.get(sid, 0)  # counted, not searched: linear in the file's length
+        trials_of[sid] = trial + 1
         records.append(
             {
                 "scenario": sid,
                 "trial": trial,
                 "messages": messages,
-                "model": data.get("model"),
-                "usage": data.get("usage"),
+                "model": record.model,
+                "usage": record.usage,
                 "reward": None,
             }
         )
     return list(scenarios.values()), records
 
 
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return content or ""
+
+
 def _tau(path: Path) -> tuple[list[Scenario], list[dict[str, Any]]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from exc
+    data = load_json(path)
     if not isinstance(data, list):
-        raise UsageError(f"{path}:1:1: expected a list of tau-bench result records")
+        raise InputError(f"{path}:1: expected a list of tau-bench result records")
     scenarios: dict[str, Scenario] = {}
     records = []
+    seen: set[tuple[str, int]] = set()
+    ids: dict[str, str] = {}
     for index, item in enumerate(data):
         try:
-            task = item["info"]["task"]
-            sid = f"tau-task-{item['task_id']}"
-            traj = item["traj"]
-        except (KeyError, TypeError) as exc:
-            raise UsageError(
-                f"{path}: record {index}: missing {exc} (task_id, info.task, traj are required)"
+            record = TauRecord.model_validate(item)
+        except ValidationError as exc:
+            raise InputError(
+                f"{path}: record {index}: {describe(exc)} (task_id, info.task, traj are required)"
             ) from exc
+        task = record.info.task
+        sid = _safe_id(f"tau-task-{record.task_id}", ids)
+        if (sid, record.trial) in seen:
+            raise InputError(
+                f"{path}: record {index}: task {excerpt(record.task_id)} trial {record.trial} "
+                "appears twice (give each trial of a task its own 'trial' number)"
+            )
+        seen.add((sid, record.trial))
         if sid not in scenarios:
             scenarios[sid] = Scenario.model_validate(
                 {
                     "id": sid,
-                    "description": f"tau-bench task {item['task_id']} (user {task.get('user_id')})",
+                    "description": f"tau-bench task {clip(str(record.task_id), 60)} "
+                    f"(user {clip(str(task.user_id), 60)})",
                     "tags": ["imported", "tau-bench"],
-                    "input": task.get("instruction") or "",
+                    "input": task.instruction or "",
                     "expectations": {
                         "tool_calls": [
-                            {"name": a["name"], "args": a.get("kwargs") or {}}
-                            for a in task.get("actions") or []
+                            {"name": a.name, "args": a.kwargs or {}} for a in task.actions or []
                         ],
-                        "facts": [str(o) for o in task.get("outputs") or []],
+                        "facts": [str(o) for o in task.outputs or []],
                     },
                     "source": "generated",
                 }
@@ -130,21 +142,28 @@ def _tau(path: Path) -> tuple[list[Scenario], list[dict[str, Any]]]:
         records.append(
             {
                 "scenario": sid,
-                "trial": int(item.get("trial", 0)),
-                "messages": traj,
+                "trial": record.trial,
+                "messages": item["traj"],
                 "model": None,
                 "usage": None,
-                "reward": item.get("reward"),
+                "reward": record.reward,
             }
         )
     return list(scenarios.values()), records
 
 
-def _safe_id(text: str) -> str:
-    import re
-
+def _safe_id(text: str, ids: dict[str, str]) -> str:
+    """A scenario id (and file name) for `text`, remembered in `ids` (text -> id): letters,
+    digits, '_', '.' and '-', at most 80 characters, distinct texts kept distinct."""
+    if text in ids:
+        return ids[text]
     cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "chat"
-    return cleaned if cleaned[0].isalnum() else f"c{cleaned}"
+    cleaned = cleaned if cleaned[0].isalnum() else f"c{cleaned}"
+    if len(cleaned) > 80 or cleaned in ids.values():
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        cleaned = f"{cleaned[:69]}-{digest}"
+    ids[text] = cleaned
+    return cleaned
 
 
 FORMATS = {"openai-chat": _openai, "tau-bench": _tau}
@@ -164,9 +183,8 @@ def import_file(
     if not path.is_file():
         raise UsageError(f"{path}: file not found")
     scenarios, records = FORMATS[fmt](path)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    suite = root / "imported" / f"{fmt}-{stamp}"
-    suite.mkdir(parents=True, exist_ok=True)
+    trials = _trials(path, records)  # every record converts before anything is written
+    suite = _new_suite_folder(root / "imported", fmt)
     for scenario in scenarios:
         data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
         data["id"] = scenario.id
@@ -182,17 +200,63 @@ def import_file(
         },
         tags={"costar.kind": "run", "costar.imported": fmt},
     )
-    ids = {s.id for s in scenarios}
-    trials: list[TrialRecord] = []
-    for r in records:
-        sid = r["scenario"] if r["scenario"] in ids else _safe_id(r["scenario"])
-        trials.append(
-            messages_to_trial(r["messages"], run_id, sid, r["trial"], r["model"], r["usage"])
-        )
     landed: set[str] = set()
-    for start in range(0, len(trials), 200):
-        landed |= store.write(trials[start : start + 200])
-    verdicts = [
+    try:
+        for t in trials:
+            t.run_id = run_id
+        for start in range(0, len(trials), 200):
+            landed |= store.write(trials[start : start + 200])
+        if len(landed) < len(trials):
+            raise StoreError(
+                f"{len(trials) - len(landed)} of {len(trials)} imported traces did not land "
+                f"in the store; run {run_id} is marked FAILED (import the file again)"
+            )
+        verdicts = _reward_verdicts(fmt, run_id, trials, records)
+        if verdicts:
+            VerdictStore(verdict_store or root / ".costar" / "verdicts.db").write(verdicts)
+    except BaseException as exc:
+        _mark_failed(store, run_id, len(landed), exc)
+        if isinstance(exc, CostarError | KeyboardInterrupt):
+            raise
+        raise StoreError(
+            f"import into run {run_id} failed after {len(landed)} of {len(trials)} traces: "
+            f"{type(exc).__name__}: {clip(str(exc), 120)} (the run is marked FAILED; "
+            "import the file again)"
+        ) from exc
+    store.finish_run(run_id, "FINISHED", {"trials_ok": len(landed), "traces_written": len(landed)})
+    return ImportSummary(
+        run_id=run_id,
+        format=fmt,
+        records=len(records),
+        scenarios=len(scenarios),
+        written=len(landed),
+        verdicts=len(verdicts),
+        suite=str(suite),
+    )
+
+
+def _trials(path: Path, records: list[dict[str, Any]]) -> list[TrialRecord]:
+    """One trial per record; the run id is filled in once the run exists."""
+    trials = []
+    for index, r in enumerate(records):
+        try:
+            trials.append(
+                messages_to_trial(
+                    r["messages"], "", r["scenario"], r["trial"], r["model"], r["usage"]
+                )
+            )
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            raise InputError(
+                f"{path}: record {index}: cannot read the conversation: "
+                f"{clip(str(exc), 100)} (check the messages' shape)"
+            ) from exc
+    return trials
+
+
+def _reward_verdicts(
+    fmt: str, run_id: str, trials: list[TrialRecord], records: list[dict[str, Any]]
+) -> list[Verdict]:
+    return [
         Verdict(
             judge="imported:reward",
             judge_version="imported",
@@ -206,17 +270,29 @@ def import_file(
             rationale=f"reward {r['reward']} recorded by {fmt}",
         )
         for t, r in zip(trials, records, strict=True)
-        if r["reward"] is not None and t.trace_id in landed
+        if r["reward"] is not None
     ]
-    if verdicts:
-        VerdictStore(verdict_store or root / ".costar" / "verdicts.db").write(verdicts)
-    store.finish_run(run_id, "FINISHED", {"trials_ok": len(landed), "traces_written": len(landed)})
-    return ImportSummary(
-        run_id=run_id,
-        format=fmt,
-        records=len(records),
-        scenarios=len(scenarios),
-        written=len(landed),
-        verdicts=len(verdicts),
-        suite=str(suite),
-    )
+
+
+def _new_suite_folder(parent: Path, fmt: str) -> Path:
+    """`<fmt>-<time>`, or `<fmt>-<time>-2`, ...: created atomically, so two imports in the
+    same second never share a folder."""
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 10_000):
+        folder = parent / (f"{fmt}-{stamp}" if n == 1 else f"{fmt}-{stamp}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise UsageError(f"{parent}: too many imports named {fmt}-{stamp} (remove old ones)")
+
+
+def _mark_failed(store: TraceStore, run_id: str, written: int, exc: BaseException) -> None:
+    """End the run FAILED with what went wrong, so no import is left RUNNING."""
+    try:
+        store.client.set_tag(run_id, "costar.error", f"{type(exc).__name__}: {exc}"[:500])
+        store.finish_run(run_id, "FAILED", {"traces_written": written})
+    except Exception:  # noqa: S110 - the original error is the one to report
+        pass

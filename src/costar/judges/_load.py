@@ -21,10 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from costar._exceptions import ConfigError
-from costar.judges._judge import Judge, build
+from costar._exceptions import ConfigError, InputError
+from costar._input import clip, excerpt, load_yaml
+from costar.judges._judge import Judge, build, registered
 from costar.judges._metrics import DEFAULT_METRICS
 
 
@@ -60,28 +59,44 @@ def _import_file(path: Path) -> list[Judge]:
 
 
 def _yaml_file(path: Path) -> tuple[list[Judge], bool]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML (fix the syntax)") from exc
+    doc = load_yaml(path)
+    data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict) or not isinstance(data.get("judges", []), list):
-        raise ConfigError(f"{path}: expected a mapping with a 'judges' list")
+        raise InputError(f"{path}:{doc.pos()[0]}: expected a mapping with a 'judges' list")
+    unknown_top = set(data) - {"judges", "defaults", "alignment"}
+    if unknown_top:
+        key = sorted(map(str, unknown_top))[0]
+        raise InputError(
+            f"{path}:{doc.pos(key, '<key>')[0]}: unknown key {excerpt(key)} "
+            "(judges, defaults, alignment)"
+        )
+    if not isinstance(data.get("defaults", True), bool):
+        raise InputError(f"{path}:{doc.pos('defaults')[0]}: 'defaults' must be true or false")
     judges = []
     for i, entry in enumerate(data.get("judges", [])):
+        line = doc.pos("judges", i)[0]
         if not isinstance(entry, dict) or "use" not in entry:
-            raise ConfigError(f"{path}: judges[{i}] needs 'use: <built-in judge>'")
-        unknown = set(entry) - {"use", "name", "params"}
+            raise InputError(f"{path}:{line}: judges[{i}] needs 'use: <built-in judge>'")
+        unknown = sorted(map(str, set(entry) - {"use", "name", "params"}))
         if unknown:
-            raise ConfigError(
-                f"{path}: judges[{i}]: unknown keys {sorted(unknown)} (use, name, params)"
+            raise InputError(
+                f"{path}:{line}: judges[{i}]: unknown key {excerpt(unknown[0])} (use, name, params)"
+            )
+        bad = next((k for k in ("use", "name") if not isinstance(entry.get(k, ""), str)), None)
+        if bad or not isinstance(entry.get("params") or {}, dict):
+            field = bad or "params"
+            shape = "a mapping" if field == "params" else "a string"
+            raise InputError(f"{path}:{line}: judges[{i}].{field} must be {shape}")
+        if entry["use"] not in registered():
+            raise InputError(
+                f"{path}:{line}: judges[{i}]: unknown judge {excerpt(entry['use'])} "
+                "(`costar judges list` shows the built-ins)"
             )
         try:
             judges.append(build(entry["use"], entry.get("name"), entry.get("params") or {}))
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: judges[{i}]: {exc}") from exc
-    return judges, bool(data.get("defaults", True))
+        except (ConfigError, ValueError, TypeError) as exc:
+            raise InputError(f"{path}:{line}: judges[{i}]: {clip(str(exc), 160)}") from exc
+    return judges, data.get("defaults", True)
 
 
 def load_judges(root: Path, paths: list[str], only: list[str] | None = None) -> list[Judge]:

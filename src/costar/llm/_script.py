@@ -36,10 +36,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from costar._exceptions import ConfigError
+from costar._input import Document, clip, read_text, yaml_document
 
 FaultKind = Literal["429", "500", "timeout", "malformed", "truncated"]
 
@@ -128,17 +128,17 @@ def load_script(source: Script | dict[str, Any] | str | Path) -> Script:
     ):
         path = Path(source)
         where = str(path)
-        try:
-            source = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the fake LLM script: {exc}") from exc
-    data = yaml.safe_load(source) if isinstance(source, str) else source
+        source = read_text(path)
+    doc = yaml_document(source, where) if isinstance(source, str) else Document(source)
     try:
-        return Script.model_validate(data or {})
+        return Script.model_validate(doc.data or {})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{where}: '{loc}': {err['msg']} (see costar.llm._script)") from exc
+        line = doc.pos(*err["loc"], default=doc.pos())[0]
+        raise ConfigError(
+            f"{where}:{line}: '{clip(loc, 60)}': {clip(err['msg'], 120)} (see costar.llm._script)"
+        ) from exc
 
 
 def _text(message: dict[str, Any]) -> str:

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from costar._exceptions import InputError
+from costar._input import load_jsonl
 from costar.judges import TraceView, Verdict
 
 SETUP_TAG = "costar.setup"
@@ -135,9 +137,13 @@ def write_scenarios(
 def trace_ids_from_alerts(path: Path) -> list[str]:
     """The example traces of every alert in a JSON-lines alerts file, first seen first."""
     found: dict[str, None] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            data: Any = json.loads(line)
-            for t in data.get("examples", []):
-                found.setdefault(t, None)
+    for line, data in load_jsonl(path):
+        examples = data.get("examples", []) if isinstance(data, dict) else None
+        if not isinstance(examples, list) or not all(isinstance(t, str) for t in examples):
+            raise InputError(
+                f"{path}:{line}: expected an alert object whose 'examples' is a list of trace ids "
+                "(pass the alerts file `costar monitor` wrote)"
+            )
+        for t in examples:
+            found.setdefault(t, None)
     return list(found)

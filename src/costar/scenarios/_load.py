@@ -5,14 +5,15 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from costar._exceptions import ScenarioError, UsageError
+from costar._exceptions import InputError, ScenarioError, UsageError
+from costar._input import clip, excerpt, parse_yaml, read_text
 from costar.scenarios._model import FileSpec, Scenario
 
 SUFFIXES = (".yaml", ".yml")
@@ -68,29 +69,6 @@ class Suite:
         return digest.hexdigest()[:16]
 
 
-def _scalar(node: yaml.Node) -> Any:
-    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
-
-
-def _to_python(node: yaml.Node, path: tuple[Any, ...], marks: dict[tuple[Any, ...], Pos]) -> Any:
-    """Plain data from a composed YAML node, recording each value's position by its path."""
-    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            # a key's own position, so "unknown field" points at the key
-            marks[(*path, key, "<key>")] = (
-                key_node.start_mark.line + 1,
-                key_node.start_mark.column + 1,
-            )
-            out[key] = _to_python(value_node, (*path, key), marks)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(child, (*path, i), marks) for i, child in enumerate(node.value)]
-    return _scalar(node)
-
-
 _SCALAR_TAGS = {"str", "int", "float", "bool", "none", "dict", "list"}
 
 
@@ -125,7 +103,7 @@ def _resolve(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[An
 
 def _hint(err: dict[str, Any], path: tuple[Any, ...]) -> str:
     kind = err["type"]
-    last = err["loc"][-1] if err["loc"] else ""
+    last = excerpt(err["loc"][-1] if err["loc"] else "").strip("'\"")
     if kind == "extra_forbidden":
         return (
             f"unknown field '{last}' (remove it or fix its spelling; `costar schema` lists fields)"
@@ -136,8 +114,8 @@ def _hint(err: dict[str, Any], path: tuple[Any, ...]) -> str:
         return "invalid id (use letters, digits, '_', '.' and '-', starting with a letter or digit)"
     if kind == "literal_error":
         return f"{err['msg']}"
-    msg = err["msg"].removeprefix("Value error, ")
-    where = ".".join(str(p) for p in path) or "scenario"
+    msg = clip(err["msg"].removeprefix("Value error, "), 120)
+    where = clip(".".join(str(p) for p in path) or "scenario", 80)
     return f"'{where}': {msg} (`costar schema` shows the expected shape)"
 
 
@@ -182,24 +160,21 @@ def _check_fixture_paths(item: LoadedScenario, marks: dict, base: tuple) -> list
 def load_file(path: Path) -> tuple[list[LoadedScenario], list[str], dict[str, Pos]]:
     """Scenarios in one file (one per YAML document), its problems, and each id's position."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [f"{path}:1:1: cannot read file: {exc} (check permissions and encoding)"], {}
-    try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return [], [f"{path}:{line}:{col}: invalid YAML: {exc.problem} (fix the syntax)"], {}
+        documents = parse_yaml(read_text(path), path)
+    except InputError as exc:  # problems of a scenario file always say path:line:col
+        message = str(exc)
+        if not re.match(rf"{re.escape(str(path))}:\d+:\d+: ", message):
+            line = re.match(rf"{re.escape(str(path))}:(\d+): ", message)
+            rest = message[len(str(path)) + (len(line[1]) + 1 if line else 0) :]
+            message = f"{path}:{line[1] if line else 1}:1{rest}"
+        return [], [message], {}
     loaded: list[LoadedScenario] = []
     problems: list[str] = []
     id_pos: dict[str, Pos] = {}
-    for doc, node in enumerate(nodes):
-        if node is None:
-            continue
-        marks: dict[tuple[Any, ...], Pos] = {}
+    for doc, document in enumerate(documents):
         base: tuple[Any, ...] = (doc,)
-        data = _to_python(node, base, marks)
+        marks = {(*base, *at): pos for at, pos in document.marks.items()}
+        data = document.data
         line, col = marks[base]
         if not isinstance(data, dict):
             problems.append(
