@@ -102,6 +102,24 @@ class Settings(BaseModel):
         "holdout", description="Scenarios with this tag are `costar refine`'s held-out split."
     )
 
+    allow_outside_fixtures: bool = Field(
+        False,
+        description="Let scenarios copy fixtures (`from:`, `sql_file:`) from outside the suite "
+        "folder (absolute paths, `../`, symlinks out). Off: such paths are refused.",
+    )
+    redact: list[str] = Field(
+        default_factory=list,
+        description="Regular expressions whose matches are replaced by [REDACTED] before traces, "
+        "verdicts and reports are stored (added to the built-in secret patterns).",
+    )
+    max_error_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Judge error rate per judge that `costar assess` tolerates before it exits 1 "
+        "(0: any judge error fails; `--allow-errors` never fails).",
+    )
+
     def store_uri(self) -> str:
         """The tracking URI, defaulting to the project's own SQLite store."""
         if self.tracking_uri:

@@ -43,6 +43,9 @@ class AssessConfig(BaseModel):
     concurrency: int = Field(8, ge=1, description="LLM and agentic judges scored at once.")
     mirror: bool = Field(True, description="Mirror verdicts to MLflow as Feedback.")
     verdict_store: str | None = Field(None, description="Verdict store URL; default the project's.")
+    allow_outside_fixtures: bool = Field(
+        False, description="Scenario fixture paths may point outside the suite folder."
+    )
 
     @property
     def costar_dir(self) -> Path:
@@ -104,12 +107,17 @@ def _views(store: TraceStore, cache: TraceCache, ids: list[str]) -> list[TraceVi
     return [found[i] for i in ids if i in found]
 
 
-def _scenarios(store: TraceStore, run_id: str, summary: AssessSummary) -> dict[str, Any]:
+def _scenarios(
+    store: TraceStore, run_id: str, summary: AssessSummary, allow_outside: bool = False
+) -> dict[str, Any]:
     suite_path = store.get_run(run_id).params.get("suite")
     if not suite_path:
         return {}
     try:
-        return {s.id: s.scenario for s in load_suite(suite_path).scenarios}
+        return {
+            s.id: s.scenario
+            for s in load_suite(suite_path, allow_outside_fixtures=allow_outside).scenarios
+        }
     except CostarError as exc:
         first = str(exc).splitlines()[0]
         summary.warnings.append(
@@ -145,7 +153,11 @@ def score_traces(
             views = _views(store, cache, trace_ids[start : start + _CHUNK])
             todo = [(v, j) for v in views for j in judges if (v.trace_id, j.name) not in found]
             for run_id in {v.run_id for v, _ in todo} - set(suites):
-                suites[run_id] = _scenarios(store, run_id, summary) if run_id else {}
+                suites[run_id] = (
+                    _scenarios(store, run_id, summary, config.allow_outside_fixtures)
+                    if run_id
+                    else {}
+                )
             by_run: dict[str, list[tuple[TraceView, Judge]]] = {}
             for v, j in todo:
                 by_run.setdefault(v.run_id, []).append((v, j))
@@ -246,7 +258,7 @@ def _assess_run(
     summary.traces += len(ids)
     pending = [i for i in ids if any((i, j.name, j.version) not in done for j in judges)]
     summary.cached += len(ids) * len(judges)
-    scenarios = _scenarios(store, run_id, summary) if pending else {}
+    scenarios = _scenarios(store, run_id, summary, config.allow_outside_fixtures) if pending else {}
     finished, total = 0, len(pending) * len(judges)
     # a chunk at a time: memory stays bounded whatever the run's size
     for start in range(0, len(pending), _CHUNK):

@@ -61,6 +61,7 @@ def _assess_config(settings: Any, **fields: Any) -> Any:
         experiment=settings.experiment,
         judge_paths=settings.judges,
         verdict_store=settings.verdict_url(),
+        allow_outside_fixtures=settings.allow_outside_fixtures,
         **fields,
     )
 
@@ -945,7 +946,12 @@ def judges_consistency(
         info = store.get_run(run_id)
         (judge,) = load_judges(settings.root, settings.judges, only=[judge_name])
         suite = info.params.get("suite")
-        scenarios = {s.id: s.scenario for s in load_suite(suite).scenarios} if suite else {}
+        outside = settings.allow_outside_fixtures
+        scenarios = (
+            {s.id: s.scenario for s in load_suite(suite, allow_outside_fixtures=outside).scenarios}
+            if suite
+            else {}
+        )
         cache = TraceCache(settings.root / ".costar" / "cache" / "traces.db")
         result = self_consistency(store, cache, info.run_id, judge, scenarios, k)
     except CostarError as exc:
