@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from costar._exceptions import ConfigError
 
@@ -119,6 +119,18 @@ class Settings(BaseModel):
         description="Judge error rate per judge that `costar assess` tolerates before it exits 1 "
         "(0: any judge error fails; `--allow-errors` never fails).",
     )
+
+    @field_validator("redact")
+    @classmethod
+    def _valid_patterns(cls, value: list[str]) -> list[str]:
+        import re
+
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+        return value
 
     def store_uri(self) -> str:
         """The tracking URI, defaulting to the project's own SQLite store."""

@@ -46,6 +46,7 @@ class AssessConfig(BaseModel):
     allow_outside_fixtures: bool = Field(
         False, description="Scenario fixture paths may point outside the suite folder."
     )
+    redact: list[str] = Field(default_factory=list, description="Extra secret patterns.")
 
     @property
     def costar_dir(self) -> Path:
@@ -138,7 +139,9 @@ def score_traces(
     versions are reused unless `cached` is false; new ones are stored when `write` is true.
     Used where a set of traces, not a run, is the unit (the golden set, alignment folds)."""
     store = TraceStore(config.tracking_uri, config.experiment)
-    verdicts = VerdictStore(config.verdict_store or config.costar_dir / "verdicts.db")
+    verdicts = VerdictStore(
+        config.verdict_store or config.costar_dir / "verdicts.db", config.redact
+    )
     cache = TraceCache(config.costar_dir / "cache" / "traces.db")
     try:
         found: dict[tuple[str, str], Verdict] = {}
@@ -207,7 +210,9 @@ def assess(
     """Score the runs' traces with the project's judges; see the module docstring."""
     started = time.monotonic()
     store = TraceStore(config.tracking_uri, config.experiment)
-    verdicts = VerdictStore(config.verdict_store or config.costar_dir / "verdicts.db")
+    verdicts = VerdictStore(
+        config.verdict_store or config.costar_dir / "verdicts.db", config.redact
+    )
     cache = TraceCache(config.costar_dir / "cache" / "traces.db")
     judges = load_judges(config.root, config.judge_paths, config.judges or None)
     summary = AssessSummary(judges=len(judges))

@@ -62,6 +62,7 @@ def _assess_config(settings: Any, **fields: Any) -> Any:
         judge_paths=settings.judges,
         verdict_store=settings.verdict_url(),
         allow_outside_fixtures=settings.allow_outside_fixtures,
+        redact=settings.redact,
         **fields,
     )
 
@@ -597,6 +598,7 @@ def report(
                     deltas=deltas or None,
                     ui_url=ui_url,
                     experiment_id=store.experiment_id,
+                    redact=settings.redact,
                 )
             ),
             encoding="utf-8",

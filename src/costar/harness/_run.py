@@ -59,6 +59,7 @@ class RunConfig(BaseModel):
     allow_outside_fixtures: bool = Field(
         False, description="Fixture paths may point outside the suite folder."
     )
+    redact: list[str] = Field(default_factory=list, description="Extra secret patterns.")
 
 
 @dataclass
@@ -157,7 +158,7 @@ def _worker(
 def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary:
     """Run the suite against the agent and record every trial; see the module docstring."""
     started = time.monotonic()
-    store = TraceStore(config.tracking_uri, config.experiment)
+    store = TraceStore(config.tracking_uri, config.experiment, config.redact)
     run_id: str | None = None
     if config.resume:
         config, run_id = _resume_config(config, store)
@@ -331,6 +332,7 @@ def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
             dependencies=settings.dependencies,
             mcp_servers=settings.mcp_servers,
             allow_outside_fixtures=settings.allow_outside_fixtures,
+            redact=settings.redact,
             **values,
         )
     except ValueError as exc:
