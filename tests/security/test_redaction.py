@@ -123,3 +123,35 @@ def test_an_invalid_redact_pattern_is_a_one_line_usage_error(project: Path) -> N
     assert done.returncode == 2 and "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert "costar.toml" in line and "'redact" in line and "(unclosed" in line
+
+
+PRODUCTION = f"""
+import os, sys
+os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
+import mlflow
+import costar
+
+@costar.tool
+def call_api(url, headers):
+    return {{"sent": headers["Authorization"]}}
+
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("production")
+with mlflow.start_span("support-agent", span_type="AGENT"):
+    call_api("https://api.example/v1", {{"Authorization": "Bearer {BEARER}"}})
+mlflow.flush_trace_async_logging()
+"""
+
+
+def test_steps_written_straight_to_mlflow_in_production_are_redacted(
+    tmp_path: Path, store_uri: str
+) -> None:
+    script = tmp_path / "prod.py"
+    script.write_text(PRODUCTION, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), store_uri], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    data = Path(store_uri.removeprefix("sqlite:///")).read_bytes()
+    assert BEARER.encode() not in data
+    assert b"Bearer [REDACTED]" in data and b"https://api.example/v1" in data

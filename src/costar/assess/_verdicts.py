@@ -76,6 +76,10 @@ class VerdictStore:
     def close(self) -> None:
         self._engine.dispose()
 
+    def redacted(self, verdicts: Iterable[Verdict]) -> list[Verdict]:
+        """The verdicts as this store writes them: secrets redacted from their free text."""
+        return [_redacted(v, self.redactor) for v in verdicts]
+
     def write(self, verdicts: Iterable[Verdict]) -> int:
         """Insert or replace verdicts in one transaction; returns how many."""
         rows = [
