@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -118,6 +119,9 @@ def test_early_client_disconnects_print_no_traceback(server, capfd) -> None:
     assert "Traceback" not in err and len(err.splitlines()) <= 1
 
 
+@pytest.mark.skipif(
+    shutil.which("ss") is None, reason="ss is not installed (apt-get install iproute2)"
+)
 def test_the_listen_backlog_is_larger_than_five(server) -> None:
     port = server._server.server_address[1]
     listing = subprocess.run(
