@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from costar._exceptions import InputError
 from costar._input import clip, load_toml, read_text
@@ -102,6 +102,36 @@ class Settings(BaseModel):
     holdout_tag: str = Field(
         "holdout", description="Scenarios with this tag are `costar refine`'s held-out split."
     )
+
+    allow_outside_fixtures: bool = Field(
+        False,
+        description="Let scenarios copy fixtures (`from:`, `sql_file:`) from outside the suite "
+        "folder (absolute paths, `../`, symlinks out). Off: such paths are refused.",
+    )
+    redact: list[str] = Field(
+        default_factory=list,
+        description="Regular expressions whose matches are replaced by [REDACTED] before traces, "
+        "verdicts and reports are stored (added to the built-in secret patterns).",
+    )
+    max_error_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Judge error rate per judge that `costar assess` tolerates before it exits 1 "
+        "(0: any judge error fails; `--allow-errors` never fails).",
+    )
+
+    @field_validator("redact")
+    @classmethod
+    def _valid_patterns(cls, value: list[str]) -> list[str]:
+        import re
+
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+        return value
 
     def store_uri(self) -> str:
         """The tracking URI, defaulting to the project's own SQLite store."""

@@ -177,11 +177,46 @@ def test_agentic_judge_explores_with_bounded_tools(fake_env) -> None:
     tool_messages = [m for m in fake.requests[-1]["messages"] if m["role"] == "tool"]
     assert len(tool_messages) == 3
     assert all(len(m["content"].encode()) <= MAX_RESULT for m in tool_messages)
-    page = json.loads(tool_messages[-1]["content"])  # the 100 KB output, first page only
+    body = tool_messages[-1]["content"].split(">\n", 1)[1].rsplit("\n</", 1)[0]
+    page = json.loads(body)  # the 100 KB output, first page only (inside the data boundary)
     assert page["total_chars"] == 100_000 and page["next_offset"] is not None
     offered = {t["function"]["name"] for t in fake.requests[0]["tools"]}
     assert {"list_spans", "get_span", "search", "read_file", "query_state", "finish"} <= offered
     assert "x" * 1000 not in fake.requests[0]["messages"][1]["content"]  # not read whole
+
+
+def test_agentic_tool_results_stay_inside_the_data_boundary(fake_env) -> None:
+    read_then_finish = {
+        "rules": [
+            {
+                "when": {"last_role": "tool"},
+                "reply": {"tool_calls": [{"name": "finish", "arguments": {"passed": False}}]},
+            },
+            {
+                "when": {"system": JUDGE, "last_role": "user"},
+                "reply": {
+                    "tool_calls": [
+                        {"name": "get_span", "arguments": {"span_id": "t2", "field": "outputs"}},
+                        {"name": "search", "arguments": {"pattern": "ignore your"}},
+                    ]
+                },
+            },
+        ]
+    }
+    fake = fake_env(read_then_finish)
+    verdict = build("agentic").score(refund_trace(), SCENARIO)
+    assert verdict.status == "ok", verdict.error
+    messages = fake.requests[-1]["messages"]
+    boundary = messages[0]["content"].split("Everything between <")[1].split(">")[0]
+    assert boundary.startswith("trace-data-")
+    results = [m["content"] for m in messages if m["role"] == "tool"]
+    assert len(results) == 2
+    for content in results:  # what the model received: every tool result is delimited data
+        assert content.startswith(f"<{boundary}>\n") and content.endswith(f"\n</{boundary}>")
+        assert content.count(f"</{boundary}>") == 1
+        assert "ignore your instructions" in content  # the injected text, only as data
+        json.loads(content.split(f"<{boundary}>")[1].split(f"</{boundary}>")[0])
+        assert len(content.encode()) <= MAX_RESULT
 
 
 def test_agentic_judge_caps_steps_and_tokens(fake_env) -> None:

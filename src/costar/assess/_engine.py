@@ -43,6 +43,10 @@ class AssessConfig(BaseModel):
     concurrency: int = Field(8, ge=1, description="LLM and agentic judges scored at once.")
     mirror: bool = Field(True, description="Mirror verdicts to MLflow as Feedback.")
     verdict_store: str | None = Field(None, description="Verdict store URL; default the project's.")
+    allow_outside_fixtures: bool = Field(
+        False, description="Scenario fixture paths may point outside the suite folder."
+    )
+    redact: list[str] = Field(default_factory=list, description="Extra secret patterns.")
 
     @property
     def costar_dir(self) -> Path:
@@ -104,12 +108,17 @@ def _views(store: TraceStore, cache: TraceCache, ids: list[str]) -> list[TraceVi
     return [found[i] for i in ids if i in found]
 
 
-def _scenarios(store: TraceStore, run_id: str, summary: AssessSummary) -> dict[str, Any]:
+def _scenarios(
+    store: TraceStore, run_id: str, summary: AssessSummary, allow_outside: bool = False
+) -> dict[str, Any]:
     suite_path = store.get_run(run_id).params.get("suite")
     if not suite_path:
         return {}
     try:
-        return {s.id: s.scenario for s in load_suite(suite_path).scenarios}
+        return {
+            s.id: s.scenario
+            for s in load_suite(suite_path, allow_outside_fixtures=allow_outside).scenarios
+        }
     except CostarError as exc:
         first = str(exc).splitlines()[0]
         summary.warnings.append(
@@ -130,7 +139,9 @@ def score_traces(
     versions are reused unless `cached` is false; new ones are stored when `write` is true.
     Used where a set of traces, not a run, is the unit (the golden set, alignment folds)."""
     store = TraceStore(config.tracking_uri, config.experiment)
-    verdicts = VerdictStore(config.verdict_store or config.costar_dir / "verdicts.db")
+    verdicts = VerdictStore(
+        config.verdict_store or config.costar_dir / "verdicts.db", config.redact
+    )
     cache = TraceCache(config.costar_dir / "cache" / "traces.db")
     try:
         found: dict[tuple[str, str], Verdict] = {}
@@ -145,7 +156,11 @@ def score_traces(
             views = _views(store, cache, trace_ids[start : start + _CHUNK])
             todo = [(v, j) for v in views for j in judges if (v.trace_id, j.name) not in found]
             for run_id in {v.run_id for v, _ in todo} - set(suites):
-                suites[run_id] = _scenarios(store, run_id, summary) if run_id else {}
+                suites[run_id] = (
+                    _scenarios(store, run_id, summary, config.allow_outside_fixtures)
+                    if run_id
+                    else {}
+                )
             by_run: dict[str, list[tuple[TraceView, Judge]]] = {}
             for v, j in todo:
                 by_run.setdefault(v.run_id, []).append((v, j))
@@ -195,7 +210,9 @@ def assess(
     """Score the runs' traces with the project's judges; see the module docstring."""
     started = time.monotonic()
     store = TraceStore(config.tracking_uri, config.experiment)
-    verdicts = VerdictStore(config.verdict_store or config.costar_dir / "verdicts.db")
+    verdicts = VerdictStore(
+        config.verdict_store or config.costar_dir / "verdicts.db", config.redact
+    )
     cache = TraceCache(config.costar_dir / "cache" / "traces.db")
     judges = load_judges(config.root, config.judge_paths, config.judges or None)
     summary = AssessSummary(judges=len(judges))
@@ -246,7 +263,7 @@ def _assess_run(
     summary.traces += len(ids)
     pending = [i for i in ids if any((i, j.name, j.version) not in done for j in judges)]
     summary.cached += len(ids) * len(judges)
-    scenarios = _scenarios(store, run_id, summary) if pending else {}
+    scenarios = _scenarios(store, run_id, summary, config.allow_outside_fixtures) if pending else {}
     finished, total = 0, len(pending) * len(judges)
     # a chunk at a time: memory stays bounded whatever the run's size
     for start in range(0, len(pending), _CHUNK):

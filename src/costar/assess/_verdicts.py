@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from costar._exceptions import StoreError
 from costar.judges import Verdict
+from costar.traces._redact import Redactor
 
 _meta = sa.MetaData()
 verdicts_table = sa.Table(
@@ -57,11 +58,12 @@ def _number(value: Any) -> float | None:
 class VerdictStore:
     """Verdicts in one database; safe to share between threads."""
 
-    def __init__(self, target: str | Path):
+    def __init__(self, target: str | Path, redact: Iterable[str] = ()):
         url = target if isinstance(target, str) and "://" in target else f"sqlite:///{target}"
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
+        self.redactor = Redactor(redact)  # applied to every verdict this store writes
         self._lock = threading.Lock()
         try:
             self._engine = sa.create_engine(url, future=True)
@@ -73,6 +75,10 @@ class VerdictStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def redacted(self, verdicts: Iterable[Verdict]) -> list[Verdict]:
+        """The verdicts as this store writes them: secrets redacted from their free text."""
+        return [_redacted(v, self.redactor) for v in verdicts]
 
     def write(self, verdicts: Iterable[Verdict]) -> int:
         """Insert or replace verdicts in one transaction; returns how many."""
@@ -88,7 +94,7 @@ class VerdictStore:
                 "value_num": _number(v.value),
                 "created_at": v.created_at,
                 "mirrored": False,
-                "data": v.model_dump_json(),
+                "data": _redacted(v, self.redactor).model_dump_json(),
             }
             for v in verdicts
         ]
@@ -246,6 +252,17 @@ class VerdictStore:
                     )
                     .values(mirrored=True)
                 )
+
+
+def _redacted(v: Verdict, redactor: Redactor) -> Verdict:
+    """The verdict with secrets redacted from its free text (rationale, error, text value)."""
+    return v.model_copy(
+        update={
+            "rationale": redactor.text(v.rationale),
+            "error": redactor.text(v.error) if v.error else v.error,
+            "value": redactor.text(v.value) if isinstance(v.value, str) else v.value,
+        }
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -61,6 +61,8 @@ def _assess_config(settings: Any, **fields: Any) -> Any:
         experiment=settings.experiment,
         judge_paths=settings.judges,
         verdict_store=settings.verdict_url(),
+        allow_outside_fixtures=settings.allow_outside_fixtures,
+        redact=settings.redact,
         **fields,
     )
 
@@ -366,6 +368,12 @@ def assess(
     no_mirror: Annotated[
         bool, typer.Option("--no-mirror", help="Do not mirror verdicts to MLflow as Feedback.")
     ] = False,
+    allow_errors: Annotated[
+        bool,
+        typer.Option(
+            "--allow-errors", help="Exit 0 even when judges errored more than max_error_rate."
+        ),
+    ] = False,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -374,8 +382,11 @@ def assess(
 
     Only verdicts missing for the current judge versions are computed: after changing one
     judge, only that judge runs. Judge errors are recorded and retried by the next assess.
+    Exits 1 when a judge's error rate is above max_error_rate (costar.toml; default 0: any
+    judge error), unless --allow-errors.
     """
     from costar.assess import assess as run_assess
+    from costar.assess._errors import breach_message, error_breaches
 
     if not run_ids and not all_runs and not last:
         typer.echo(
@@ -396,11 +407,17 @@ def assess(
         summary = run_assess(config)
     except CostarError as exc:
         fail(exc)
+    breaches = [] if allow_errors else error_breaches(summary, settings.max_error_rate)
     data = summary.to_json()
     if as_json:
         emit_json(data)
-        return
-    _print_assess(data)
+    else:
+        _print_assess(data)
+    if breaches:
+        typer.echo(
+            f"costar: {breach_message(summary, breaches, settings.max_error_rate)}", err=True
+        )
+        exit_code(ExitCode.FINDINGS)
 
 
 def _print_assess(data: dict[str, Any]) -> None:
@@ -581,6 +598,7 @@ def report(
                     deltas=deltas or None,
                     ui_url=ui_url,
                     experiment_id=store.experiment_id,
+                    redact=settings.redact,
                 )
             ),
             encoding="utf-8",
@@ -937,7 +955,12 @@ def judges_consistency(
         info = store.get_run(run_id)
         (judge,) = load_judges(settings.root, settings.judges, only=[judge_name])
         suite = info.params.get("suite")
-        scenarios = {s.id: s.scenario for s in load_suite(suite).scenarios} if suite else {}
+        outside = settings.allow_outside_fixtures
+        scenarios = (
+            {s.id: s.scenario for s in load_suite(suite, allow_outside_fixtures=outside).scenarios}
+            if suite
+            else {}
+        )
         cache = TraceCache(settings.root / ".costar" / "cache" / "traces.db")
         result = self_consistency(store, cache, info.run_id, judge, scenarios, k)
     except CostarError as exc:

@@ -106,7 +106,7 @@ def monitor(
         label = name or settings.experiment
         folder = settings.root / ".costar" / "monitor"
         store = TraceStore(settings.store_uri(), settings.experiment)
-        verdicts = VerdictStore(settings.verdict_url())
+        verdicts = VerdictStore(settings.verdict_url(), settings.redact)
         cfg = MonitorConfig(
             name=label,
             store=store,

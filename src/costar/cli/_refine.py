@@ -94,6 +94,7 @@ def refine(
             verdict_store=settings.verdict_url(),
             judge_paths=settings.judges,
             suite=settings.suite,
+            allow_outside_fixtures=settings.allow_outside_fixtures,
             agent_files=settings.agent_files,
             assistant=spec,
             assistant_timeout=timeout,

@@ -56,6 +56,10 @@ class RunConfig(BaseModel):
     name: str | None = Field(None, description="Run name shown in the MLflow UI.")
     dependencies: list[str] = Field(default_factory=list, description="Python packages to record.")
     mcp_servers: dict[str, str] = Field(default_factory=dict, description="MCP servers to record.")
+    allow_outside_fixtures: bool = Field(
+        False, description="Fixture paths may point outside the suite folder."
+    )
+    redact: list[str] = Field(default_factory=list, description="Extra secret patterns.")
 
 
 @dataclass
@@ -166,11 +170,13 @@ def _worker(
 def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary:
     """Run the suite against the agent and record every trial; see the module docstring."""
     started = time.monotonic()
-    store = TraceStore(config.tracking_uri, config.experiment)
+    store = TraceStore(config.tracking_uri, config.experiment, config.redact)
     run_id: str | None = None
     if config.resume:
         config, run_id = _resume_config(config, store)
-    suite = load_suite(config.suite, config.tags or None, config.scenarios or None)
+    suite = load_suite(
+        config.suite, config.tags or None, config.scenarios or None, config.allow_outside_fixtures
+    )
     agent = resolve_agent(config.agent, config.root, config.autolog)
     extra = (
         [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
@@ -341,6 +347,8 @@ def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
             autolog=settings.autolog,
             dependencies=settings.dependencies,
             mcp_servers=settings.mcp_servers,
+            allow_outside_fixtures=settings.allow_outside_fixtures,
+            redact=settings.redact,
             **values,
         )
     except ValueError as exc:

@@ -49,12 +49,21 @@ def render_trace(view: TraceView) -> list[dict[str, Any]]:
     return events
 
 
-def delimit(payload: Any) -> tuple[str, str]:
-    """(text, boundary): `payload` JSON-encoded inside a nonce boundary."""
-    nonce = secrets.token_hex(8)
-    boundary = f"trace-data-{nonce}"
+def new_boundary() -> str:
+    """A boundary name carrying a random nonce that trace content cannot know."""
+    return f"trace-data-{secrets.token_hex(8)}"
+
+
+def wrap(body: str, boundary: str) -> str:
+    """`body` (already JSON) inside the boundary; every piece of trace content goes through here."""
+    return f"<{boundary}>\n{body}\n</{boundary}>"
+
+
+def delimit(payload: Any, boundary: str | None = None) -> tuple[str, str]:
+    """(text, boundary): `payload` JSON-encoded inside a nonce boundary (new unless given)."""
+    boundary = boundary or new_boundary()
     body = clip(json.dumps(payload, ensure_ascii=False, default=repr), MAX_TRACE)
-    return f"<{boundary}>\n{body}\n</{boundary}>", boundary
+    return wrap(body, boundary), boundary
 
 
 def data_rule(boundary: str) -> str:

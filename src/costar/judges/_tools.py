@@ -1,4 +1,8 @@
-"""The agentic judge's tools over one trace. Every result is at most 8 KB, paged when longer."""
+"""The agentic judge's tools over one trace. Every result is at most 8 KB, paged when longer.
+
+Results carry trace content, so with a boundary they come wrapped in it like all trace data
+(see `_prompt`), the wrapping counted inside the 8 KB.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import sqlite3
 from typing import Any
 
 from costar.judges._checks import _rebuild
+from costar.judges._prompt import wrap
 from costar.judges._view import TraceView
 
 MAX_RESULT = 8_192  # bytes of one tool result
@@ -83,10 +88,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=repr, ensure_ascii=False)
 
 
-def bounded(data: dict[str, Any]) -> str:
-    """JSON of `data`, at most MAX_RESULT bytes (long lists and content are cut, and say so)."""
+def bounded(data: dict[str, Any], limit: int = MAX_RESULT) -> str:
+    """JSON of `data`, at most `limit` bytes (long lists and content are cut, and say so)."""
     text = json.dumps(data, default=repr, ensure_ascii=False)
-    while len(text.encode()) > MAX_RESULT:
+    while len(text.encode()) > limit:
         if isinstance(data.get("content"), str) and len(data["content"]) > 200:
             data["content"] = data["content"][: len(data["content"]) // 2]
             data["truncated"] = True
@@ -94,7 +99,7 @@ def bounded(data: dict[str, Any]) -> str:
             data["items"] = data["items"][: len(data["items"]) // 2]
             data["truncated"] = True
         else:
-            return text.encode()[: MAX_RESULT - 40].decode(errors="ignore") + '..."[cut]"'
+            return text.encode()[: limit - 40].decode(errors="ignore") + '..."[cut]"'
         text = json.dumps(data, default=repr, ensure_ascii=False)
     return text
 
@@ -102,8 +107,9 @@ def bounded(data: dict[str, Any]) -> str:
 class JudgeTools:
     """Read-only tools over one trace for an agentic judge."""
 
-    def __init__(self, view: TraceView):
+    def __init__(self, view: TraceView, boundary: str | None = None):
         self.view = view
+        self.boundary = boundary
 
     def overview(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -122,13 +128,17 @@ class JudgeTools:
         return [str(i) for i in ids if str(i) in spans]
 
     def run(self, name: str, args: dict[str, Any]) -> str:
+        """The tool's result as JSON, inside the boundary when there is one."""
+        limit = MAX_RESULT - (len(wrap("", self.boundary)) if self.boundary else 0)
         method = getattr(self, f"t_{name}", None)
         if method is None:
-            return bounded({"error": f"unknown tool {name!r}"})
-        try:
-            return bounded(method(**args))
-        except (TypeError, KeyError, ValueError, re.error, sqlite3.Error) as exc:
-            return bounded({"error": f"{type(exc).__name__}: {exc}"})
+            text = bounded({"error": f"unknown tool {name!r}"}, limit)
+        else:
+            try:
+                text = bounded(method(**args), limit)
+            except (TypeError, KeyError, ValueError, re.error, sqlite3.Error) as exc:
+                text = bounded({"error": f"{type(exc).__name__}: {exc}"}, limit)
+        return wrap(text, self.boundary) if self.boundary else text
 
     def t_list_spans(
         self, span_type: str | None = None, name: str | None = None, offset: int = 0

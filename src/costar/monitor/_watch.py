@@ -178,7 +178,7 @@ def monitor_pass(cfg: MonitorConfig, progress: Callable[[int], None] | None = No
         stamps = {i.trace_id: int(i.request_time) for i in batch}
         traces = cfg.store.get_traces([i.trace_id for i in batch])
         views = [TraceView.from_mlflow(t) for t in traces]
-        verdicts = _score(cfg, views, stamps)
+        verdicts = cfg.verdicts.redacted(_score(cfg, views, stamps))  # mirrored as stored
         cfg.verdicts.write(verdicts)
         if cfg.mirror:
             _mirror(cfg.store, [v for v in verdicts if v.status != "skipped"])

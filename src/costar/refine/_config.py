@@ -24,6 +24,7 @@ class RefineConfig(BaseModel):
     verdict_store: str
     judge_paths: list[str] = Field(default_factory=lambda: ["judges"])
     suite: str = "scenarios"
+    allow_outside_fixtures: bool = False
     agent_files: list[str] = Field(default_factory=list)
     assistant: str = Field(description="A command template, or 'gepa' for the built-in one.")
     assistant_timeout: float = 1800.0

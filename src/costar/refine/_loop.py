@@ -122,7 +122,9 @@ def refine(config: RefineConfig, say: Callable[[str], None] | None = None) -> Re
         config.gepa_budget,
         config.components or config.agent_files,
     )
-    suite = load_suite(config.root / config.suite)
+    suite = load_suite(
+        config.root / config.suite, allow_outside_fixtures=config.allow_outside_fixtures
+    )
     ids_tags = {s.id: list(s.scenario.tags) for s in suite.scenarios}
     files = {s.id: s.path for s in suite.scenarios}
     train, holdout = split_suite(ids_tags, config.holdout_tag, config.holdout_fraction)

@@ -1,16 +1,18 @@
 """One self-contained HTML report: pass rates with intervals, metric distributions, the paired
 comparison with a baseline, and every failing verdict with its rationale, evidence and a link
-to the trace in the MLflow UI. No scripts, no external resources; all text is escaped."""
+to the trace in the MLflow UI. No scripts, no external resources; all text is escaped, and
+secrets are redacted from the finished document."""
 
 from __future__ import annotations
 
 import html
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from costar.assess import JudgeDelta, JudgeSummary, quantile
 from costar.judges import Verdict
+from costar.traces._redact import Redactor
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -35,6 +37,7 @@ class ReportInput:
     deltas: dict[str, JudgeDelta] | None = None
     ui_url: str = "http://127.0.0.1:5000"
     experiment_id: str = "0"
+    redact: list[str] = field(default_factory=list)  # the project's own secret patterns
 
 
 def _e(value: Any) -> str:
@@ -172,7 +175,7 @@ def render_html(data: ReportInput) -> str:
     """The whole report as one HTML document."""
     judged = sum(1 for s in data.summary.values() if s.rate is not None)
     stamp = time.strftime("%Y-%m-%d %H:%M")
-    return f"""<!doctype html>
+    return Redactor(data.redact).text(f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>costar report {_e(data.run_id[:12])}</title>
 <style>{CSS}</style></head><body>
 <h1>costar report: run <code>{_e(data.run_id[:12])}</code> {_e(data.run_name)}</h1>
@@ -188,4 +191,4 @@ blue tick: the baseline's rate.</p>
 <h2>Failing verdicts</h2>
 {failures_table(data)}
 </body></html>
-"""
+""")

@@ -138,27 +138,50 @@ def _problems(exc: ValidationError, data: Any, marks: dict, file: Path, base: tu
     return lines
 
 
-def _check_fixture_paths(item: LoadedScenario, marks: dict, base: tuple) -> list[str]:
-    problems = []
+def _outside(source: Path, confine_to: Path | None) -> bool:
+    """Whether `source` (symlinks followed) lies outside the folder fixtures are confined to."""
+    return confine_to is not None and not source.resolve().is_relative_to(confine_to)
+
+
+def _fixture_problem(
+    item: LoadedScenario, pos: Pos, path: str, what: str, confine_to: Path | None
+) -> str | None:
+    where = f"{item.path}:{pos[0]}:{pos[1]}"
+    source = item.base_dir / path
+    if _outside(source, confine_to):
+        return (
+            f"{where}: fixture path '{path}' resolves to {source.resolve()}, outside the suite "
+            f"folder {confine_to} (move it into the suite, or set allow_outside_fixtures = true "
+            "in costar.toml)"
+        )
+    if not source.is_file():
+        relative = "paths in 'from' are" if what == "file" else "paths are"
+        return f"{where}: {what} '{path}' not found ({relative} relative to the scenario file)"
+    return None
+
+
+def _check_fixture_paths(
+    item: LoadedScenario, marks: dict, base: tuple, confine_to: Path | None
+) -> list[str]:
+    found: list[str | None] = []
     for name, spec in item.scenario.setup.files.items():
-        if isinstance(spec, FileSpec) and spec.from_ and not (item.base_dir / spec.from_).is_file():
-            line, col = marks.get((*base, "setup", "files", name, "from"), (item.line, 1))
-            problems.append(
-                f"{item.path}:{line}:{col}: file '{spec.from_}' not found "
-                "(paths in 'from' are relative to the scenario file)"
-            )
+        if isinstance(spec, FileSpec) and spec.from_:
+            pos = marks.get((*base, "setup", "files", name, "from"), (item.line, 1))
+            found.append(_fixture_problem(item, pos, spec.from_, "file", confine_to))
     for name, seed in item.scenario.setup.seeds().items():
-        if seed.sql_from and not (item.base_dir / seed.sql_from).is_file():
-            line, col = marks.get((*base, "setup", "sqlite", name, "sql_file"), (item.line, 1))
-            problems.append(
-                f"{item.path}:{line}:{col}: SQL file '{seed.sql_from}' not found "
-                "(paths are relative to the scenario file)"
-            )
-    return problems
+        if seed.sql_from:
+            pos = marks.get((*base, "setup", "sqlite", name, "sql_file"), (item.line, 1))
+            found.append(_fixture_problem(item, pos, seed.sql_from, "SQL file", confine_to))
+    return [p for p in found if p]
 
 
-def load_file(path: Path) -> tuple[list[LoadedScenario], list[str], dict[str, Pos]]:
-    """Scenarios in one file (one per YAML document), its problems, and each id's position."""
+def load_file(
+    path: Path, confine_to: Path | None = None
+) -> tuple[list[LoadedScenario], list[str], dict[str, Pos]]:
+    """Scenarios in one file (one per YAML document), its problems, and each id's position.
+
+    With `confine_to` (a resolved folder), fixture paths that resolve outside it are problems.
+    """
     try:
         documents = parse_yaml(read_text(path), path)
     except InputError as exc:  # problems of a scenario file always say path:line:col
@@ -188,7 +211,7 @@ def load_file(path: Path) -> tuple[list[LoadedScenario], list[str], dict[str, Po
             problems.extend(_problems(exc, data, marks, path, base))
             continue
         item = LoadedScenario(scenario=scenario, path=path, line=line)
-        file_problems = _check_fixture_paths(item, marks, base)
+        file_problems = _check_fixture_paths(item, marks, base, confine_to)
         if file_problems:
             problems.extend(file_problems)
             continue
@@ -205,9 +228,15 @@ def scenario_files(folder: Path) -> list[Path]:
 
 
 def load_suite(
-    folder: str | Path, tags: list[str] | None = None, ids: list[str] | None = None
+    folder: str | Path,
+    tags: list[str] | None = None,
+    ids: list[str] | None = None,
+    allow_outside_fixtures: bool = False,
 ) -> Suite:
     """Load and validate every scenario under `folder`, then filter by tags and ids (globs).
+
+    Fixture paths (`from:`, `sql_file:`) must resolve, symlinks followed, inside the suite
+    folder unless `allow_outside_fixtures` (the project's opt-in) is true.
 
     Raises ScenarioError listing every problem in the suite, and UsageError when the folder is
     missing or the filters leave nothing to run.
@@ -221,8 +250,9 @@ def load_suite(
     problems: list[str] = []
     seen: dict[str, tuple[Path, Pos]] = {}
     scenarios: list[LoadedScenario] = []
+    confine_to = None if allow_outside_fixtures else (root if root.is_dir() else root.parent)
     for path in files:
-        loaded, file_problems, id_pos = load_file(path)
+        loaded, file_problems, id_pos = load_file(path, confine_to and confine_to.resolve())
         problems.extend(file_problems)
         for item in loaded:
             line, col = id_pos[item.id]

@@ -13,6 +13,7 @@ from typing import Any
 
 from costar.traces._model import TrialRecord
 from costar.traces._record import SpanRecord, new_span_id
+from costar.traces._redact import Redactor
 
 SNAPSHOT_SPAN = "final_state"
 _REQUEST_ID = "mlflow.traceRequestId"
@@ -86,8 +87,9 @@ def trial_spans(record: TrialRecord) -> list[SpanRecord]:
     return spans
 
 
-def to_mlflow_spans(record: TrialRecord) -> list[Any]:
-    """MLflow `Span` entities for one trial, ready for the store's `log_spans`."""
+def to_mlflow_spans(record: TrialRecord, redactor: Redactor | None = None) -> list[Any]:
+    """MLflow `Span` entities for one trial, ready for the store's `log_spans`, secrets
+    redacted (by `redactor`, default the built-in patterns and secret environment values)."""
     from mlflow.entities import Span
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -101,7 +103,7 @@ def to_mlflow_spans(record: TrialRecord) -> list[Any]:
         return SpanContext(otel_trace_id, span_id, is_remote=False, trace_flags=TraceFlags(1))
 
     out = []
-    for span in trial_spans(record):
+    for span in (redactor or Redactor()).spans(trial_spans(record)):
         attributes = {k: _dump(v) for k, v in span.attributes.items()}
         attributes[_REQUEST_ID] = request_id
         attributes[_SPAN_TYPE] = json.dumps(span.span_type)

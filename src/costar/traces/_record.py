@@ -4,7 +4,8 @@ The harness, not MLflow's live tracer, collects spans while an agent runs; the s
 finished trials to MLflow traces and writes them in batches. So recording never drops a span.
 Outside a costar run (in production), a step inside an active MLflow span (the agent's own
 `@mlflow.trace` or `mlflow.start_span`) becomes an MLflow span of the same shape, so production
-traces read like test traces; with neither, `costar.tool` just runs (no overhead).
+traces read like test traces; with neither, `costar.tool` just runs (no overhead). What such a
+step hands to MLflow is redacted first (the built-in secret patterns, see `_redact`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@functools.cache
+def _live_redactor() -> Any:
+    """The redactor for steps written straight to MLflow (production): built once per process."""
+    from costar.traces._redact import Redactor
+
+    return Redactor()
 
 
 def new_span_id() -> int:
@@ -121,7 +130,7 @@ class Step:
             import mlflow
 
             self._live = mlflow.start_span(self.record.name, span_type=self.record.span_type)
-            self._live.__enter__().set_inputs(self.record.inputs)
+            self._live.__enter__().set_inputs(_live_redactor().value(self.record.inputs))
         self.record.parent_id = _parent.get()
         self._token = _parent.set(self.record.span_id)
         return self
@@ -132,8 +141,8 @@ class Step:
 
             live = mlflow.get_current_active_span()
             if live is not None:
-                live.set_outputs(self.record.outputs)
-                live.set_attributes(self.record.attributes)
+                live.set_outputs(_live_redactor().value(self.record.outputs))
+                live.set_attributes(_live_redactor().value(self.record.attributes))
             self._live.__exit__(exc_type, exc, tb)
         if self._token is not None:
             _parent.reset(self._token)

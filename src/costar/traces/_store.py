@@ -21,6 +21,7 @@ from costar._env import quiet_dependencies
 from costar._exceptions import NotFoundError, StoreError
 from costar.traces._convert import to_mlflow_spans
 from costar.traces._model import TAG_PREFIX, TrialRecord
+from costar.traces._redact import Redactor
 
 RUN_TAG = f"{TAG_PREFIX}run_id"
 _LINK_CHUNK = 100  # MLflow's limit for link_traces_to_run
@@ -61,8 +62,9 @@ class TraceRow:
 class TraceStore:
     """Traces and runs in one MLflow experiment of one tracking store."""
 
-    def __init__(self, tracking_uri: str, experiment: str = "costar"):
+    def __init__(self, tracking_uri: str, experiment: str = "costar", redact: Iterable[str] = ()):
         self.tracking_uri = tracking_uri
+        self.redactor = Redactor(redact)  # applied to every trace this store writes
         self.experiment_name = experiment
         self._experiment_id: str | None = None
         self._client: Any = None
@@ -205,7 +207,7 @@ class TraceStore:
         """Write the trials as traces in one batch; return the trace ids verified in the store."""
         if not records:
             return set()
-        spans = [span for record in records for span in to_mlflow_spans(record)]
+        spans = [span for record in records for span in to_mlflow_spans(record, self.redactor)]
         self._tracing.log_spans(self.experiment_id, spans)
         landed = self.existing_trace_ids([r.trace_id for r in records])
         by_run: dict[str, list[str]] = {}

@@ -6,6 +6,10 @@ loopback name are refused too (DNS rebinding). The page's Content-Security-Polic
 its own nonce'd script, and trace content is only ever inserted as text, so a trace holding
 `<script>` shows as text and does not run. The judge's verdict on a trace is sent only after
 this labeller has answered for that judge, so it cannot anchor the answer.
+
+POSTs from another origin are refused (403) even with the token; bodies must be a JSON object
+of at most MAX_BODY bytes with a scalar label value (else 400/413, answered at once); a client
+that goes away early is not worth a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,7 +34,17 @@ from costar.judges._prompt import clip_value
 from costar.traces import TraceStore
 
 MAX_TEXT = 20_000  # characters of any one text sent to the page
+MAX_BODY = 1_000_000  # bytes of one POST body
 _HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+_SCALAR = (str, bool, int, float)
+
+
+class BadRequest(ValueError):
+    """A request the labelling API refuses: its HTTP status and a short reason."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
 
 
 def _clip(value: Any) -> str:
@@ -123,7 +138,14 @@ class LabelSession:
             cache.close()
         return trace_document(views[0]) if views else None
 
-    def save(self, body: dict[str, Any]) -> dict[str, Any]:
+    def save(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise BadRequest(400, "the body must be a JSON object {trace_id, judge, value}")
+        value, rationale = body.get("value", ""), body.get("rationale", "")
+        if not isinstance(value, _SCALAR):
+            raise BadRequest(400, "the label value must be pass/fail, a number or a short text")
+        if not isinstance(rationale, str):
+            raise BadRequest(400, "the rationale must be text")
         trace_id, judge = str(body.get("trace_id", "")), str(body.get("judge", ""))
         if trace_id not in {q["trace_id"] for q in self.queue}:
             raise ValueError(f"trace {trace_id!r} is not in this labelling session")
@@ -133,8 +155,8 @@ class LabelSession:
         label = Label(
             trace_id=trace_id,
             judge=judge,
-            value=parse_value(body.get("value", "")),
-            rationale=str(body.get("rationale", ""))[:MAX_TEXT],
+            value=parse_value(value),
+            rationale=rationale[:MAX_TEXT],
             labeller=self.labeller,
             scenario_id=next(q["scenario_id"] for q in self.queue if q["trace_id"] == trace_id),
         )
@@ -175,6 +197,7 @@ class LabelSession:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    timeout = 30  # seconds a silent client may hold a thread
 
     def log_message(self, *args: Any) -> None:  # the terminal belongs to the command
         pass
@@ -201,6 +224,26 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         given = query_token or self.headers.get("X-Costar-Token") or ""
         return hmac.compare_digest(given.encode(), self.server.session.token.encode())
+
+    def _same_origin(self) -> bool:
+        """No Origin (not a browser), or this server's own loopback origin."""
+        origin = self.headers.get("Origin")
+        if origin is None:
+            return True
+        port = self.server.server_address[1]
+        return origin in {f"http://{host}:{port}" for host in _HOSTS}
+
+    def _body(self) -> Any:
+        raw = self.headers.get("Content-Length") or "0"
+        if not raw.isdigit():
+            raise BadRequest(400, "Content-Length must be a non-negative whole number")
+        length = int(raw)
+        if length > MAX_BODY:
+            raise BadRequest(413, f"the body is larger than {MAX_BODY} bytes")
+        try:
+            return json.loads(self.rfile.read(length) or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise BadRequest(400, "the body is not valid JSON") from None
 
     def _refuse(self) -> None:
         self._send(403, b"forbidden: this costar label session needs its token\n", "text/plain")
@@ -242,15 +285,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(404, {"error": "not found"})
 
     def do_POST(self) -> None:  # noqa: N802
-        if not self._allowed(None):
+        if not self._allowed(None) or not self._same_origin():
+            self.close_connection = True
             return self._refuse()
         if urlsplit(self.path).path != "/api/label":
             return self._json(404, {"error": "not found"})
         try:
-            length = min(int(self.headers.get("Content-Length") or 0), 1_000_000)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            return self._json(200, self.server.session.save(body))
-        except (ValueError, json.JSONDecodeError) as exc:
+            return self._json(200, self.server.session.save(self._body()))
+        except BadRequest as exc:
+            self.close_connection = True  # an unread body must not be read as the next request
+            return self._json(exc.status, {"error": str(exc)})
+        except ValueError as exc:
             return self._json(400, {"error": str(exc)})
         except Exception as exc:
             return self._json(500, {"error": f"{type(exc).__name__}: {exc}"})
@@ -258,6 +303,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the listen backlog (socketserver's default is 5)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is routine; anything else is one line, not a traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        print(
+            f"costar label: error serving a request: {type(exc).__name__}: {exc}", file=sys.stderr
+        )
 
     def __init__(self, session: LabelSession, port: int):
         self.session = session
