@@ -394,11 +394,6 @@ def test_a_real_costar_process_exits_2_with_one_line(
     assert "Traceback" not in done.stderr + done.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LEAD: fixture paths are confined by the `security` branch (issue 13 item 10); "
-    "remove this marker after merging it, the test must then pass",
-)
 def test_a_fixture_outside_the_suite_is_never_read(
     project: dict[str, Any], tmp_path: Path, template_db: Path
 ) -> None:
