@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -149,6 +150,14 @@ def run(
         emit_json(summary.to_json())
     else:
         _print_summary(summary)
+    if summary.unsaved:  # lost unless acted on: said on stderr even with --json
+        typer.echo(
+            f"costar: error: {summary.unsaved} trials were not saved, neither in the store nor "
+            f"in a spill file ({summary.unsaved_error}): {', '.join(summary.unsaved_trials)}. "
+            f"`costar run --resume {summary.run_id}` runs them again.",
+            err=True,
+        )
+        exit_code(ExitCode.INFRA)
     if summary.status == "interrupted":
         exit_code(ExitCode.INTERRUPTED)
     if summary.spilled:
@@ -1003,4 +1012,5 @@ def main() -> None:
     from costar._env import quiet_dependencies
 
     quiet_dependencies()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C
     app()

@@ -10,9 +10,11 @@ mlflow is imported on first use, never at import time of this module.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,52 @@ def quiet_mlflow() -> None:
     """Keep MLflow's and alembic's INFO chatter (migrations, store creation) off the terminal."""
     for name in ("mlflow", "mlflow.store.db.utils", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_path` (released when the process dies, too)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; the atomic rename still protects readers
+        yield
+        return
+    with lock_path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure_sqlite_store(db: Path) -> None:
+    """Create the SQLite store `db` if it does not exist, so that it is never seen half-made.
+
+    MLflow migrates a new SQLite file in place (4 to 7 s, several dozen steps that are not one
+    transaction): an interruption, or a second process migrating at the same time, leaves a
+    store that fails forever ("table _alembic_tmp_... already exists"). Instead, under a lock
+    beside the store, the schema is built in a temporary file and renamed into place only when
+    complete; a process that waited on the lock finds the finished store. An interrupted
+    creation leaves a temporary file that the next creation removes.
+    """
+    if db.exists():
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(db.with_name(f"{db.name}.lock")):
+        if db.exists():  # made by another process while this one waited
+            return
+        for stale in db.parent.glob(f"{db.name}.creating-*"):
+            stale.unlink(missing_ok=True)
+        tmp = db.with_name(f"{db.name}.creating-{os.getpid()}")
+        try:
+            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+            # opening an empty store migrates it and adds MLflow's Default experiment
+            made = SqlAlchemyStore(f"sqlite:///{tmp}", (db.parent / "artifacts").resolve().as_uri())
+            made.engine.dispose()
+            os.replace(tmp, db)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 @dataclass
@@ -78,11 +126,9 @@ class TraceStore:
             from mlflow.tracing.client import TracingClient
             from mlflow.tracking import MlflowClient
 
-            if self.tracking_uri.startswith("sqlite:///"):
-                Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
-                    parents=True, exist_ok=True
-                )
             quiet_mlflow()  # mlflow sets its logger to INFO when imported
+            if self.tracking_uri.startswith("sqlite:///"):
+                ensure_sqlite_store(Path(self.tracking_uri.removeprefix("sqlite:///")))
             self._client = MlflowClient(tracking_uri=self.tracking_uri)
             self._tracing = TracingClient(self.tracking_uri)
         except Exception as exc:  # any backend failure: bad URI, unreachable server, migration
@@ -106,15 +152,25 @@ class TraceStore:
                     if self.tracking_uri.startswith("sqlite:///"):
                         db = Path(self.tracking_uri.removeprefix("sqlite:///"))
                         location = (db.parent / "artifacts").resolve().as_uri()
-                    self._experiment_id = self._client.create_experiment(
-                        self.experiment_name, artifact_location=location
-                    )
+                    self._experiment_id = self._create_experiment(location)
                 else:
                     self._experiment_id = found.experiment_id
             except Exception as exc:
                 raise StoreError(f"cannot open experiment {self.experiment_name!r}: {exc}") from exc
         assert self._experiment_id is not None
         return self._experiment_id
+
+    def _create_experiment(self, location: str | None) -> str:
+        try:
+            return str(
+                self._client.create_experiment(self.experiment_name, artifact_location=location)
+            )
+        except Exception:
+            # another process may have created it first: then it exists now
+            found = self._client.get_experiment_by_name(self.experiment_name)
+            if found is None:
+                raise
+            return str(found.experiment_id)
 
     # -- runs -----------------------------------------------------------------------------
     def create_run(self, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
