@@ -33,6 +33,8 @@ def quiet_mlflow() -> None:
     """Keep MLflow's and alembic's INFO chatter (migrations, store creation) off the terminal."""
     for name in ("mlflow", "mlflow.store.db.utils", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # it logs every database error with its traceback, then raises it; costar reports it once
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 @contextlib.contextmanager
@@ -262,7 +264,8 @@ class TraceStore:
         if not records:
             return set()
         spans = [span for record in records for span in to_mlflow_spans(record)]
-        self._tracing.log_spans(self.experiment_id, spans)
+        experiment_id = self.experiment_id  # connects on first use
+        self._tracing.log_spans(experiment_id, spans)
         landed = self.existing_trace_ids([r.trace_id for r in records])
         by_run: dict[str, list[str]] = {}
         for record in records:
