@@ -304,6 +304,25 @@ def test_ctrl_c_while_the_store_is_created_leaves_no_broken_store(tmp_path, env,
     ]
 
 
+def test_a_store_left_half_made_by_an_older_costar_is_made_again(tmp_path, template_db) -> None:
+    db = tmp_path / ".costar" / "mlflow.db"
+    db.parent.mkdir()
+    shutil.copyfile(template_db, db)
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # what an interrupted migration left
+        conn.execute("update alembic_version set version_num = '0584bdc529eb'")
+        conn.execute("create table _alembic_tmp_latest_metrics (key text)")
+        conn.commit()
+    store = TraceStore(f"sqlite:///{db}")
+    run_id = store.create_run("r", {}, tags={"costar.kind": "run"})
+    assert [r.run_id for r in store.list_runs()] == [run_id]
+    assert len(list(db.parent.glob("mlflow.db.interrupted-*"))) == 1
+    # a store holding data is never touched, whatever its state
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("create table _alembic_tmp_latest_metrics (key text)")
+        conn.commit()
+    assert TraceStore(f"sqlite:///{db}").get_run(run_id).run_id == run_id
+
+
 def test_two_first_runs_together_share_one_working_store(tmp_path, env, marks) -> None:
     project = new_project(tmp_path / "fresh")
     (marks / "go").touch()

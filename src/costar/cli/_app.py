@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -1009,8 +1008,9 @@ from costar.cli import _judge_loop, _monitor, _refine  # noqa: E402,F401 - more 
 
 def main() -> None:
     """Console-script entry point."""
+    from costar import _signals
     from costar._env import quiet_dependencies
 
     quiet_dependencies()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C
+    _signals.install()  # SIGTERM stops as Ctrl-C does
     app()

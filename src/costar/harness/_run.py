@@ -23,11 +23,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from costar._exceptions import ConfigError, CostarError, NotFoundError, StoreError
+from costar._signals import signals_set
 from costar.agents import Agent, PythonAgent, resolve_agent
 from costar.harness._deps import MAX_TRACE_TAG, encode, manifest, run_manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
 from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
-from costar.harness._signals import signals_set
 from costar.harness._trial import TrialOptions, run_trial
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite

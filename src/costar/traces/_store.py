@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -53,6 +54,26 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _half_made(db: Path) -> bool:
+    """Whether `db` is a store whose migrations never finished (and so holds no data)."""
+    try:
+        uri = f"{db.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("select name from sqlite_master")}
+            for table, most in (("experiments", 1), ("runs", 0), ("trace_info", 0)):
+                if (
+                    table in tables
+                    and conn.execute(f"select count(*) from {table}").fetchone()[0] > most
+                ):
+                    return False  # it holds data: never touched
+            version = conn.execute("select version_num from alembic_version").fetchall()
+    except sqlite3.Error:
+        return False  # not readable as a store: let MLflow say what is wrong
+    from mlflow.store.db.utils import _get_latest_schema_revision
+
+    return version != [(_get_latest_schema_revision(),)]
+
+
 def ensure_sqlite_store(db: Path) -> None:
     """Create the SQLite store `db` if it does not exist, so that it is never seen half-made.
 
@@ -61,14 +82,19 @@ def ensure_sqlite_store(db: Path) -> None:
     store that fails forever ("table _alembic_tmp_... already exists"). Instead, under a lock
     beside the store, the schema is built in a temporary file and renamed into place only when
     complete; a process that waited on the lock finds the finished store. An interrupted
-    creation leaves a temporary file that the next creation removes.
+    creation leaves a temporary file that the next creation removes. A store an older costar
+    left half-made (it holds no data) is moved aside as `mlflow.db.interrupted-TIME` and made
+    again.
     """
-    if db.exists():
+    if db.exists() and not _half_made(db):
         return
     db.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(db.with_name(f"{db.name}.lock")):
-        if db.exists():  # made by another process while this one waited
-            return
+        if db.exists():
+            if not _half_made(db):  # made by another process while this one waited
+                return
+            # left by an interrupted creation of an older costar; it holds no data, but keep it
+            db.rename(db.with_name(f"{db.name}.interrupted-{int(time.time())}"))
         for stale in db.parent.glob(f"{db.name}.creating-*"):
             stale.unlink(missing_ok=True)
         tmp = db.with_name(f"{db.name}.creating-{os.getpid()}")
@@ -280,11 +306,16 @@ class TraceStore:
         """Which of these trace ids exist in the store."""
         self._connect()
         found: set[str] = set()
-        store = self._tracing.store
-        for start in range(0, len(trace_ids), 500):
-            chunk = trace_ids[start : start + 500]
-            infos = store.batch_get_trace_infos(chunk, experiment_ids=[self.experiment_id])
-            found.update(info.trace_id for info in infos)
+        try:
+            store = self._tracing.store
+            for start in range(0, len(trace_ids), 500):
+                chunk = trace_ids[start : start + 500]
+                infos = store.batch_get_trace_infos(chunk, experiment_ids=[self.experiment_id])
+                found.update(info.trace_id for info in infos)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot read traces from {self.tracking_uri}: {exc}") from exc
         return found
 
     def run_traces(self, run_id: str) -> list[TraceRow]:
