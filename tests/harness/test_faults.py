@@ -30,7 +30,7 @@ from costar.agents import resolve_agent
 from costar.config import load_settings
 from costar.harness import TrialOptions, run_trial
 from costar.scenarios import load_suite
-from costar.traces import TraceStore, TrialRecord, Turn, new_span_id
+from costar.traces import TraceStore, TraceWriter, TrialRecord, Turn, load_spill, new_span_id
 from costar.traces._record import SpanRecord
 
 AGENT = f"cmd:{sys.executable} {Path(__file__).parent / 'fault_agent.py'}"
@@ -169,6 +169,30 @@ def test_unsaved_trials_are_named_with_exit_3_and_resume_runs_them(project, env,
     assert shown(project, summary["run_id"])["traces"] == 4
 
 
+def test_the_writer_never_drops_a_trial_it_can_neither_store_nor_spill(tmp_path: Path) -> None:
+    def store_down(records: list[TrialRecord]) -> set[str]:
+        raise ConnectionError("store unreachable")
+
+    blocker = tmp_path / "unsaved"
+    blocker.write_text("a regular file where the spill folder should be")
+    # batches of 2: the writer thread must outlive the first failed spill to take the third
+    writer = TraceWriter(store_down, blocker / "run.jsonl", batch_size=2, retries=1, backoff=0.01)
+    records = [TrialRecord("r", "s", i, "ok", [Turn(user="hi")], 1, 2) for i in range(3)]
+    for record in records:
+        writer.submit(record)
+    report = writer.close()
+    assert (report.written, report.spilled) == ([], 0)
+    assert [r.trial for r in report.unsaved] == [0, 1, 2]
+    assert f"cannot write {blocker / 'run.jsonl'}" in (report.unsaved_error or "")
+
+    blocker.unlink()  # the folder can be made again: the last try at close spills them
+    writer = TraceWriter(store_down, blocker / "run.jsonl", retries=0)
+    writer.report.unsaved = list(report.unsaved)
+    report = writer.close()
+    assert (report.spilled, report.unsaved) == (3, [])
+    assert [r.trial for r in load_spill(blocker / "run.jsonl")] == [0, 1, 2]
+
+
 # -- 2. values no workspace can hold ----------------------------------------------------------
 
 
@@ -233,6 +257,19 @@ def test_a_lone_surrogate_is_stored_escaped_and_its_batch_lands(store_uri: str) 
     assert root.outputs == "bad \\ud800 text" and root.inputs == "hi\\udfff"
     tool = next(s for s in trace.data.spans if s.name == "tool\\ud800")
     assert tool.inputs == {"q\\udc00": "bad \\ud800 text"}
+
+
+def test_one_trial_the_store_rejects_does_not_sink_its_batch(store_uri: str, tmp_path) -> None:
+    store = TraceStore(store_uri)
+    records = [TrialRecord("r", "s", i, "ok", [Turn(user="hi")], 1, 2) for i in range(4)]
+    records[1].trace_id = "tr-not-a-hex-trace-id"  # the store cannot convert this one
+    writer = TraceWriter(store.write, tmp_path / "spill.jsonl", backoff=0.01)
+    for record in records:
+        writer.submit(record)
+    report = writer.close()
+    assert sorted(report.written) == sorted(r.trace_id for i, r in enumerate(records) if i != 1)
+    assert report.spilled == 1 and not report.unsaved
+    assert [r.trace_id for r in load_spill(tmp_path / "spill.jsonl")] == [records[1].trace_id]
 
 
 def test_resume_recovers_spilled_trials_holding_invalid_text(project, env, marks) -> None:
