@@ -151,6 +151,14 @@ def run(
         emit_json(summary.to_json())
     else:
         _print_summary(summary)
+    if summary.unsaved:  # lost unless acted on: said on stderr even with --json
+        typer.echo(
+            f"costar: error: {summary.unsaved} trials were not saved, neither in the store nor "
+            f"in a spill file ({summary.unsaved_error}): {', '.join(summary.unsaved_trials)}. "
+            f"`costar run --resume {summary.run_id}` runs them again.",
+            err=True,
+        )
+        exit_code(ExitCode.INFRA)
     if summary.status == "interrupted":
         exit_code(ExitCode.INTERRUPTED)
     if summary.spilled:
@@ -1015,7 +1023,9 @@ from costar.cli import _judge_loop, _monitor, _refine  # noqa: E402,F401 - more 
 
 def main() -> None:
     """Console-script entry point."""
+    from costar import _signals
     from costar._env import quiet_dependencies
 
     quiet_dependencies()
+    _signals.install()  # SIGTERM stops as Ctrl-C does
     app()

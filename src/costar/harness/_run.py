@@ -2,14 +2,17 @@
 
 Trials run on daemon worker threads (a hung in-process agent cannot block exit); finished
 trials go to a background writer that stores them in verified batches while others still run.
-Ctrl-C stops starting trials, kills running command agents, writes everything finished and
-marks the run KILLED; `resume` later runs only the trials that have no trace.
+Ctrl-C or SIGTERM stops starting trials, kills running command agents, writes everything
+finished and marks the run KILLED; `resume` later runs only the trials that have no trace.
+Trials the store would not take go to a spill file that `resume` loads back first.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from costar._exceptions import ConfigError, NotFoundError, StoreError
+from costar._exceptions import ConfigError, CostarError, NotFoundError, StoreError
+from costar._signals import signals_set
 from costar.agents import Agent, PythonAgent, resolve_agent
 from costar.harness._deps import MAX_TRACE_TAG, encode, manifest, run_manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
@@ -27,7 +31,7 @@ from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
 from costar.harness._trial import TrialOptions, run_trial
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite
-from costar.traces import TraceStore, TraceWriter, TrialRecord, load_spill
+from costar.traces import TraceStore, TraceWriter, TrialRecord, Turn, load_spill, record_to_json
 
 Progress = Callable[[int, int, TrialRecord | None], None]
 
@@ -73,9 +77,14 @@ class RunSummary:
     ok: int = 0
     error: int = 0
     timeout: int = 0
+    recovered: int = 0  # spilled by an earlier part of a resumed run, submitted again
     written: int = 0
     spilled: int = 0
     spill_path: str | None = None
+    unsaved: int = 0  # neither written nor spilled: named in unsaved_trials, exit code 3
+    unsaved_trials: list[str] = field(default_factory=list)
+    unsaved_error: str | None = None
+    cancelled: int = 0  # stopped or never started because of an interruption
     store_error: str | None = None
     wall_seconds: float = 0.0
     agent: str = ""
@@ -147,6 +156,24 @@ def _plan(
     ]
 
 
+def _failed_record(
+    item: LoadedScenario, trial: int, options: TrialOptions, exc: Exception
+) -> TrialRecord:
+    """The record of a trial that costar itself failed to run: an error, never a lost trial."""
+    now = time.time_ns()
+    return TrialRecord(
+        run_id=options.run_id,
+        scenario_id=item.id,
+        trial=trial,
+        status="error",
+        turns=[Turn(user=text) for text in item.scenario.turns],
+        start_ns=now,
+        end_ns=now,
+        error=f"costar failed running this trial: {type(exc).__name__}: {exc}",
+        tags=dict(options.tags),
+    )
+
+
 def _worker(
     jobs: queue.Queue[Any],
     results: queue.Queue[Any],
@@ -161,14 +188,38 @@ def _worker(
             return
         try:
             record = run_trial(item, trial, agent, options, cancel)
-        except Exception as exc:  # a bug in costar itself: report it, keep the run going
-            results.put(("crash", (item.id, trial, exc)))
-            continue
-        results.put(("done", record))
+        except Exception as exc:  # a bug in costar itself: record it, keep the run going
+            record = _failed_record(item, trial, options, exc)
+        results.put(record)
+
+
+def _recover_spill(spill: Path, store: TraceStore) -> list[TrialRecord]:
+    """Trials an earlier part of the run spilled and the store does not hold yet."""
+    by_id = {r.trace_id: r for r in load_spill(spill)}
+    landed = store.existing_trace_ids(list(by_id)) if by_id else set()
+    return [r for trace_id, r in by_id.items() if trace_id not in landed]
+
+
+def _prune_spill(spill: Path, store: TraceStore) -> None:
+    """Drop from the spill file the trials that are in the store now; remove it when empty."""
+    try:
+        left = _recover_spill(spill, store)
+        if not left:
+            spill.unlink(missing_ok=True)
+            return
+        tmp = spill.with_name(spill.name + ".tmp")
+        tmp.write_text("".join(record_to_json(r) + "\n" for r in left), encoding="utf-8")
+        os.replace(tmp, spill)
+    except (CostarError, OSError):
+        pass  # the file stays as it is; loading it again skips what the store holds
 
 
 def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary:
-    """Run the suite against the agent and record every trial; see the module docstring."""
+    """Run the suite against the agent and record every trial; see the module docstring.
+
+    Every planned trial ends in exactly one place: `planned + recovered == written + spilled +
+    unsaved + cancelled` (cancelled only when interrupted; `--resume` runs those).
+    """
     started = time.monotonic()
     store = TraceStore(config.tracking_uri, config.experiment, config.redact)
     run_id: str | None = None
@@ -183,8 +234,6 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
     )
     version = agent_version(config.root, config.agent_files, extra)
 
-    done: set[tuple[str, int]] = set()
-    spill = None
     deps: dict[str, Any] = {}
     if run_id is None:
         deps = manifest(config.dependencies, config.mcp_servers, config.root)
@@ -199,25 +248,36 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
             config.name or f"{suite.root.name}", _params(config, suite, version), tags=tags
         )
     else:
-        spill = _spill_path(config, run_id)
-        leftovers = load_spill(spill)
-        if leftovers:
-            landed = store.write(leftovers)
-            if len(landed) != len(leftovers):
-                raise StoreError(
-                    f"{len(leftovers) - len(landed)} spilled trials of run {run_id} still do not "
-                    f"fit in the store; they stay in {spill}"
-                )
-            spill.unlink()
-        done = {(row.scenario_id, row.trial) for row in store.run_traces(run_id)}
         store.reopen_run(run_id)
+        deps = run_manifest(store.get_run(run_id))  # a resumed run records what it recorded
+    cancel = threading.Event()
+    with signals_set(cancel):
+        summary = _record(config, store, suite, agent, version, deps, run_id, cancel, progress)
+    summary.wall_seconds = round(time.monotonic() - started, 3)
+    return summary
 
-    plan = _plan(suite, config.trials, done)
+
+def _record(
+    config: RunConfig,
+    store: TraceStore,
+    suite: Suite,
+    agent: Agent,
+    version: str,
+    deps: dict[str, Any],
+    run_id: str,
+    cancel: threading.Event,
+    progress: Progress | None,
+) -> RunSummary:
+    spill = _spill_path(config, run_id)
+    leftovers = _recover_spill(spill, store) if config.resume else []
+    done = {(row.scenario_id, row.trial) for row in store.run_traces(run_id)}
+    plan = _plan(suite, config.trials, done | {(r.scenario_id, r.trial) for r in leftovers})
     summary = RunSummary(
         run_id=run_id,
         status="finished",
         planned=len(plan),
         skipped=len(done),
+        recovered=len(leftovers),
         agent=config.agent or "",
         agent_version=version,
         suite_hash=suite.hash(),
@@ -233,12 +293,11 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         keep_workspaces=config.keep_workspaces,
         tags={"costar.agent_version": version, "costar.suite_hash": summary.suite_hash},
     )
-    if config.resume:  # a resumed run records what its first part recorded
-        deps = run_manifest(store.get_run(run_id))
     if deps:
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
-    writer = TraceWriter(store.write, _spill_path(config, run_id))
-    cancel = threading.Event()
+    writer = TraceWriter(store.write, spill)
+    for record in leftovers:
+        writer.submit(record)
     jobs: queue.Queue[Any] = queue.Queue()
     for job in plan:
         jobs.put(job)
@@ -250,51 +309,54 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
     for w in workers:
         w.start()
     finished = 0
-    crashes: list[str] = []
-    try:
-        while finished < len(plan):
-            try:
-                kind, payload = results.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            finished += 1
-            if kind == "crash":
-                sid, trial, exc = payload
-                crashes.append(f"{sid}#{trial}: {type(exc).__name__}: {exc}")
-                continue
-            record: TrialRecord = payload
+    while finished < len(plan) and not cancel.is_set():
+        try:
+            record: TrialRecord | None = results.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        finished += 1
+        if record is not None:
             _count(summary, record)
             writer.submit(record)
-            if progress:
-                progress(finished, len(plan), record)
-    except KeyboardInterrupt:
-        cancel.set()
+        if progress:
+            progress(finished, len(plan), record)
+    if finished < len(plan):  # SIGINT or SIGTERM
         summary.status = "interrupted"
         _drain(results, workers, writer, summary)
-    report = writer.close()
-    summary.written = len(report.written)
-    summary.spilled = report.spilled
-    summary.spill_path = str(report.spill_path) if report.spilled else None
-    summary.store_error = report.last_error if report.spilled else None
-    if crashes:
-        summary.store_error = "; ".join(crashes[:5])
-    summary.wall_seconds = round(time.monotonic() - started, 3)
-    mlflow_status = "FINISHED" if summary.status == "finished" else "KILLED"
+        for path in list(options.workspaces):  # of in-process agents that would not stop
+            shutil.rmtree(path, ignore_errors=True)
+    _close_writer(writer, summary)
+    if summary.spilled or leftovers:
+        _prune_spill(spill, store)
     try:
         store.finish_run(
             run_id,
-            mlflow_status,
+            "FINISHED" if summary.status == "finished" else "KILLED",
             {
                 "trials_ok": summary.ok,
                 "trials_error": summary.error,
                 "trials_timeout": summary.timeout,
                 "traces_written": summary.written,
-                "wall_seconds": summary.wall_seconds,
             },
         )
     except StoreError as exc:
-        summary.store_error = str(exc)
+        summary.store_error = summary.store_error or str(exc)
     return summary
+
+
+def _close_writer(writer: TraceWriter, summary: RunSummary) -> None:
+    report = writer.close()
+    summary.written = len(report.written)
+    summary.spilled = report.spilled
+    summary.spill_path = str(report.spill_path) if report.spilled else None
+    summary.unsaved = len(report.unsaved)
+    summary.unsaved_trials = [f"{r.scenario_id}#{r.trial}" for r in report.unsaved]
+    summary.unsaved_error = report.unsaved_error
+    summary.cancelled = (
+        summary.planned + summary.recovered - summary.written - summary.spilled - summary.unsaved
+    )
+    if report.spilled or report.unsaved:
+        summary.store_error = report.last_error
 
 
 def _count(summary: RunSummary, record: TrialRecord) -> None:
@@ -310,18 +372,18 @@ def _drain(
     summary: RunSummary,
     grace: float = 5.0,
 ) -> None:
-    """After Ctrl-C: keep trials that finish within `grace` seconds, drop the rest."""
+    """After a stop signal: keep trials that finish within `grace` seconds, drop the rest."""
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(w.is_alive() for w in workers):
         time.sleep(0.05)
     while True:
         try:
-            kind, payload = results.get_nowait()
+            record = results.get_nowait()
         except queue.Empty:
             break
-        if kind == "done" and payload is not None:
-            _count(summary, payload)
-            writer.submit(payload)
+        if record is not None:
+            _count(summary, record)
+            writer.submit(record)
 
 
 def settings_to_config(settings: Any, **flags: Any) -> RunConfig:

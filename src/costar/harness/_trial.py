@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from costar._exceptions import AgentError, AgentTimeout
@@ -23,6 +23,7 @@ class TrialOptions:
     workspace_dir: Path | None
     keep_workspaces: bool
     tags: dict[str, str]
+    workspaces: set[Path] = field(default_factory=set)  # of trials still running
 
 
 def run_trial(
@@ -34,8 +35,9 @@ def run_trial(
 ) -> TrialRecord | None:
     """One trial as a TrialRecord; None when it was cancelled before finishing (Ctrl-C).
 
-    Agent failures (crash, timeout, unreadable reply) and setup failures are recorded in the
-    record's status and error; they never raise.
+    Agent failures (crash, timeout, unreadable reply), setup failures and costar's own failures
+    to run the agent are recorded in the record's status and error; they never raise. The
+    workspace is removed whatever happens (unless kept on purpose).
     """
     scenario = item.scenario
     start = time.time_ns()
@@ -57,6 +59,7 @@ def run_trial(
         record.status, record.error = "error", f"setup failed: {exc}"
         record.end_ns = time.time_ns()
         return record
+    options.workspaces.add(workspace.path)
     multi = len(record.turns) > 1
     recorder = Recorder()
     stderr_parts: list[str] = []
@@ -111,11 +114,19 @@ def run_trial(
         record.snapshot = snapshot_state(workspace.path)
     except AgentError as exc:  # the agent could not even start
         record.status, record.error = exc.status, str(exc)  # type: ignore[assignment]
+    except Exception as exc:  # costar could not run it (a value the OS refuses, a bug)
+        if cancel.is_set():
+            return None
+        record.status = "error"
+        record.error = f"costar could not run the agent: {type(exc).__name__}: {exc}"
     finally:
-        if session is not None:
-            session.close()
-        if not options.keep_workspaces:
-            workspace.remove()
+        try:
+            if session is not None:
+                session.close()
+        finally:
+            if not options.keep_workspaces:
+                workspace.remove()
+            options.workspaces.discard(workspace.path)
     if options.keep_workspaces:
         record.tags["costar.workspace"] = str(workspace.path)
     record.spans = recorder.spans

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 SCENARIO_VERSION = 1
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -76,6 +83,28 @@ class Setup(_Strict):
         for path in value:
             if path.startswith("/") or ".." in path.replace("\\", "/").split("/"):
                 raise ValueError(f"'{path}' must be a relative path inside the workspace")
+        return value
+
+    @field_validator("files", "sqlite", "env", "commands")
+    @classmethod
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+        # no path, environment variable or command line can hold a NUL byte: refuse it when the
+        # file loads, not in the middle of a run
+        texts: list[Any] = list(value)
+        if info.field_name == "env":
+            texts += value.values()
+            for name in value:
+                if not name or "=" in name:
+                    raise ValueError(f"{name!r} is not an environment variable name")
+        elif info.field_name == "files":
+            texts += [spec.from_ for spec in value.values() if isinstance(spec, FileSpec)]
+        for text in texts:
+            text = text.run if isinstance(text, SetupCommand) else text
+            if isinstance(text, str) and "\0" in text:
+                raise ValueError(
+                    f"{text!r} contains a NUL byte (\\0), which no path, "
+                    "command or environment variable can hold; remove it"
+                )
         return value
 
     def seeds(self) -> dict[str, SqliteSeed]:

@@ -118,7 +118,7 @@ def build_workspace(
     except SetupError:
         ws.remove()
         raise
-    except OSError as exc:
+    except Exception as exc:  # OSError, or a value the OS refuses (ValueError): never leak it
         ws.remove()
         raise SetupError(f"building the workspace failed: {exc}") from exc
     return ws

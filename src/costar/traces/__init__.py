@@ -1,6 +1,6 @@
 """Traces: costar's span records, conversion to MLflow traces, and the batched trace store."""
 
-from costar.traces._convert import SNAPSHOT_SPAN, to_mlflow_spans, trial_spans
+from costar.traces._convert import SNAPSHOT_SPAN, storable_text, to_mlflow_spans, trial_spans
 from costar.traces._model import TAG_PREFIX, TrialRecord, TrialStatus, Turn, new_trace_id
 from costar.traces._record import (
     Recorder,
@@ -12,8 +12,14 @@ from costar.traces._record import (
     span,
     tool,
 )
-from costar.traces._store import RunInfo, TraceRow, TraceStore, quiet_mlflow
-from costar.traces._writer import TraceWriter, WriteReport, load_spill
+from costar.traces._store import (
+    RunInfo,
+    TraceRow,
+    TraceStore,
+    ensure_sqlite_store,
+    quiet_mlflow,
+)
+from costar.traces._writer import TraceWriter, WriteReport, load_spill, record_to_json
 
 __all__ = [
     "SNAPSHOT_SPAN",
@@ -30,12 +36,15 @@ __all__ = [
     "Turn",
     "WriteReport",
     "current_recorder",
+    "ensure_sqlite_store",
     "load_spill",
     "new_span_id",
     "new_trace_id",
     "quiet_mlflow",
+    "record_to_json",
     "recording",
     "span",
+    "storable_text",
     "to_mlflow_spans",
     "tool",
     "trial_spans",

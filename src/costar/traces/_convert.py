@@ -9,6 +9,7 @@ final-state snapshot is a child span `final_state` whose outputs are the snapsho
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from costar.traces._model import TrialRecord
@@ -24,8 +25,33 @@ _TAG = "mlflow.traceTag."
 _MAX_ATTR = 2_000_000  # characters; larger values are cut with a marker
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def _joined(pair: re.Match[str]) -> str:
+    high, low = (ord(c) for c in pair[0])
+    return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+
+
+def storable_text(text: str, backslash: str = "\\") -> str:
+    """`text` made valid UTF-8 without losing anything: surrogate code points (which an agent's
+    reply or a decoded byte string can hold, and no store can encode) are escaped, not dropped.
+
+    A high+low pair becomes the character it encodes; a lone one becomes the visible text
+    `\\ud800`. `backslash` is what starts the escape (a doubled one inside JSON text).
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    text = _PAIR.sub(_joined, text)
+    return _SURROGATE.sub(lambda m: f"{backslash}u{ord(m[0]):04x}", text)
+
+
 def _dump(value: Any) -> str:
-    text = json.dumps(value, default=repr, ensure_ascii=False)
+    text = storable_text(json.dumps(value, default=repr, ensure_ascii=False), "\\\\")
     if len(text) > _MAX_ATTR:
         cut = text[:_MAX_ATTR]
         text = json.dumps(f"{cut}...[costar: truncated {len(text) - _MAX_ATTR} characters]")
@@ -104,7 +130,7 @@ def to_mlflow_spans(record: TrialRecord, redactor: Redactor | None = None) -> li
 
     out = []
     for span in (redactor or Redactor()).spans(trial_spans(record)):
-        attributes = {k: _dump(v) for k, v in span.attributes.items()}
+        attributes = {storable_text(k): _dump(v) for k, v in span.attributes.items()}
         attributes[_REQUEST_ID] = request_id
         attributes[_SPAN_TYPE] = json.dumps(span.span_type)
         if span.inputs is not None:
@@ -112,13 +138,14 @@ def to_mlflow_spans(record: TrialRecord, redactor: Redactor | None = None) -> li
         if span.outputs is not None:
             attributes[_OUTPUTS] = _dump(span.outputs)
         events = []
-        if span.error:
-            status = Status(StatusCode.ERROR, span.error[:1000])
-            kind, _, message = span.error.partition(": ")
+        error = storable_text(span.error) if span.error else None
+        if error:
+            status = Status(StatusCode.ERROR, error[:1000])
+            kind, _, message = error.partition(": ")
             events.append(
                 Event(
                     "exception",
-                    {"exception.type": kind, "exception.message": message or span.error},
+                    {"exception.type": kind, "exception.message": message or error},
                     timestamp=span.end_ns or span.start_ns,
                 )
             )
@@ -127,7 +154,7 @@ def to_mlflow_spans(record: TrialRecord, redactor: Redactor | None = None) -> li
         out.append(
             Span(
                 ReadableSpan(
-                    name=span.name,
+                    name=storable_text(span.name),
                     context=context(span.span_id),
                     parent=context(span.parent_id) if span.parent_id else None,
                     attributes=attributes,

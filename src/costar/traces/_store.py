@@ -10,9 +10,12 @@ mlflow is imported on first use, never at import time of this module.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,79 @@ def quiet_mlflow() -> None:
     """Keep MLflow's and alembic's INFO chatter (migrations, store creation) off the terminal."""
     for name in ("mlflow", "mlflow.store.db.utils", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # it logs every database error with its traceback, then raises it; costar reports it once
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_path` (released when the process dies, too)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; the atomic rename still protects readers
+        yield
+        return
+    with lock_path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _half_made(db: Path) -> bool:
+    """Whether `db` is a store whose migrations never finished (and so holds no data)."""
+    try:
+        uri = f"{db.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("select name from sqlite_master")}
+            for table, most in (("experiments", 1), ("runs", 0), ("trace_info", 0)):
+                if (
+                    table in tables
+                    and conn.execute(f"select count(*) from {table}").fetchone()[0] > most
+                ):
+                    return False  # it holds data: never touched
+            version = conn.execute("select version_num from alembic_version").fetchall()
+    except sqlite3.Error:
+        return False  # not readable as a store: let MLflow say what is wrong
+    from mlflow.store.db.utils import _get_latest_schema_revision
+
+    return version != [(_get_latest_schema_revision(),)]
+
+
+def ensure_sqlite_store(db: Path) -> None:
+    """Create the SQLite store `db` if it does not exist, so that it is never seen half-made.
+
+    MLflow migrates a new SQLite file in place (4 to 7 s, several dozen steps that are not one
+    transaction): an interruption, or a second process migrating at the same time, leaves a
+    store that fails forever ("table _alembic_tmp_... already exists"). Instead, under a lock
+    beside the store, the schema is built in a temporary file and renamed into place only when
+    complete; a process that waited on the lock finds the finished store. An interrupted
+    creation leaves a temporary file that the next creation removes. A store an older costar
+    left half-made (it holds no data) is moved aside as `mlflow.db.interrupted-TIME` and made
+    again.
+    """
+    if db.exists() and not _half_made(db):
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(db.with_name(f"{db.name}.lock")):
+        if db.exists():
+            if not _half_made(db):  # made by another process while this one waited
+                return
+            # left by an interrupted creation of an older costar; it holds no data, but keep it
+            db.rename(db.with_name(f"{db.name}.interrupted-{int(time.time())}"))
+        for stale in db.parent.glob(f"{db.name}.creating-*"):
+            stale.unlink(missing_ok=True)
+        tmp = db.with_name(f"{db.name}.creating-{os.getpid()}")
+        try:
+            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+            # opening an empty store migrates it and adds MLflow's Default experiment
+            made = SqlAlchemyStore(f"sqlite:///{tmp}", (db.parent / "artifacts").resolve().as_uri())
+            made.engine.dispose()
+            os.replace(tmp, db)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 @dataclass
@@ -80,11 +156,9 @@ class TraceStore:
             from mlflow.tracing.client import TracingClient
             from mlflow.tracking import MlflowClient
 
-            if self.tracking_uri.startswith("sqlite:///"):
-                Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
-                    parents=True, exist_ok=True
-                )
             quiet_mlflow()  # mlflow sets its logger to INFO when imported
+            if self.tracking_uri.startswith("sqlite:///"):
+                ensure_sqlite_store(Path(self.tracking_uri.removeprefix("sqlite:///")))
             self._client = MlflowClient(tracking_uri=self.tracking_uri)
             self._tracing = TracingClient(self.tracking_uri)
         except Exception as exc:  # any backend failure: bad URI, unreachable server, migration
@@ -108,15 +182,25 @@ class TraceStore:
                     if self.tracking_uri.startswith("sqlite:///"):
                         db = Path(self.tracking_uri.removeprefix("sqlite:///"))
                         location = (db.parent / "artifacts").resolve().as_uri()
-                    self._experiment_id = self._client.create_experiment(
-                        self.experiment_name, artifact_location=location
-                    )
+                    self._experiment_id = self._create_experiment(location)
                 else:
                     self._experiment_id = found.experiment_id
             except Exception as exc:
                 raise StoreError(f"cannot open experiment {self.experiment_name!r}: {exc}") from exc
         assert self._experiment_id is not None
         return self._experiment_id
+
+    def _create_experiment(self, location: str | None) -> str:
+        try:
+            return str(
+                self._client.create_experiment(self.experiment_name, artifact_location=location)
+            )
+        except Exception:
+            # another process may have created it first: then it exists now
+            found = self._client.get_experiment_by_name(self.experiment_name)
+            if found is None:
+                raise
+            return str(found.experiment_id)
 
     # -- runs -----------------------------------------------------------------------------
     def create_run(self, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
@@ -208,7 +292,8 @@ class TraceStore:
         if not records:
             return set()
         spans = [span for record in records for span in to_mlflow_spans(record, self.redactor)]
-        self._tracing.log_spans(self.experiment_id, spans)
+        experiment_id = self.experiment_id  # connects on first use
+        self._tracing.log_spans(experiment_id, spans)
         landed = self.existing_trace_ids([r.trace_id for r in records])
         by_run: dict[str, list[str]] = {}
         for record in records:
@@ -223,11 +308,16 @@ class TraceStore:
         """Which of these trace ids exist in the store."""
         self._connect()
         found: set[str] = set()
-        store = self._tracing.store
-        for start in range(0, len(trace_ids), 500):
-            chunk = trace_ids[start : start + 500]
-            infos = store.batch_get_trace_infos(chunk, experiment_ids=[self.experiment_id])
-            found.update(info.trace_id for info in infos)
+        try:
+            store = self._tracing.store
+            for start in range(0, len(trace_ids), 500):
+                chunk = trace_ids[start : start + 500]
+                infos = store.batch_get_trace_infos(chunk, experiment_ids=[self.experiment_id])
+                found.update(info.trace_id for info in infos)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot read traces from {self.tracking_uri}: {exc}") from exc
         return found
 
     def run_traces(self, run_id: str) -> list[TraceRow]:

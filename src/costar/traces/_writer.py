@@ -1,42 +1,59 @@
 """Write finished trials to the store in the background, in batches, verified and retried.
 
-A batch whose traces do not all land is retried (only the missing ones); a trial that still
-fails is spilled to a JSON-lines file beside the store and reported, never dropped. `--resume`
-loads spilled trials back into the store before running anything.
+One durable path, in order: the store; then a JSON-lines spill file beside it (`--resume` loads
+it back); then, if even the spill file cannot be written, the trial is kept in memory and
+reported by name (`WriteReport.unsaved`), so the caller can say what was not saved and where,
+and exit non-zero. A trial is never dropped silently: every submitted trial ends in exactly one
+of `written`, `spilled` or `unsaved`.
+
+A batch that fails twice as a whole is retried one trial at a time, so one trial the store
+rejects never takes the rest of its batch down with it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from costar._exceptions import StoreError
 from costar.traces._model import TrialRecord, Turn
 from costar.traces._record import SpanRecord
 
 WriteFn = Callable[[list[TrialRecord]], set[str]]
 _STOP = object()
+_WHOLE_BATCH_TRIES = 2  # whole-batch failures before trying one trial at a time
 
 
 @dataclass
 class WriteReport:
-    """What the writer did: trace ids that landed, trials spilled to disk, the last error."""
+    """What the writer did: every submitted trial is in exactly one of written/spilled/unsaved."""
 
     written: list[str] = field(default_factory=list)
     spilled: int = 0
     spill_path: Path | None = None
     last_error: str | None = None
+    unsaved: list[TrialRecord] = field(default_factory=list)
+    unsaved_error: str | None = None
     seconds: float = 0.0
 
 
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return repr(value)
+
+
 def record_to_json(record: TrialRecord) -> str:
-    """A trial as one JSON line (for the spill file)."""
-    return json.dumps(asdict(record), default=repr)
+    """A trial as one ASCII JSON line (for the spill file); values JSON cannot hold become repr."""
+    return json.dumps(record, default=_plain)
 
 
 def record_from_json(line: str) -> TrialRecord:
@@ -45,6 +62,10 @@ def record_from_json(line: str) -> TrialRecord:
     data["turns"] = [Turn(**t) for t in data["turns"]]
     data["spans"] = [SpanRecord(**s) for s in data["spans"]]
     return TrialRecord(**data)
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 class TraceWriter:
@@ -70,7 +91,7 @@ class TraceWriter:
         self.retries = retries
         self.backoff = backoff
         self.report = WriteReport(spill_path=spill_path)
-        self._lock = threading.Lock()
+        self._suspects: set[str] = set()  # trace ids that failed when written alone
         self._thread = threading.Thread(target=self._loop, name="costar-writer", daemon=True)
         self._thread.start()
 
@@ -79,9 +100,16 @@ class TraceWriter:
         self._queue.put(record)
 
     def close(self) -> WriteReport:
-        """Write everything queued, stop the thread and return the report."""
+        """Write everything queued, stop the thread and return the report.
+
+        Trials that could be neither written nor spilled get one last try of both here (the
+        store or the folder may be back); what still fails stays in `report.unsaved`.
+        """
         self._queue.put(_STOP)
         self._thread.join()
+        if self.report.unsaved:
+            stranded, self.report.unsaved = self.report.unsaved, []
+            self._flush(stranded, retries=0)
         return self.report
 
     def _loop(self) -> None:
@@ -99,22 +127,45 @@ class TraceWriter:
                     break
                 batch.append(item)
             if batch:
-                self._flush(batch)
+                try:
+                    self._flush(batch, self.retries)
+                except Exception as exc:  # a bug here must not kill the thread or lose trials
+                    self.report.unsaved.extend(batch)
+                    self.report.unsaved_error = _error(exc)
 
-    def _flush(self, batch: list[TrialRecord]) -> None:
+    def _attempt(self, pending: list[TrialRecord], whole: bool) -> set[str] | None:
+        """The trace ids that landed; None when the whole batch raised."""
+        if whole:
+            try:
+                return self._write(pending)
+            except Exception as exc:  # the store's failure modes are many; all are retried
+                self.report.last_error = _error(exc)
+                return None
+        landed: set[str] = set()
+        # trials that already failed alone go last, so they cannot starve the others
+        for record in sorted(pending, key=lambda r: r.trace_id in self._suspects):
+            try:
+                landed |= self._write([record])
+            except Exception as exc:
+                self.report.last_error = _error(exc)
+                self._suspects.add(record.trace_id)
+                if not landed and len(self._suspects) >= 2:
+                    break  # nothing lands at all: the store is down, not one trial
+        return landed
+
+    def _flush(self, batch: list[TrialRecord], retries: int) -> None:
         start = time.monotonic()
         pending = batch
-        for attempt in range(self.retries + 1):
-            try:
-                landed = self._write(pending)
-            except Exception as exc:  # the store's failure modes are many; all are retried
-                landed = set()
-                self.report.last_error = f"{type(exc).__name__}: {exc}"
+        raised = 0
+        for attempt in range(retries + 1):
+            landed = self._attempt(pending, whole=raised < _WHOLE_BATCH_TRIES or retries == 0)
+            if landed is None:
+                raised, landed = raised + 1, set()
             self.report.written.extend(r.trace_id for r in pending if r.trace_id in landed)
             pending = [r for r in pending if r.trace_id not in landed]
             if not pending:
                 break
-            if attempt < self.retries:
+            if attempt < retries:
                 time.sleep(self.backoff * (2**attempt))
         if pending:
             self._spill(pending)
@@ -123,10 +174,17 @@ class TraceWriter:
     def _spill(self, records: list[TrialRecord]) -> None:
         path = self.report.spill_path
         assert path is not None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            for record in records:
-                fh.write(record_to_json(record) + "\n")
+        try:
+            lines = "".join(record_to_json(r) + "\n" for r in records)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(lines)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except (OSError, ValueError, TypeError) as exc:
+            self.report.unsaved.extend(records)
+            self.report.unsaved_error = f"cannot write {path}: {_error(exc)}"
+            return
         self.report.spilled += len(records)
 
 
@@ -134,4 +192,15 @@ def load_spill(path: Path) -> list[TrialRecord]:
     """Trials spilled by an earlier writer (empty when the file does not exist)."""
     if not path.is_file():
         return []
-    return [record_from_json(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(record_from_json(line))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StoreError(
+                f"{path}:{number}: unreadable spilled trial ({_error(exc)}); "
+                "move that line out of the file to resume the rest"
+            ) from exc
+    return records
