@@ -22,6 +22,7 @@ from typing import Any
 
 from costar._env import quiet_dependencies
 from costar._exceptions import NotFoundError, StoreError
+from costar._signals import stop_requested
 from costar.traces._convert import to_mlflow_spans
 from costar.traces._model import TAG_PREFIX, TrialRecord
 from costar.traces._redact import Redactor
@@ -162,6 +163,10 @@ class TraceStore:
             self._client = MlflowClient(tracking_uri=self.tracking_uri)
             self._tracing = TracingClient(self.tracking_uri)
         except Exception as exc:  # any backend failure: bad URI, unreachable server, migration
+            if stop_requested.is_set():
+                # a Ctrl-C swallowed inside the backend (a gc callback) left it half-rolled-back:
+                # that is the stop the user asked for, not a store fault
+                raise KeyboardInterrupt from exc
             raise StoreError(f"cannot open the trace store {self.tracking_uri}: {exc}") from exc
 
     @property
