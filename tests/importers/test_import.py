@@ -93,6 +93,31 @@ def test_openai_chat_jsonl_becomes_traces_and_scenarios(tmp_path: Path, store_ur
     assert judged.to_json()["per_judge"]["expected-facts"]["passed"] == 2
 
 
+def test_an_imported_conversation_ending_with_a_user_goodbye_keeps_its_output(
+    tmp_path: Path, store_uri: str
+) -> None:
+    goodbye = [*REFUND_CHAT, {"role": "user", "content": "ok thanks, bye"}]
+    stop = [
+        *REFUND_CHAT,
+        {"role": "user", "content": "###STOP###"},
+        {"role": "assistant", "content": ""},
+    ]
+    source = tmp_path / "chats.jsonl"
+    source.write_text("".join(json.dumps({"messages": m}) + "\n" for m in (goodbye, stop)))
+    out = import_file("openai-chat", source, tmp_path, store_uri)
+    store = TraceStore(store_uri)
+    traces = store.get_traces([r.trace_id for r in store.run_traces(out.run_id)])
+    for trace in traces:
+        root = next(s for s in trace.data.spans if s.parent_id is None)
+        assert root.outputs.startswith("Sorry, it has shipped")
+    judged = assess(
+        AssessConfig(
+            root=tmp_path, tracking_uri=store_uri, run_ids=[out.run_id], judges=["output-present"]
+        )
+    )
+    assert judged.to_json()["per_judge"]["output-present"]["passed"] == 2
+
+
 TAU = [
     {
         "task_id": 3,

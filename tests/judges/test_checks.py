@@ -323,3 +323,16 @@ def test_project_read_only_setting_reaches_the_default_check(tmp_path) -> None:
         read_only=["search_customer"],
     )
     assert plain.score(different, scoped).passed is True  # the scenario's own read-only tools
+
+
+def test_a_conversation_ending_with_the_users_goodbye_keeps_the_agents_output() -> None:
+    turns = (
+        span("c1", "turn-1", "CHAIN", 0, 1, inputs="refund order 7", outputs="Refunded: 39.90."),
+        span("c2", "turn-2", "CHAIN", 1, 2, inputs="thanks, bye!", outputs=None),
+        span("c3", "turn-3", "CHAIN", 2, 3, inputs="###STOP###", outputs="  "),
+    )
+    ended = view(*turns, output=None)  # recorded before the root kept the last non-empty reply
+    assert ended.output == "Refunded: 39.90."
+    assert run("output-present", ended).passed is True
+    silent = view(span("c1", "turn-1", "CHAIN", 0, 1, outputs=""), output="")
+    assert run("output-present", silent).passed is False
