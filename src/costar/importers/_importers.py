@@ -8,6 +8,11 @@ in the store, and recorded rewards become verdicts of the judge `imported:reward
   `scenario_id` (trials of one scenario share it), `model`, `usage`, `expectations`.
 - tau-bench: the results file of sierra-research/tau-bench, a list of
   `{task_id, trial, reward, info: {task: {user_id, actions, instruction, outputs}}, traj}`.
+
+Which tools only read is never guessed from their names: it comes from `--read-only` (written
+into each imported scenario's `expectations.read_only`) or the project's `read_only` setting,
+and the summary says which. With read-only tools known, a tau-bench task's actions are its
+complete list of state-changing calls, so its scenario compares tool calls in `exact` mode.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ class ImportSummary:
     written: int = 0
     verdicts: int = 0
     suite: str = ""
+    read_only: list[str] = field(default_factory=list)
+    read_only_from: str = "none"  # "--read-only", "costar.toml read_only" or "none"
+    tool_call_mode: str = "subset"
     problems: list[str] = field(default_factory=list)
 
 
@@ -157,13 +165,21 @@ def import_file(
     tracking_uri: str,
     experiment: str = "costar",
     verdict_store: str | None = None,
+    read_only: list[str] | None = None,
+    project_read_only: list[str] | None = None,
 ) -> ImportSummary:
-    """Import one file: scenarios to `imported/`, traces to the store, rewards to verdicts."""
+    """Import one file: scenarios to `imported/`, traces to the store, rewards to verdicts.
+    `read_only` (the `--read-only` tools) is written into the scenarios; else the project's
+    `read_only` setting applies through the judges. Neither is guessed."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown import format {fmt!r} (use {' or '.join(FORMATS)})")
     if not path.is_file():
         raise UsageError(f"{path}: file not found")
     scenarios, records = FORMATS[fmt](path)
+    tools = sorted(read_only or []) if read_only is not None else sorted(project_read_only or [])
+    source = "--read-only" if read_only is not None else "costar.toml read_only"
+    mode = "exact" if fmt == "tau-bench" and tools else "subset"
+    scenarios = [_with_read_only(s, read_only or [], mode) for s in scenarios]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     suite = root / "imported" / f"{fmt}-{stamp}"
     suite.mkdir(parents=True, exist_ok=True)
@@ -219,4 +235,17 @@ def import_file(
         written=len(landed),
         verdicts=len(verdicts),
         suite=str(suite),
+        read_only=tools,
+        read_only_from=source if tools else "none",
+        tool_call_mode=mode,
     )
+
+
+def _with_read_only(scenario: Scenario, read_only: list[str], mode: str) -> Scenario:
+    exp = scenario.expectations
+    update: dict[str, Any] = {"read_only": sorted(read_only)} if read_only else {}
+    if mode != "subset" and exp.tool_calls:
+        update["tool_call_mode"] = mode
+    if not update:
+        return scenario
+    return scenario.model_copy(update={"expectations": exp.model_copy(update=update)})
