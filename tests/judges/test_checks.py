@@ -73,15 +73,15 @@ def test_expected_tool_calls_subset_exact_counts_and_order() -> None:
         ]
     )
     ok = run("expected-tool-calls", view(*CALLS), want)
-    assert ok.passed is True and set(ok.evidence) == {"t1", "t4"}  # t3 errored: not counted
+    assert ok.passed is True and set(ok.evidence) == {"t1", "t3", "t4"}
     exact = scenario(
         tool_calls=[{"name": "lookup_order", "args": {"order_id": 1042}, "exact": True}]
     )
     assert run("expected-tool-calls", view(*CALLS), exact).passed is False
     too_many = scenario(tool_calls=[{"name": "issue_refund", "max": 1}])
-    counted = run("expected-tool-calls", view(*CALLS), too_many, only_successful=False)
-    assert counted.passed is False and "2 call(s), expected 1 to 1" in counted.rationale
-    assert run("expected-tool-calls", view(*CALLS), too_many).passed  # the declined one: no
+    failed = run("expected-tool-calls", view(*CALLS), too_many)
+    assert failed.passed is False and "2 call(s), expected 1 to 1" in failed.rationale
+    assert run("expected-tool-calls", view(*CALLS), too_many, only_successful=True).passed
     never = scenario(tool_calls=[{"name": "escalate", "min": 0, "max": 0}])
     assert run("expected-tool-calls", view(*CALLS), never).passed is True
     ordered = scenario(tool_calls=[{"name": "read_policy"}, {"name": "lookup_order"}])
@@ -284,16 +284,27 @@ def test_sequence_mode_needs_the_expected_calls_in_order_and_nothing_else() -> N
     assert run("expected-tool-calls", swapped, steps, mode="subset").passed is False
 
 
-def test_errored_calls_do_not_count() -> None:
+def test_errored_state_changing_calls_do_not_count() -> None:
     declined_then_done = trajectory(
+        ("find_order", {"order_id": 1042}, "NotFound: no such order"),
         ("issue_refund", {"order_id": 1042}, "PaymentError: card expired"),
         ("issue_refund", {"order_id": 1042}),
     )
     task = scenario(tool_calls=[{"name": "issue_refund", "args": {"order_id": 1042}}])
-    assert run("expected-tool-calls", declined_then_done, task, mode="exact").passed is True
+    exact = run("expected-tool-calls", declined_then_done, task, mode="exact", read_only=READS)
+    assert exact.passed is True and exact.evidence == ["t3"]
     only_declined = trajectory(("issue_refund", {"order_id": 1042}, "PaymentError: card expired"))
-    assert run("expected-tool-calls", only_declined, task).passed is False
-    assert run("expected-tool-calls", only_declined, task, only_successful=False).passed is True
+    assert run("expected-tool-calls", only_declined, task, read_only=READS).passed is False
+    counted = run(
+        "expected-tool-calls", only_declined, task, read_only=READS, only_successful=False
+    )
+    assert counted.passed is True
+    # with no tool declared read-only, costar cannot tell a failed look-up from a failed
+    # change: errored calls count unless the judge says only_successful
+    lookup = scenario(tool_calls=[{"name": "find_order", "args": {"order_id": 1042}}])
+    not_found = trajectory(("find_order", {"order_id": 1042}, "NotFound: no such order"))
+    assert run("expected-tool-calls", not_found, lookup).passed is True
+    assert run("expected-tool-calls", only_declined, task, only_successful=True).passed is False
 
 
 def test_ignore_removes_expected_and_made_calls_alike() -> None:

@@ -237,7 +237,7 @@ def expected_tool_calls(
     scenario: Any,
     mode: Literal["subset", "exact", "sequence"] | None = None,
     ordered: bool = False,
-    only_successful: bool = True,
+    only_successful: bool | None = None,
     ignore: list[str] | None = None,
     read_only: list[str] | None = None,
 ) -> Outcome:
@@ -246,12 +246,17 @@ def expected_tool_calls(
     `ordered`), exact (those calls and no other, duplicates counted) or sequence (exact, in
     order). Arguments match as a subset unless the expectation is exact. Tools in `ignore`
     and `read_only` (the project's `read_only` setting, plus the scenario's) are left out of
-    both sides; with `only_successful`, calls whose result was an error do not count."""
+    both sides. With `only_successful`, calls whose result was an error do not count; by
+    default that holds once read-only tools are declared, since every other tool then changes
+    state (a declined refund changed nothing); with no declaration errored calls count."""
     exp = scenario.expectations if scenario else None
     if exp is None or not (exp.tool_calls or exp.tool_call_mode):
         return skip("the scenario expects no tool calls")
     mode = exp.tool_call_mode or mode or "subset"
-    left_out = {*(ignore or []), *(read_only or []), *exp.read_only}
+    reads = {*(read_only or []), *exp.read_only}
+    left_out = {*(ignore or []), *reads}
+    if only_successful is None:
+        only_successful = bool(reads)
     expected = [w for w in exp.tool_calls if w.name not in left_out]
     calls = [
         c
