@@ -66,6 +66,13 @@ class Settings(BaseModel):
         None, description="Where trial workspaces are made; default a temporary folder."
     )
 
+    read_only: list[str] = Field(
+        default_factory=list,
+        description="Tools that only read (look-ups, searches): the expected-tool-calls check "
+        "leaves expectations and calls of them out, so an agent that searched differently is "
+        "not failed. A judge's own `read_only` parameter replaces this list.",
+    )
+
     min_kappa: float = Field(
         0.6,
         ge=-1,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import run_cli, write_files
 from costar.assess import AssessConfig, VerdictStore, assess
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
@@ -211,3 +211,83 @@ def test_cli_report_with_a_paired_baseline(recorded) -> None:
         [*cli, empty.run_id], cwd=project, capture_output=True, text=True, timeout=120
     )
     assert none.returncode == 2 and "has no verdicts" in none.stderr
+
+
+SHOP = Path(__file__).parents[2] / "examples" / "shop"
+
+
+def test_editing_a_scenarios_fact_rescores_its_verdict_and_reuses_the_others(
+    tmp_path: Path, template_db: Path
+) -> None:
+    root = tmp_path / "shop"
+    shutil.copytree(SHOP, root, ignore=shutil.ignore_patterns(".costar", "__pycache__"))
+    (root / ".costar").mkdir()
+    shutil.copyfile(template_db, root / ".costar" / "mlflow.db")
+    ran = run_cli(root, "run", "-s", "stock-check", "-s", "restock", "--json")
+    assert ran.returncode == 0, ran.stderr
+    first = json.loads(run_cli(root, "assess", "--last", "--json").stdout)
+    assert first["per_judge"]["expected-facts"]["passed"] == 1  # "4 kettle" was said
+    per_run = first["scored"]
+    path = root / "scenarios" / "stock-check.yaml"
+    path.write_text(path.read_text().replace('"4 kettle"', '"99 kettle"'))
+    second = json.loads(run_cli(root, "assess", "--last", "--json").stdout)
+    assert (second["scored"], second["cached"]) == (1, per_run - 1)  # that one verdict only
+    assert second["per_judge"]["expected-facts"]["failed"] == 1
+    assert json.loads(run_cli(root, "assess", "--last", "--json").stdout)["scored"] == 0
+
+
+def test_a_verdict_depends_on_the_scenario_fields_its_judge_reads_and_the_judge_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from costar.judges import build
+    from costar.scenarios import Scenario
+
+    def scen(**exp) -> Scenario:
+        return Scenario.model_validate({"id": "s", "input": "hi", "expectations": exp})
+
+    facts, calls = build("expected-facts"), build("expected-tool-calls")
+    one, other = scen(facts=["4 kettle"]), scen(facts=["99 kettle"])
+    assert facts.inputs(one) != facts.inputs(other)
+    assert calls.inputs(one) == calls.inputs(other)  # tool-call checks do not read facts
+    assert build("output-present").inputs(one) == build("output-present").inputs(None)
+    llm = build("guidelines")
+    monkeypatch.setenv("COSTAR_JUDGE_MODEL", "openai:/model-a")
+    first = llm.inputs(scen(guidelines=["be kind"]))
+    monkeypatch.setenv("COSTAR_JUDGE_MODEL", "openai:/model-b")
+    assert llm.inputs(scen(guidelines=["be kind"])) != first  # another judge model re-scores
+    assert build("guidelines", params={"model": "x"}).version != llm.version
+
+
+def test_a_verdict_store_from_before_inputs_were_recorded_keeps_loading(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "verdicts.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE costar_verdicts (trace_id VARCHAR(64), judge VARCHAR(200), "
+        "judge_version VARCHAR(64), run_id VARCHAR(64) NOT NULL, scenario_id VARCHAR(200) "
+        "NOT NULL, status VARCHAR(16) NOT NULL, passed BOOLEAN, value_num FLOAT, created_at "
+        "FLOAT NOT NULL, mirrored BOOLEAN NOT NULL, data TEXT NOT NULL, "
+        "PRIMARY KEY (trace_id, judge, judge_version))"
+    )
+    old = {
+        "version": 1,
+        "judge": "j",
+        "judge_version": "v1",
+        "kind": "check",
+        "trace_id": "t",
+        "run_id": "r",
+        "scenario_id": "s",
+        "status": "ok",
+        "passed": True,
+    }
+    conn.execute(
+        "INSERT INTO costar_verdicts VALUES ('t', 'j', 'v1', 'r', 's', 'ok', 1, NULL, 1.0, 0, ?)",
+        [json.dumps(old)],
+    )
+    conn.commit()
+    conn.close()
+    store = VerdictStore(path)
+    (verdict,) = store.for_run("r")
+    assert verdict.passed is True and verdict.inputs == ""
+    assert store.done("r") == {("t", "j", "v1"): ""}  # re-scored once by the next assess

@@ -166,3 +166,45 @@ def test_schema_prints_the_scenario_json_schema() -> None:
     assert events["title"] == "AgentEvent"
     bad = subprocess.run([*COSTAR, "schema", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2
+
+
+def test_run_exits_1_and_lists_each_failed_trials_reason_unless_errors_are_allowed(
+    project: Path,
+) -> None:
+    write_files(
+        project,
+        {
+            "scenarios/boom.yaml": "id: boom\ninput: crash please\n",
+            "scenarios/slow.yaml": "id: slow\ninput: wait\n",
+        },
+    )
+    crashed = costar(project, "run", "-a", "sample_agents:crash", "-s", "boom", "-n", "2")
+    assert crashed.returncode == 1, crashed.stderr
+    reasons = [line for line in crashed.stdout.splitlines() if line.startswith("error boom#")]
+    assert len(reasons) == 2 and all("RuntimeError" in line for line in reasons)
+    assert "--allow-errors" in crashed.stdout
+    slow = costar(
+        project, "run", "-a", "sample_agents:sleepy", "-s", "slow", "--timeout", "0.5", "--json"
+    )
+    assert slow.returncode == 1
+    (failure,) = json.loads(slow.stdout)["failures"]
+    assert failure["status"] == "timeout" and failure["scenario_id"] == "slow"
+    allowed = costar(project, "run", "-a", "sample_agents:crash", "-s", "boom", "--allow-errors")
+    assert allowed.returncode == 0 and "error boom#0" in allowed.stdout
+    fine = costar(project, "run", "-a", "sample_agents:echo", "-s", "boom")
+    assert fine.returncode == 0 and "error boom" not in fine.stdout
+
+
+def test_verdicts_failed_tells_no_failures_from_not_assessed(project: Path) -> None:
+    write_files(project, {"scenarios/hi.yaml": "id: hi\ninput: hello\n"})
+    run_id = json.loads(costar(project, "run", "-a", "sample_agents:echo", "--json").stdout)[
+        "run_id"
+    ]
+    before = costar(project, "verdicts", run_id, "--failed")
+    assert "run `costar assess" in before.stdout
+    assert costar(project, "assess", run_id).returncode == 0
+    after = costar(project, "verdicts", run_id, "--failed")
+    assert after.returncode == 0 and "no failing verdicts" in after.stdout
+    assert "costar assess" not in after.stdout
+    other = costar(project, "verdicts", run_id, "--judge", "nobody")
+    assert "no verdicts of judge nobody" in other.stdout

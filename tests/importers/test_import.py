@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
 from costar._exceptions import CostarError, UsageError
 from costar.assess import AssessConfig, VerdictStore, assess
 from costar.importers import import_file
@@ -93,6 +94,31 @@ def test_openai_chat_jsonl_becomes_traces_and_scenarios(tmp_path: Path, store_ur
     assert judged.to_json()["per_judge"]["expected-facts"]["passed"] == 2
 
 
+def test_an_imported_conversation_ending_with_a_user_goodbye_keeps_its_output(
+    tmp_path: Path, store_uri: str
+) -> None:
+    goodbye = [*REFUND_CHAT, {"role": "user", "content": "ok thanks, bye"}]
+    stop = [
+        *REFUND_CHAT,
+        {"role": "user", "content": "###STOP###"},
+        {"role": "assistant", "content": ""},
+    ]
+    source = tmp_path / "chats.jsonl"
+    source.write_text("".join(json.dumps({"messages": m}) + "\n" for m in (goodbye, stop)))
+    out = import_file("openai-chat", source, tmp_path, store_uri)
+    store = TraceStore(store_uri)
+    traces = store.get_traces([r.trace_id for r in store.run_traces(out.run_id)])
+    for trace in traces:
+        root = next(s for s in trace.data.spans if s.parent_id is None)
+        assert root.outputs.startswith("Sorry, it has shipped")
+    judged = assess(
+        AssessConfig(
+            root=tmp_path, tracking_uri=store_uri, run_ids=[out.run_id], judges=["output-present"]
+        )
+    )
+    assert judged.to_json()["per_judge"]["output-present"]["passed"] == 2
+
+
 TAU = [
     {
         "task_id": 3,
@@ -149,6 +175,55 @@ def test_tau_bench_results_become_traces_scenarios_and_reward_verdicts(
     tally = judged.to_json()["per_judge"]
     assert tally["expected-tool-calls"]["passed"] == 2
     assert (tally["expected-facts"]["passed"], tally["expected-facts"]["failed"]) == (1, 1)
+
+
+def tau_task(trial: int, reward: float, calls: list[tuple[str, dict]]) -> dict:
+    traj: list[dict] = [{"role": "user", "content": "cancel order 9, I am Ana"}]
+    for n, (name, args) in enumerate(calls):
+        traj.append(
+            {"role": "assistant", "content": None, "tool_calls": [call(f"c{n}", name, args)]}
+        )
+        traj.append({"role": "tool", "tool_call_id": f"c{n}", "content": '{"ok": true}'})
+    traj.append({"role": "assistant", "content": "Done."})
+    actions = [
+        {"name": "find_user", "kwargs": {"name": "Ana"}},
+        {"name": "get_order", "kwargs": {"order_id": "#9"}},
+        {"name": "cancel_order", "kwargs": {"order_id": "#9"}},
+    ]
+    task = {"user_id": "ana", "instruction": "cancel #9", "actions": actions, "outputs": []}
+    return {"task_id": 5, "trial": trial, "reward": reward, "info": {"task": task}, "traj": traj}
+
+
+def test_import_read_only_tools_are_declared_never_guessed(project: Path, store_uri: str) -> None:
+    searched_differently = [("get_order", {"order_id": "#9"}), ("cancel_order", {"order_id": "#9"})]
+    extra_refund = [*searched_differently, ("refund", {"order_id": "#9"})]
+    source = project / "results.json"
+    source.write_text(
+        json.dumps([tau_task(0, 1.0, searched_differently), tau_task(1, 0.0, extra_refund)])
+    )
+    guessed = run_cli(project, "import", "tau-bench", str(source))
+    assert guessed.returncode == 0, guessed.stderr
+    assert "read-only tools: none declared" in guessed.stdout and "subset mode" in guessed.stdout
+
+    declared = run_cli(
+        project, "import", "tau-bench", str(source), "--read-only", "find_user,get_order"
+    )
+    assert "read-only tools (from --read-only): find_user, get_order" in declared.stdout
+    assert "exact mode" in declared.stdout
+    run_id = declared.stdout.split(" as run ")[1].split(":")[0]
+    judged = json.loads(
+        run_cli(project, "assess", run_id, "--judge", "expected-tool-calls", "--json").stdout
+    )
+    verdicts = VerdictStore(project / ".costar" / "verdicts.db").for_run(run_id)
+    agree = {v.trial: v.passed for v in verdicts if v.judge == "expected-tool-calls"}
+    assert agree == {0: True, 1: False}  # the same as the recorded rewards
+    assert judged["per_judge"]["expected-tool-calls"]["failed"] == 1
+
+    (project / "costar.toml").write_text("[costar]\nread_only = ['find_user', 'get_order']\n")
+    from_project = json.loads(run_cli(project, "import", "tau-bench", str(source), "--json").stdout)
+    assert from_project["read_only_from"] == "costar.toml read_only"
+    assert from_project["read_only"] == ["find_user", "get_order"]
+    assert from_project["tool_call_mode"] == "exact"
 
 
 @pytest.mark.parametrize(

@@ -200,3 +200,150 @@ def test_unknown_metric_is_a_judge_error_not_a_fail() -> None:
     verdict = run("metric", view(), name="bogus")
     assert verdict.status == "error" and verdict.passed is None
     assert "unknown metric 'bogus'" in verdict.error
+
+
+# A refund desk: look-ups only read; refunds and cancellations change state.
+READS = ["find_order", "search_customer", "read_policy"]
+REFUND_TASK = scenario(
+    tool_calls=[
+        {"name": "search_customer", "args": {"name": "Ana"}},
+        {"name": "find_order", "args": {"order_id": 1042}},
+        {"name": "issue_refund", "args": {"order_id": 1042}},
+    ]
+)
+
+
+def trajectory(*steps: tuple[str, dict] | tuple[str, dict, str]):
+    return view(
+        *(
+            tool(f"t{i}", s[0], i, s[1], None if len(s) > 2 else {"ok": True}, *s[2:])
+            for i, s in enumerate(steps, start=1)
+        )
+    )
+
+
+def test_read_only_tools_let_an_agent_search_differently() -> None:
+    searched_differently = trajectory(
+        ("find_order", {"order_id": 1042}),
+        ("read_policy", {}),
+        ("issue_refund", {"order_id": 1042}),
+    )  # never searched the customer, looked the order up first, read the policy
+    strict = run("expected-tool-calls", searched_differently, REFUND_TASK, mode="exact")
+    assert strict.passed is False and "search_customer" in strict.rationale
+    ok = run(
+        "expected-tool-calls", searched_differently, REFUND_TASK, mode="exact", read_only=READS
+    )
+    assert ok.passed is True and ok.evidence == ["t3"]
+
+
+def test_exact_mode_fails_an_extra_state_changing_call() -> None:
+    extra_refund = trajectory(
+        ("search_customer", {"name": "Ana"}),
+        ("issue_refund", {"order_id": 1042}),
+        ("issue_refund", {"order_id": 1042}),
+    )
+    assert run("expected-tool-calls", extra_refund, REFUND_TASK, read_only=READS).passed  # subset
+    failed = run("expected-tool-calls", extra_refund, REFUND_TASK, mode="exact", read_only=READS)
+    assert failed.passed is False and "not expected" in failed.rationale
+    other = trajectory(("issue_refund", {"order_id": 1042}), ("cancel_order", {"order_id": 7}))
+    assert not run("expected-tool-calls", other, REFUND_TASK, mode="exact", read_only=READS).passed
+    missing = trajectory(("find_order", {"order_id": 1042}))
+    gone = run("expected-tool-calls", missing, REFUND_TASK, mode="exact", read_only=READS)
+    assert gone.passed is False and "issue_refund{'order_id': 1042}: 0 call(s)" in gone.rationale
+
+
+def test_exact_mode_counts_duplicates_and_assigns_overlapping_expectations() -> None:
+    two_refunds = scenario(
+        tool_calls=[
+            {"name": "issue_refund"},  # any refund ...
+            {"name": "issue_refund", "args": {"order_id": 1042}},  # ... and this one
+        ],
+        tool_call_mode="exact",
+    )
+    # a greedy matcher would give t1 (order 1042) to the first expectation and fail
+    both = trajectory(("issue_refund", {"order_id": 1042}), ("issue_refund", {"order_id": 9}))
+    assert run("expected-tool-calls", both, two_refunds).passed is True
+    one = trajectory(("issue_refund", {"order_id": 1042}))
+    assert run("expected-tool-calls", one, two_refunds).passed is False
+    up_to_two = scenario(tool_calls=[{"name": "issue_refund", "max": 2}], tool_call_mode="exact")
+    assert run("expected-tool-calls", both, up_to_two).passed is True
+
+
+def test_sequence_mode_needs_the_expected_calls_in_order_and_nothing_else() -> None:
+    steps = scenario(
+        tool_calls=[{"name": "cancel_order"}, {"name": "issue_refund"}], tool_call_mode="sequence"
+    )
+    in_order = trajectory(("find_order", {}), ("cancel_order", {}), ("issue_refund", {}))
+    assert run("expected-tool-calls", in_order, steps, read_only=READS).passed is True
+    swapped = trajectory(("issue_refund", {}), ("cancel_order", {}))
+    failed = run("expected-tool-calls", swapped, steps, read_only=READS)
+    assert failed.passed is False and "got issue_refund" in failed.rationale
+    again = trajectory(("cancel_order", {}), ("issue_refund", {}), ("issue_refund", {}))
+    assert run("expected-tool-calls", again, steps, read_only=READS).passed is False
+    # the judge's mode is the default; the scenario's own mode wins
+    assert run("expected-tool-calls", swapped, steps, mode="subset").passed is False
+
+
+def test_errored_state_changing_calls_do_not_count() -> None:
+    declined_then_done = trajectory(
+        ("find_order", {"order_id": 1042}, "NotFound: no such order"),
+        ("issue_refund", {"order_id": 1042}, "PaymentError: card expired"),
+        ("issue_refund", {"order_id": 1042}),
+    )
+    task = scenario(tool_calls=[{"name": "issue_refund", "args": {"order_id": 1042}}])
+    exact = run("expected-tool-calls", declined_then_done, task, mode="exact", read_only=READS)
+    assert exact.passed is True and exact.evidence == ["t3"]
+    only_declined = trajectory(("issue_refund", {"order_id": 1042}, "PaymentError: card expired"))
+    assert run("expected-tool-calls", only_declined, task, read_only=READS).passed is False
+    counted = run(
+        "expected-tool-calls", only_declined, task, read_only=READS, only_successful=False
+    )
+    assert counted.passed is True
+    # with no tool declared read-only, costar cannot tell a failed look-up from a failed
+    # change: errored calls count unless the judge says only_successful
+    lookup = scenario(tool_calls=[{"name": "find_order", "args": {"order_id": 1042}}])
+    not_found = trajectory(("find_order", {"order_id": 1042}, "NotFound: no such order"))
+    assert run("expected-tool-calls", not_found, lookup).passed is True
+    assert run("expected-tool-calls", only_declined, task, only_successful=True).passed is False
+
+
+def test_ignore_removes_expected_and_made_calls_alike() -> None:
+    task = scenario(tool_calls=[{"name": "log_event"}, {"name": "issue_refund"}])
+    no_log = trajectory(("issue_refund", {}))
+    assert run("expected-tool-calls", no_log, task).passed is False
+    assert run("expected-tool-calls", no_log, task, ignore=["log_event"]).passed is True
+    only_reads = scenario(tool_calls=[{"name": "find_order"}])
+    skipped = run("expected-tool-calls", no_log, only_reads, read_only=READS)
+    assert skipped.status == "skipped"
+
+
+def test_project_read_only_setting_reaches_the_default_check(tmp_path) -> None:
+    from costar.judges import load_judges
+
+    (tmp_path / "costar.toml").write_text(
+        "[costar]\nread_only = ['find_order', 'search_customer']\n"
+    )
+    (check,) = load_judges(tmp_path, ["judges"], ["expected-tool-calls"])
+    different = trajectory(("find_order", {"order_id": 1042}), ("issue_refund", {"order_id": 1042}))
+    assert check.score(different, REFUND_TASK).passed is True
+    (plain,) = load_judges(tmp_path, ["judges"], ["expected-tool-calls"], read_only=[])
+    assert plain.score(different, REFUND_TASK).passed is False
+    assert plain.version != check.version  # changing the setting re-scores
+    scoped = scenario(
+        tool_calls=REFUND_TASK.expectations.model_dump()["tool_calls"],
+        read_only=["search_customer"],
+    )
+    assert plain.score(different, scoped).passed is True  # the scenario's own read-only tools
+
+
+def test_a_conversation_ending_with_the_users_goodbye_keeps_the_agents_output() -> None:
+    turns = (
+        span("c1", "turn-1", "CHAIN", 0, 1, inputs="refund order 7", outputs="Refunded: 39.90."),
+        span("c2", "turn-2", "CHAIN", 1, 2, inputs="thanks, bye!", outputs=None),
+        span("c3", "turn-3", "CHAIN", 2, 3, inputs="###STOP###", outputs="  "),
+    )
+    ended = view(*turns, output=None)  # recorded before the root kept the last non-empty reply
+    assert ended.output == "Refunded: 39.90."
+    assert run("output-present", ended).passed is True
+    silent = view(span("c1", "turn-1", "CHAIN", 0, 1, outputs=""), output="")
+    assert run("output-present", silent).passed is False

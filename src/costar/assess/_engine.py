@@ -1,9 +1,11 @@
 """The scoring engine: every judge over every trace of a run, cached, in parallel.
 
 Traces come from the derived cache, else the MLflow store (then cached). A verdict is computed
-only when the store has none for (trace, judge, judge version) with status ok or skipped, so a
-second assess after changing one judge runs only that judge. Judge errors are verdicts with
-status error, retried by the next assess. Verdicts are mirrored to MLflow as Feedback so they
+only when the store has none for (trace, judge, judge version) with status ok or skipped and the
+same inputs (`Judge.inputs`: the scenario fields the judge reads, an LLM judge's model), so a
+second assess after changing one judge runs only that judge, and after editing one scenario only
+the verdicts that read what changed. Judge errors are verdicts with status error, retried by the
+next assess. Verdicts are mirrored to MLflow as Feedback so they
 show in the MLflow UI. Judging never calls the agent.
 """
 
@@ -122,10 +124,21 @@ def _scenarios(
     except CostarError as exc:
         first = str(exc).splitlines()[0]
         summary.warnings.append(
-            f"run {run_id[:12]}: suite {suite_path} not loadable ({first}); judges that need "
-            "expectations are skipped"
+            f"run {run_id[:12]}: suite {suite_path} not loadable ({first}); stored verdicts are "
+            "kept and new ones are scored without expectations"
         )
         return {}
+
+
+def _input_keys(judges: list[Judge], scenarios: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """Per (judge, scenario id): the inputs a stored verdict must have read to be reused."""
+    return {(j.name, sid): j.inputs(s) for j in judges for sid, s in scenarios.items()}
+
+
+def _fresh(stored: str | None, wanted: str | None) -> bool:
+    """A stored verdict (its inputs, None when there is none) needs no re-scoring. An unknown
+    scenario (suite not loadable, scenario gone from it) leaves nothing to compare with."""
+    return stored is not None and (wanted is None or stored == wanted)
 
 
 def score_traces(
@@ -143,29 +156,35 @@ def score_traces(
         config.verdict_store or config.costar_dir / "verdicts.db", config.redact
     )
     cache = TraceCache(config.costar_dir / "cache" / "traces.db")
+    summary = AssessSummary()
+    suites: dict[str, dict[str, Any]] = {}
+    keys: dict[str, dict[tuple[str, str], str]] = {}
+
+    def run_keys(run_id: str) -> dict[tuple[str, str], str]:
+        if run_id not in keys:
+            suites[run_id] = (
+                _scenarios(store, run_id, summary, config.allow_outside_fixtures) if run_id else {}
+            )
+            keys[run_id] = _input_keys(judges, suites[run_id])
+        return keys[run_id]
+
     try:
         found: dict[tuple[str, str], Verdict] = {}
         if cached:
             versions = {j.name: j.version for j in judges}
             for v in verdicts.for_traces(trace_ids, versions):
-                if v.status != "error":
+                wanted = run_keys(v.run_id).get((v.judge, v.scenario_id))
+                if v.status != "error" and _fresh(v.inputs, wanted):
                     found[(v.trace_id, v.judge)] = v
-        summary = AssessSummary()
-        suites: dict[str, dict[str, Any]] = {}
         for start in range(0, len(trace_ids), _CHUNK):
             views = _views(store, cache, trace_ids[start : start + _CHUNK])
             todo = [(v, j) for v in views for j in judges if (v.trace_id, j.name) not in found]
-            for run_id in {v.run_id for v, _ in todo} - set(suites):
-                suites[run_id] = (
-                    _scenarios(store, run_id, summary, config.allow_outside_fixtures)
-                    if run_id
-                    else {}
-                )
             by_run: dict[str, list[tuple[TraceView, Judge]]] = {}
             for v, j in todo:
                 by_run.setdefault(v.run_id, []).append((v, j))
             for run_id, items in by_run.items():
-                results = _score(items, suites[run_id], config.concurrency)
+                run_key = run_keys(run_id)
+                results = _score(items, suites[run_id], run_key, config.concurrency)
                 if write:
                     verdicts.write(results)
                 found.update(((r.trace_id, r.judge), r) for r in results)
@@ -234,17 +253,24 @@ def assess(
 
 
 def _score(
-    todo: list[tuple[TraceView, Judge]], scenarios: dict[str, Any], concurrency: int
+    todo: list[tuple[TraceView, Judge]],
+    scenarios: dict[str, Any],
+    keys: dict[tuple[str, str], str],
+    concurrency: int,
 ) -> list[Verdict]:
     """Checks and metrics inline (fast); LLM and agentic judges on a thread pool."""
+
+    def one(item: tuple[TraceView, Judge]) -> Verdict:
+        view, judge = item
+        sid = view.scenario_id
+        return judge.score(view, scenarios.get(sid), keys.get((judge.name, sid)))
+
     fast = [(v, j) for v, j in todo if j.kind in ("check", "metric")]
     slow = [(v, j) for v, j in todo if j.kind not in ("check", "metric")]
-    results = [j.score(v, scenarios.get(v.scenario_id)) for v, j in fast]
+    results = [one(item) for item in fast]
     if slow:
         with ThreadPoolExecutor(concurrency) as pool:
-            results += pool.map(
-                lambda vj: vj[1].score(vj[0], scenarios.get(vj[0].scenario_id)), slow
-            )
+            results += pool.map(one, slow)
     return results
 
 
@@ -258,20 +284,27 @@ def _assess_run(
     summary: AssessSummary,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    ids = [row.trace_id for row in store.run_traces(run_id)]
+    rows = store.run_traces(run_id)
+    ids = [row.trace_id for row in rows]
+    scenario_of = {row.trace_id: row.scenario_id for row in rows}
     done = verdicts.done(run_id)
+    scenarios = _scenarios(store, run_id, summary, config.allow_outside_fixtures)
+    keys = _input_keys(judges, scenarios)
+
+    def due(trace_id: str, judge: Judge) -> bool:
+        stored = done.get((trace_id, judge.name, judge.version))
+        return not _fresh(stored, keys.get((judge.name, scenario_of[trace_id])))
+
     summary.traces += len(ids)
-    pending = [i for i in ids if any((i, j.name, j.version) not in done for j in judges)]
+    due_judges = {i: found for i in ids if (found := [j for j in judges if due(i, j)])}
+    pending = list(due_judges)
     summary.cached += len(ids) * len(judges)
-    scenarios = _scenarios(store, run_id, summary, config.allow_outside_fixtures) if pending else {}
-    finished, total = 0, len(pending) * len(judges)
+    finished, total = 0, sum(map(len, due_judges.values()))
     # a chunk at a time: memory stays bounded whatever the run's size
     for start in range(0, len(pending), _CHUNK):
         views = _views(store, cache, pending[start : start + _CHUNK])
-        todo = [
-            (v, j) for v in views for j in judges if (v.trace_id, j.name, j.version) not in done
-        ]
-        results = _score(todo, scenarios, config.concurrency)
+        todo = [(v, j) for v in views for j in due_judges[v.trace_id]]
+        results = _score(todo, scenarios, keys, config.concurrency)
         verdicts.write(results)
         summary.cached -= len(results)
         summary.scored += len(results)

@@ -27,6 +27,7 @@ verdicts_table = sa.Table(
     sa.Column("trace_id", sa.String(64), primary_key=True),
     sa.Column("judge", sa.String(200), primary_key=True),
     sa.Column("judge_version", sa.String(64), primary_key=True),
+    sa.Column("inputs", sa.String(64), nullable=True),  # Verdict.inputs; added in place
     sa.Column("run_id", sa.String(64), nullable=False, index=True),
     sa.Column("scenario_id", sa.String(200), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -70,6 +71,7 @@ class VerdictStore:
             if self._engine.dialect.name == "sqlite":
                 sa.event.listen(self._engine, "connect", _sqlite_pragmas)
             _meta.create_all(self._engine)
+            _add_inputs_column(self._engine)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open the verdict store {url}: {exc}") from exc
 
@@ -87,6 +89,7 @@ class VerdictStore:
                 "trace_id": v.trace_id,
                 "judge": v.judge,
                 "judge_version": v.judge_version,
+                "inputs": v.inputs,
                 "run_id": v.run_id,
                 "scenario_id": v.scenario_id,
                 "status": v.status,
@@ -130,16 +133,17 @@ class VerdictStore:
             )
         conn.execute(verdicts_table.insert(), rows)
 
-    def done(self, run_id: str) -> set[tuple[str, str, str]]:
-        """Keys (trace, judge, version) of a run's verdicts that need no re-scoring.
+    def done(self, run_id: str) -> dict[tuple[str, str, str], str]:
+        """Keys (trace, judge, version) of a run's scored verdicts, each with the hash of the
+        inputs it read (`Verdict.inputs`; "" before that was recorded).
 
         Errors are not done: the next assess retries them.
         """
-        query = sa.select(_T.trace_id, _T.judge, _T.judge_version).where(
+        query = sa.select(_T.trace_id, _T.judge, _T.judge_version, _T.inputs).where(
             _T.run_id == run_id, _T.status != "error"
         )
         with self._engine.connect() as conn:
-            return {tuple(r) for r in conn.execute(query)}  # type: ignore[misc]
+            return {(t, j, v): i or "" for t, j, v, i in conn.execute(query)}
 
     def for_run(self, run_id: str, versions: dict[str, str] | None = None) -> list[Verdict]:
         """A run's verdicts; with `versions` ({judge: version}) only those judge versions,
@@ -263,6 +267,23 @@ def _redacted(v: Verdict, redactor: Redactor) -> Verdict:
             "value": redactor.text(v.value) if isinstance(v.value, str) else v.value,
         }
     )
+
+
+def _add_inputs_column(engine: sa.Engine) -> None:
+    """Stores made before verdicts recorded their inputs gain the column; their old rows
+    (inputs NULL) are re-scored once by the next assess."""
+    columns = {c["name"] for c in sa.inspect(engine).get_columns(verdicts_table.name)}
+    if "inputs" in columns:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(f"ALTER TABLE {verdicts_table.name} ADD COLUMN inputs VARCHAR(64)")
+            )
+    except sa.exc.SQLAlchemyError:  # another process added it first
+        columns = {c["name"] for c in sa.inspect(engine).get_columns(verdicts_table.name)}
+        if "inputs" not in columns:
+            raise
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -119,11 +119,22 @@ def run(
         typer.Option("--resume", help="Run id to resume: runs only the trials with no trace."),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Run name for the MLflow UI.")] = None,
+    allow_errors: Annotated[
+        bool,
+        typer.Option(
+            "--allow-errors",
+            help="Exit 0 even when trials ended in error or timeout (they are still listed).",
+        ),
+    ] = False,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run every scenario x trial against the agent; record one MLflow trace per trial."""
+    """Run every scenario x trial against the agent; record one MLflow trace per trial.
+
+    Exits 1 when trials ended in error or timeout (each is listed with its reason; the traces
+    are recorded either way), unless --allow-errors; 3 when traces could not be written.
+    """
     from costar.harness import run_suite, settings_to_config
 
     try:
@@ -163,6 +174,8 @@ def run(
         exit_code(ExitCode.INTERRUPTED)
     if summary.spilled:
         exit_code(ExitCode.INFRA)
+    if summary.failures and not allow_errors:
+        exit_code(ExitCode.FINDINGS)
 
 
 def _run_with_progress(run_suite: Any, config: Any, show: bool) -> Any:
@@ -201,6 +214,7 @@ def _run_with_progress(run_suite: Any, config: Any, show: bool) -> Any:
 
 def _print_summary(summary: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
@@ -225,6 +239,11 @@ def _print_summary(summary: Any) -> None:
     console.print(f"run id: {summary.run_id}")
     console.print(f"store: {summary.tracking_uri}", soft_wrap=True)
     console.print(f"view:  mlflow ui --backend-store-uri {summary.tracking_uri}", soft_wrap=True)
+    for f in summary.failures:
+        reason = escape(f"{f['scenario_id']}#{f['trial']}: {f['error'] or 'no reason recorded'}")
+        console.print(f"[red]{f['status']}[/] {reason}", soft_wrap=True, highlight=False)
+    if summary.failures:
+        console.print("exit code 1: trials ended in error or timeout (--allow-errors: exit 0)")
     if summary.spilled:
         console.print(
             f"[red]{summary.spilled} trials could not be written ({summary.store_error}); kept in "
@@ -479,8 +498,10 @@ def verdicts(
         found = VerdictStore(settings.verdict_url()).for_run(info.run_id)
     except CostarError as exc:
         fail(exc)
+    stored = len(found)
     if judge:
         found = [v for v in found if v.judge in judge]
+    chosen = len(found)
     if failed:
         found = [v for v in found if v.passed is False or v.status == "error"]
     if as_json:
@@ -505,13 +526,29 @@ def verdicts(
             else f"{v.value}"
         )
         table.add_row(v.scenario_id, str(v.trial), v.judge, result, v.error or v.rationale)
-    Console().print(table if found else "no verdicts: run `costar assess RUN_ID` first")
+    if found:
+        Console().print(table)
+    elif not stored:
+        typer.echo(f"no verdicts: run `costar assess {info.run_id[:12]}` first")
+    elif not chosen:
+        typer.echo(f"no verdicts of judge {', '.join(judge or [])} in this run")
+    else:
+        typer.echo(f"no failing verdicts: {chosen} verdicts, none failed or errored")
 
 
 @app.command("import")
 def import_(
     fmt: Annotated[str, typer.Argument(help="Format: openai-chat (JSONL) or tau-bench (JSON).")],
     path: Annotated[Path, typer.Argument(help="The file to import.")],
+    read_only: Annotated[
+        str | None,
+        typer.Option(
+            "--read-only",
+            help="Tools that only read, comma-separated (e.g. find_order,search_user): the "
+            "tool-call check leaves them out. Default: the project's `read_only` setting; "
+            "nothing is guessed.",
+        ),
+    ] = None,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -533,6 +570,10 @@ def import_(
             settings.store_uri(),
             settings.experiment,
             settings.verdict_url(),
+            read_only=None
+            if read_only is None
+            else [t.strip() for t in read_only.split(",") if t.strip()],
+            project_read_only=settings.read_only,
         )
     except CostarError as exc:
         fail(exc)
@@ -544,6 +585,16 @@ def import_(
         f"{summary.scenarios} scenarios in {summary.suite}, {summary.written} traces, "
         f"{summary.verdicts} reward verdicts"
     )
+    if summary.read_only:
+        typer.echo(
+            f"read-only tools (from {summary.read_only_from}): {', '.join(summary.read_only)}; "
+            f"tool calls compared in {summary.tool_call_mode} mode"
+        )
+    else:
+        typer.echo(
+            "read-only tools: none declared (pass --read-only or set read_only in costar.toml); "
+            f"expected calls of every tool are compared, in {summary.tool_call_mode} mode"
+        )
     typer.echo(f"judge them: costar assess {summary.run_id[:12]}")
 
 

@@ -94,6 +94,7 @@ class RunSummary:
     experiment_id: str = ""
     scenarios: int = 0
     by_scenario: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)  # trials in error or timeout
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -363,6 +364,15 @@ def _count(summary: RunSummary, record: TrialRecord) -> None:
     setattr(summary, record.status, getattr(summary, record.status) + 1)
     per = summary.by_scenario.setdefault(record.scenario_id, {"ok": 0, "error": 0, "timeout": 0})
     per[record.status] += 1
+    if record.status != "ok":
+        summary.failures.append(
+            {
+                "scenario_id": record.scenario_id,
+                "trial": record.trial,
+                "status": record.status,
+                "error": record.error,
+            }
+        )
 
 
 def _drain(

@@ -8,6 +8,11 @@ in the store, and recorded rewards become verdicts of the judge `imported:reward
   `scenario_id` (trials of one scenario share it), `model`, `usage`, `expectations`.
 - tau-bench: the results file of sierra-research/tau-bench, a list of
   `{task_id, trial, reward, info: {task: {user_id, actions, instruction, outputs}}, traj}`.
+
+Which tools only read is never guessed from their names: it comes from `--read-only` (written
+into each imported scenario's `expectations.read_only`) or the project's `read_only` setting,
+and the summary says which. With read-only tools known, a tau-bench task's actions are its
+complete list of state-changing calls, so its scenario compares tool calls in `exact` mode.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ class ImportSummary:
     written: int = 0
     verdicts: int = 0
     suite: str = ""
+    read_only: list[str] = field(default_factory=list)
+    read_only_from: str = "none"  # "--read-only", "costar.toml read_only" or "none"
+    tool_call_mode: str = "subset"
     problems: list[str] = field(default_factory=list)
 
 
@@ -176,13 +184,21 @@ def import_file(
     tracking_uri: str,
     experiment: str = "costar",
     verdict_store: str | None = None,
+    read_only: list[str] | None = None,
+    project_read_only: list[str] | None = None,
 ) -> ImportSummary:
-    """Import one file: scenarios to `imported/`, traces to the store, rewards to verdicts."""
+    """Import one file: scenarios to `imported/`, traces to the store, rewards to verdicts.
+    `read_only` (the `--read-only` tools) is written into the scenarios; else the project's
+    `read_only` setting applies through the judges. Neither is guessed."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown import format {fmt!r} (use {' or '.join(FORMATS)})")
     if not path.is_file():
         raise UsageError(f"{path}: file not found")
     scenarios, records = FORMATS[fmt](path)
+    tools = sorted(read_only or []) if read_only is not None else sorted(project_read_only or [])
+    source = "--read-only" if read_only is not None else "costar.toml read_only"
+    mode = "exact" if fmt == "tau-bench" and tools else "subset"
+    scenarios = [_with_read_only(s, read_only or [], mode) for s in scenarios]
     trials = _trials(path, records)  # every record converts before anything is written
     suite = _new_suite_folder(root / "imported", fmt)
     for scenario in scenarios:
@@ -232,6 +248,9 @@ def import_file(
         written=len(landed),
         verdicts=len(verdicts),
         suite=str(suite),
+        read_only=tools,
+        read_only_from=source if tools else "none",
+        tool_call_mode=mode,
     )
 
 
@@ -296,3 +315,13 @@ def _mark_failed(store: TraceStore, run_id: str, written: int, exc: BaseExceptio
         store.finish_run(run_id, "FAILED", {"traces_written": written})
     except Exception:  # noqa: S110 - the original error is the one to report
         pass
+
+
+def _with_read_only(scenario: Scenario, read_only: list[str], mode: str) -> Scenario:
+    exp = scenario.expectations
+    update: dict[str, Any] = {"read_only": sorted(read_only)} if read_only else {}
+    if mode != "subset" and exp.tool_calls:
+        update["tool_call_mode"] = mode
+    if not update:
+        return scenario
+    return scenario.model_copy(update={"expectations": exp.model_copy(update=update)})

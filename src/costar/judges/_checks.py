@@ -7,13 +7,13 @@ import fnmatch
 import json
 import re
 import sqlite3
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from costar.judges._judge import judge
 from costar.judges._verdict import Outcome, skip
-from costar.judges._view import TraceView
+from costar.judges._view import ToolCallView, TraceView
 
 
 def _text(value: Any) -> str:
@@ -28,7 +28,7 @@ def _json(value: Any) -> Any:
     return value
 
 
-@judge("output-present", "check")
+@judge("output-present", "check", reads=[])
 def output_present(view: TraceView, scenario: Any) -> Outcome:
     """The agent produced a non-empty final output."""
     ok = bool(_text(view.output).strip())
@@ -36,7 +36,7 @@ def output_present(view: TraceView, scenario: Any) -> Outcome:
     return Outcome(passed=ok, rationale=reason, evidence=[view.root.span_id])
 
 
-@judge("output-json-schema", "check")
+@judge("output-json-schema", "check", reads=[])
 def output_json_schema(view: TraceView, scenario: Any, schema: dict[str, Any]) -> Outcome:
     """The final output is JSON matching a JSON Schema."""
     import jsonschema
@@ -87,7 +87,7 @@ def _parse(lang: str, text: str) -> str | None:
 _FENCE = re.compile(r"```[a-zA-Z]*\n(.*?)```", re.S)
 
 
-@judge("parses", "check")
+@judge("parses", "check", reads=[])
 def parses(view: TraceView, scenario: Any, lang: str, files: str | None = None) -> Outcome:
     """Code in the output (fenced blocks, or the whole text) or in workspace files parses."""
     if files:
@@ -120,30 +120,29 @@ def _args_match(actual: dict[str, Any], wanted: dict[str, Any], exact: bool) -> 
     return all(k in actual and actual[k] == v for k, v in wanted.items())
 
 
-@judge("expected-tool-calls", "check")
-def expected_tool_calls(
-    view: TraceView,
-    scenario: Any,
-    ordered: bool = False,
-    only_successful: bool = False,
-    ignore: list[str] | None = None,
-) -> Outcome:
-    """The scenario's expected tool calls happened (arguments as a subset unless exact),
-    within their count limits, in order if `ordered`."""
-    expected = scenario.expectations.tool_calls if scenario else []
-    if not expected:
-        return skip("the scenario expects no tool calls")
-    calls = [c for c in view.tool_calls() if c.name not in (ignore or [])]
-    if only_successful:
-        calls = [c for c in calls if c.error is None]
-    problems, evidence, cursor = [], [], 0
+def _fits(call: ToolCallView, want: Any) -> bool:
+    return call.name == want.name and _args_match(call.args, want.args, want.exact)
+
+
+def _show(want: Any) -> str:
+    return f"{want.name}{want.args or ''}"
+
+
+def _call(call: ToolCallView) -> str:
+    return f"{call.name}({json.dumps(call.args, default=repr)})"
+
+
+def _most(want: Any) -> int:
+    """In exact and sequence modes an expectation stands for `min` calls unless `max` says more."""
+    return max(want.min, want.max if want.max is not None else want.min)
+
+
+def _subset(calls: list[ToolCallView], expected: list[Any], ordered: bool) -> list[str]:
+    """Each expected call happened within its count limits (in order if `ordered`);
+    other calls are allowed."""
+    problems, cursor = [], 0
     for want in expected:
-        matching = [
-            i
-            for i, c in enumerate(calls)
-            if c.name == want.name and _args_match(c.args, want.args, want.exact)
-        ]
-        evidence += [calls[i].span_id for i in matching]
+        matching = [i for i, c in enumerate(calls) if _fits(c, want)]
         if len(matching) < want.min or (want.max is not None and len(matching) > want.max):
             if want.max == 0:
                 wanted = "expected none"
@@ -151,20 +150,140 @@ def expected_tool_calls(
                 wanted = f"expected at least {want.min}"
             else:
                 wanted = f"expected {want.min} to {want.max}"
-            problems.append(f"{want.name}{want.args or ''}: {len(matching)} call(s), {wanted}")
+            problems.append(f"{_show(want)}: {len(matching)} call(s), {wanted}")
         elif ordered and want.min > 0:
             later = [i for i in matching if i >= cursor]
             if not later:
                 problems.append(f"{want.name} came before an earlier expected call")
             else:
                 cursor = later[0] + 1
-    seen = ", ".join(f"{c.name}({json.dumps(c.args)})" for c in calls) or "none"
+    return problems
+
+
+def _augment(
+    v: int, edges: list[list[int]], mine: dict[int, int], theirs: dict[int, int], seen: set[int]
+) -> bool:
+    """Kuhn's augmenting path from `v` (one side of a bipartite matching): `edges[v]` are its
+    neighbours, `mine` maps this side to the other and `theirs` the other way."""
+    for u in edges[v]:
+        if u not in seen:
+            seen.add(u)
+            if u not in theirs or _augment(theirs[u], edges, mine, theirs, seen):
+                mine[v], theirs[u] = u, v
+                return True
+    return False
+
+
+def _exact(calls: list[ToolCallView], expected: list[Any]) -> list[str]:
+    """The calls are the expected ones and no others, as a multiset: every call is assigned
+    to one expectation, each expectation gets between `min` and its most calls. The assignment
+    is a bipartite matching (calls x expectation slots), so overlapping expectations cannot
+    make a good trajectory fail."""
+    slots = [(k, n < w.min) for k, w in enumerate(expected) for n in range(_most(w))]
+    fit = [[i for i, c in enumerate(calls) if _fits(c, expected[k])] for k, _ in slots]
+    fit_of = [[s for s in range(len(slots)) if i in fit[s]] for i in range(len(calls))]
+    call_in: dict[int, int] = {}  # slot -> call
+    slot_of: dict[int, int] = {}  # call -> slot
+
+    # required slots first; augmenting paths never unmatch a matched slot or call after that
+    for s, (_, required) in enumerate(slots):
+        if required:
+            _augment(s, fit, call_in, slot_of, set())
+    for i in range(len(calls)):
+        if i not in slot_of:
+            _augment(i, fit_of, slot_of, call_in, set())
+    problems = []
+    for k, want in enumerate(expected):
+        got = sum(1 for s in call_in if slots[s][0] == k)
+        if got < want.min:
+            problems.append(f"{_show(want)}: {got} call(s), expected {want.min}")
+    extra = [_call(c) for i, c in enumerate(calls) if i not in slot_of]
+    if extra:
+        problems.append(f"calls not expected (or more often than expected): {', '.join(extra)}")
+    return problems
+
+
+def _sequence(calls: list[ToolCallView], expected: list[Any]) -> list[str]:
+    """The calls are exactly the expected ones in the expected order (each expectation
+    matching between `min` and its most consecutive calls)."""
+    reach, furthest = {0}, 0
+    for k, want in enumerate(expected):
+        after: set[int] = set()
+        for at in reach:
+            n = 0
+            while True:
+                if n >= want.min:
+                    after.add(at + n)
+                if n == _most(want) or at + n >= len(calls) or not _fits(calls[at + n], want):
+                    break
+                n += 1
+        if not after:
+            got = _call(calls[furthest]) if furthest < len(calls) else "no more calls"
+            return [f"expected call {k + 1}, {_show(want)}, at position {furthest + 1}: got {got}"]
+        reach, furthest = after, max(after)
+    if len(calls) not in reach:
+        rest = ", ".join(_call(c) for c in calls[furthest:])
+        return [f"calls not expected after the expected sequence: {rest}"]
+    return []
+
+
+@judge(
+    "expected-tool-calls",
+    "check",
+    reads=["expectations.tool_calls", "expectations.tool_call_mode", "expectations.read_only"],
+)
+def expected_tool_calls(
+    view: TraceView,
+    scenario: Any,
+    mode: Literal["subset", "exact", "sequence"] | None = None,
+    ordered: bool = False,
+    only_successful: bool | None = None,
+    ignore: list[str] | None = None,
+    read_only: list[str] | None = None,
+) -> Outcome:
+    """The scenario's expected tool calls against the calls made. `mode` (the scenario's
+    `tool_call_mode` wins): subset (the expected calls happened, others allowed; in order if
+    `ordered`), exact (those calls and no other, duplicates counted) or sequence (exact, in
+    order). Arguments match as a subset unless the expectation is exact. Tools in `ignore`
+    and `read_only` (the project's `read_only` setting, plus the scenario's) are left out of
+    both sides. With `only_successful`, calls whose result was an error do not count; by
+    default that holds once read-only tools are declared, since every other tool then changes
+    state (a declined refund changed nothing); with no declaration errored calls count."""
+    exp = scenario.expectations if scenario else None
+    if exp is None or not (exp.tool_calls or exp.tool_call_mode):
+        return skip("the scenario expects no tool calls")
+    mode = exp.tool_call_mode or mode or "subset"
+    reads = {*(read_only or []), *exp.read_only}
+    left_out = {*(ignore or []), *reads}
+    if only_successful is None:
+        only_successful = bool(reads)
+    expected = [w for w in exp.tool_calls if w.name not in left_out]
+    calls = [
+        c
+        for c in view.tool_calls()
+        if c.name not in left_out and not (only_successful and c.error is not None)
+    ]
+    if not expected and mode == "subset":
+        return skip(f"only calls of read-only or ignored tools are expected ({sorted(left_out)})")
+    if mode == "exact":
+        problems = _exact(calls, expected)
+    elif mode == "sequence":
+        problems = _sequence(calls, expected)
+    else:
+        problems = _subset(calls, expected, ordered)
+    evidence = [c.span_id for c in calls if any(_fits(c, w) for w in expected)]
     if problems:
+        seen = ", ".join(_call(c) for c in calls) or "none"
         return Outcome(
-            passed=False, rationale="; ".join(problems) + f". Calls made: {seen}", evidence=evidence
+            passed=False,
+            rationale=f"{mode}: " + "; ".join(problems) + f". Calls compared: {seen}",
+            evidence=evidence or [c.span_id for c in calls],
         )
     return Outcome(
-        passed=True, rationale=f"all {len(expected)} expected tool calls seen", evidence=evidence
+        passed=True,
+        rationale=f"{mode}: all {len(expected)} expected tool calls seen"
+        + ("" if mode == "subset" else ", and no other"),
+        evidence=evidence,
     )
 
 
@@ -172,7 +291,7 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-@judge("expected-facts", "check")
+@judge("expected-facts", "check", reads=["expectations.facts"])
 def expected_facts(view: TraceView, scenario: Any) -> Outcome:
     """Every expected fact appears in the agent's replies (case and spacing ignored)."""
     facts = scenario.expectations.facts if scenario else []
@@ -186,7 +305,7 @@ def expected_facts(view: TraceView, scenario: Any) -> Outcome:
     return Outcome(passed=True, rationale=f"all {len(facts)} facts stated", evidence=evidence)
 
 
-@judge("tool-sequence", "check")
+@judge("tool-sequence", "check", reads=[])
 def tool_sequence(
     view: TraceView,
     scenario: Any,
@@ -246,7 +365,7 @@ def _rebuild(tables: dict[str, Any]) -> sqlite3.Connection:
     return conn
 
 
-@judge("final-state", "check")
+@judge("final-state", "check", reads=["expectations.artifacts", "expectations.state"])
 def final_state(view: TraceView, scenario: Any) -> Outcome:
     """The scenario's expected artifacts and database state hold in the final-state snapshot."""
     import jsonschema
@@ -294,7 +413,7 @@ def final_state(view: TraceView, scenario: Any) -> Outcome:
     )
 
 
-@judge("table-schema", "check")
+@judge("table-schema", "check", reads=[])
 def table_schema(
     view: TraceView, scenario: Any, table: str, columns: dict[str, str], db: str | None = None
 ) -> Outcome:

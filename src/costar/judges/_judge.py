@@ -3,8 +3,11 @@
 A judge is a function `(view: TraceView, scenario: Scenario | None, **params) -> Outcome`
 (or a bool, or `(bool, rationale)`), with a name, a kind and parameters. Its version is a hash
 of its definition: source code, parameters and model, so changing a judge invalidates exactly
-its own cached verdicts. The decorator only records metadata and registers; nothing is wrapped.
-Other packages add judges through the `costar.judges` entry-point group.
+its own cached verdicts. What else a verdict depends on (the parts of the scenario the judge
+reads, `reads=`, and an LLM judge's model) is hashed by `Judge.inputs`, so editing one scenario
+re-scores only the verdicts that read what changed. The decorator only records metadata and
+registers; nothing is wrapped. Other packages add judges through the `costar.judges`
+entry-point group.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +39,19 @@ class JudgeSpec:
     kind: JudgeKind
     fn: JudgeFn
     description: str = ""
+    reads: tuple[str, ...] | None = None  # scenario fields read; None: the whole scenario
+
+
+def judge_model(model: str | None) -> str | None:
+    """The model an LLM judge uses: its own, else COSTAR_JUDGE_MODEL, else COSTAR_MODEL."""
+    return model or os.environ.get("COSTAR_JUDGE_MODEL") or os.environ.get("COSTAR_MODEL") or None
+
+
+def _field(scenario: Any, dotted: str) -> Any:
+    value = scenario
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
 
 
 @dataclass
@@ -46,6 +63,7 @@ class Judge:
     fn: JudgeFn
     params: dict[str, Any] = field(default_factory=dict)
     uses: str = ""  # the registered spec it was built from
+    reads: tuple[str, ...] | None = None  # scenario fields read; None: the whole scenario
 
     @cached_property
     def version(self) -> str:
@@ -61,12 +79,29 @@ class Judge:
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
-    def score(self, view: TraceView, scenario: Any) -> Verdict:
-        """Run the judge on one trace; an exception becomes a verdict with status error."""
+    def inputs(self, scenario: Any) -> str:
+        """Hash of what a verdict depends on besides the trace and the judge's definition:
+        the scenario fields the judge reads and, for LLM and agentic judges, the model."""
+        if scenario is None or self.reads == ():
+            read: Any = None
+        elif self.reads is None:
+            read = scenario.model_dump(mode="json") if hasattr(scenario, "model_dump") else scenario
+        else:
+            read = {name: _field(scenario, name) for name in self.reads}
+        payload: dict[str, Any] = {"scenario": read}
+        if self.kind in ("llm", "agentic"):
+            payload["model"] = judge_model(self.params.get("model"))
+        text = json.dumps(payload, sort_keys=True, default=repr)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def score(self, view: TraceView, scenario: Any, inputs: str | None = None) -> Verdict:
+        """Run the judge on one trace; an exception becomes a verdict with status error.
+        `inputs` is `self.inputs(scenario)` when the caller has it already."""
         start = time.monotonic()
         base = {
             "judge": self.name,
             "judge_version": self.version,
+            "inputs": self.inputs(scenario) if inputs is None else inputs,
             "kind": self.kind,
             "trace_id": view.trace_id,
             "run_id": view.run_id,
@@ -111,8 +146,18 @@ _REGISTRY: dict[str, JudgeSpec] = {}
 _entry_points_loaded = False
 
 
-def judge(name: str | None = None, kind: JudgeKind = "check", description: str = "") -> Callable:
-    """Register a judge function: `@costar.judge(name="refund-needs-policy", kind="check")`."""
+def judge(
+    name: str | None = None,
+    kind: JudgeKind = "check",
+    description: str = "",
+    reads: list[str] | tuple[str, ...] | None = None,
+) -> Callable:
+    """Register a judge function: `@costar.judge(name="refund-needs-policy", kind="check")`.
+
+    `reads` names the scenario fields the judge reads (e.g. `["expectations.facts"]`, `[]` for
+    none); its verdicts are re-scored when one of them changes. By default a judge reads the
+    whole scenario, so editing any part of a scenario re-scores its verdicts on that scenario.
+    """
 
     def register(fn: JudgeFn) -> JudgeFn:
         spec = JudgeSpec(
@@ -120,6 +165,7 @@ def judge(name: str | None = None, kind: JudgeKind = "check", description: str =
             kind,
             fn,
             description or (inspect.getdoc(fn) or "").split("\n")[0],
+            None if reads is None else tuple(reads),
         )
         _REGISTRY[spec.name] = spec
         fn.__costar_judge__ = spec  # type: ignore[attr-defined]
@@ -163,4 +209,11 @@ def build(uses: str, name: str | None = None, params: dict[str, Any] | None = No
         inspect.signature(spec.fn).bind(None, None, **params)
     except TypeError as exc:
         raise ConfigError(f"judge {name or uses!r}: bad parameters {params}: {exc}") from exc
-    return Judge(name=name or spec.name, kind=spec.kind, fn=spec.fn, params=params, uses=uses)
+    return Judge(
+        name=name or spec.name,
+        kind=spec.kind,
+        fn=spec.fn,
+        params=params,
+        uses=uses,
+        reads=spec.reads,
+    )

@@ -10,10 +10,9 @@ inside its verdict; and trace content delimited as data (see `_prompt`).
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
-from costar.judges._judge import judge
+from costar.judges._judge import judge, judge_model
 from costar.judges._prompt import data_rule, delimit, new_boundary, render_trace
 from costar.judges._tools import TOOL_SCHEMAS, JudgeTools
 from costar.judges._verdict import JudgeCost, Outcome, skip
@@ -27,7 +26,7 @@ SYSTEM = (
 
 
 def _model(model: str | None) -> str | None:
-    return model or os.environ.get("COSTAR_JUDGE_MODEL") or None
+    return judge_model(model)
 
 
 def _add(cost: JudgeCost, result: ChatResult) -> None:
@@ -63,7 +62,7 @@ def criteria_text(
     return "\n\n".join(parts)
 
 
-@judge("guidelines", "llm")
+@judge("guidelines", "llm", reads=["expectations.guidelines"])
 def guidelines(
     view: TraceView,
     scenario: Any,
@@ -108,7 +107,7 @@ def guidelines(
     )
 
 
-@judge("agentic", "agentic")
+@judge("agentic", "agentic", reads=["expectations.guidelines"])
 def agentic(
     view: TraceView,
     scenario: Any,

@@ -16,6 +16,7 @@ the judge of the same name.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -99,8 +100,25 @@ def _yaml_file(path: Path) -> tuple[list[Judge], bool]:
     return judges, data.get("defaults", True)
 
 
-def load_judges(root: Path, paths: list[str], only: list[str] | None = None) -> list[Judge]:
-    """The project's judge set, optionally narrowed to the names in `only`."""
+def _with_read_only(judge: Judge, read_only: list[str]) -> Judge:
+    """The project's `read_only` tools given to a tool-call check that names none itself."""
+    if judge.uses != "expected-tool-calls" or not read_only or "read_only" in judge.params:
+        return judge
+    return dataclasses.replace(judge, params={**judge.params, "read_only": sorted(read_only)})
+
+
+def load_judges(
+    root: Path,
+    paths: list[str],
+    only: list[str] | None = None,
+    read_only: list[str] | None = None,
+) -> list[Judge]:
+    """The project's judge set, optionally narrowed to the names in `only`. `read_only` tools
+    (default: the project's `read_only` setting) go to tool-call checks that name none."""
+    if read_only is None:
+        from costar.config import load_settings
+
+        read_only = load_settings(start=root).read_only
     project: list[Judge] = []
     keep_defaults = True
     files: list[Path] = []
@@ -122,7 +140,7 @@ def load_judges(root: Path, paths: list[str], only: list[str] | None = None) -> 
     by_name: dict[str, Judge] = {}
     for j in (default_judges() if keep_defaults else []) + project:
         by_name[j.name] = j  # the project's definition wins over a default of the same name
-    judges = list(by_name.values())
+    judges = [_with_read_only(j, read_only) for j in by_name.values()]
     if only:
         missing = sorted(set(only) - set(by_name))
         if missing:

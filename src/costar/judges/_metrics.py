@@ -56,7 +56,7 @@ def metrics(view: TraceView, prices: dict[str, dict[str, float]] | None = None) 
     }
 
 
-@judge("metric", "metric")
+@judge("metric", "metric", reads=[])
 def metric(
     view: TraceView,
     scenario: Any,
@@ -75,7 +75,7 @@ def metric(
     return Outcome(passed=ok, value=value, rationale=f"{name} = {value} (budget {budget})")
 
 
-@judge("budgets", "check")
+@judge("budgets", "check", reads=["expectations.budgets"])
 def budgets(
     view: TraceView, scenario: Any, prices: dict[str, dict[str, float]] | None = None
 ) -> Outcome:

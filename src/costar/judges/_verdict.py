@@ -27,6 +27,11 @@ class Verdict(BaseModel):
     version: Literal[1] = Field(VERDICT_VERSION, description="Verdict schema version.")
     judge: str = Field(description="Judge name.")
     judge_version: str = Field(description="Hash of the judge's definition.")
+    inputs: str = Field(
+        "",
+        description="Hash of what the verdict read besides the trace: the scenario fields the "
+        "judge reads and an LLM judge's model (empty in verdicts stored before it existed).",
+    )
     kind: JudgeKind = Field(description="check, llm, agentic or metric.")
     trace_id: str = Field(description="The trace judged.")
     run_id: str = Field("", description="The run the trace belongs to.")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costar.traces import SNAPSHOT_SPAN, TAG_PREFIX
+from costar.traces._model import last_reply
 
 COMPACT_VERSION = 1
 
@@ -136,8 +137,12 @@ class TraceView:
 
     @property
     def output(self) -> Any:
-        """The agent's last reply."""
-        return self.root.outputs
+        """The agent's last non-empty reply: a trailing user turn the agent did not answer
+        (a goodbye, a simulated user's stop token) does not erase it, in traces recorded
+        before the root kept the last non-empty reply too."""
+        root = self.root.outputs
+        earlier = None if last_reply([root]) is not None else last_reply(self.replies)
+        return root if earlier is None else earlier
 
     @property
     def error(self) -> str | None:

@@ -164,6 +164,17 @@ class Expectations(_Strict):
     tool_calls: list[ExpectedToolCall] = Field(
         default_factory=list, description="Tool calls expected."
     )
+    tool_call_mode: Literal["subset", "exact", "sequence"] | None = Field(
+        None,
+        description="How tool calls are compared: subset (the expected calls happened), exact "
+        "(those calls and no other, duplicates counted) or sequence (exact, in order); default "
+        "the judge's mode.",
+    )
+    read_only: list[str] = Field(
+        default_factory=list,
+        description="Tools that only read, added to the project's `read_only` for this scenario: "
+        "the tool-call check ignores expectations and calls of them.",
+    )
     artifacts: list[ExpectedArtifact] = Field(
         default_factory=list, description="Files expected in the final workspace."
     )

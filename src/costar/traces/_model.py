@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +30,19 @@ class Turn:
     error: str | None = None
 
 
+def last_reply(replies: Iterable[Any]) -> Any:
+    """The last reply that says something (not None, blank text or an empty container)."""
+    found = None
+    for reply in replies:
+        if isinstance(reply, str):
+            said = bool(reply.strip())
+        else:
+            said = reply is not None and not (isinstance(reply, (dict, list, tuple)) and not reply)
+        if said:
+            found = reply
+    return found
+
+
 @dataclass
 class TrialRecord:
     """One trial of one scenario in one run: becomes one MLflow trace."""
@@ -50,9 +64,9 @@ class TrialRecord:
 
     @property
     def output(self) -> Any:
-        """The agent's last reply (turns after a failed one never ran)."""
-        ran = [t for t in self.turns if t.start_ns]
-        return ran[-1].reply if ran else None
+        """The agent's last non-empty reply: a trailing user turn the agent did not answer
+        (a goodbye, a simulated user's stop token) does not erase it."""
+        return last_reply(t.reply for t in self.turns if t.start_ns)
 
     def all_tags(self) -> dict[str, str]:
         """Tags written on the trace: run, scenario, trial, status and the caller's tags."""
