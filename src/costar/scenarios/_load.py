@@ -150,9 +150,8 @@ def _fixture_problem(
     source = item.base_dir / path
     if _outside(source, confine_to):
         return (
-            f"{where}: fixture path '{path}' resolves to {source.resolve()}, outside the suite "
-            f"folder {confine_to} (move it into the suite, or set allow_outside_fixtures = true "
-            "in costar.toml)"
+            f"{where}: fixture path '{path}' is outside the suite folder (move the file into "
+            "the suite, or set allow_outside_fixtures = true in costar.toml)"
         )
     if not source.is_file():
         relative = "paths in 'from' are" if what == "file" else "paths are"
