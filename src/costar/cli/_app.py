@@ -974,13 +974,15 @@ def fake_llm_serve(
     script: Annotated[Path, typer.Option("--script", help="YAML or JSON script of rules.")],
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free).")] = 0,
 ) -> None:
-    """Serve /v1/chat/completions, /v1/embeddings and /v1/models on 127.0.0.1 until Ctrl-C."""
+    """Serve /v1/chat/completions, /v1/responses, /v1/embeddings and /v1/models on 127.0.0.1
+    until Ctrl-C; one line per request on stderr names the rule that answered."""
+    import sys
     import time
 
     from costar.llm import FakeLLM
 
     try:
-        fake = FakeLLM(script, port=port).start()
+        fake = FakeLLM(script, port=port, log=sys.stderr).start()
     except CostarError as exc:
         fail(exc)
     except OSError as exc:
