@@ -25,14 +25,14 @@ class LoopBound:
     like the OpenAI Agents SDK's Runner.run_sync does."""
 
     def __init__(self) -> None:
-        self.thread = threading.get_ident()
         self.lock: asyncio.Lock | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = 0
 
     async def __call__(self, ctx: costar.AgentContext) -> str:
         loop = asyncio.get_running_loop()
         if self.lock is None:
-            self.lock, self.loop = asyncio.Lock(), loop
+            self.lock, self.loop, self.thread = asyncio.Lock(), loop, threading.get_ident()
         async with self.lock:
             same = loop is self.loop and threading.get_ident() == self.thread
             return f"turn {ctx.turn}: same loop and thread {same}"

@@ -3,14 +3,19 @@
 
 The callable receives an AgentContext and returns its reply (text or any JSON-ready value); an
 `async def` callable (or one returning an awaitable) is awaited. A class is instantiated once
-per trial, so per-conversation state lives on the instance. Tool calls made through
-`costar.tool` are recorded into the trial's trace.
+per trial, so per-conversation state lives on the instance; an object with a `costar_trial()`
+method (the framework adapters of costar.frameworks) gives the callable for each trial. Tool
+calls made through `costar.tool` are recorded into the trial's trace.
 
-Each trial gets one thread with one event loop, created on its first turn and used for every
-turn (and for creating the instance), so framework objects bound to a loop or a thread (the
-OpenAI Agents SDK's `Runner.run_sync`, asyncio locks, clients) survive across turns. The harness
-enforces the timeout by waiting on that thread; Python cannot kill a thread, so a timed-out
-agent is recorded as `timeout` and left to finish in the background. What the agent prints on
+Each trial gets one thread, created on its first turn and used for every turn (and for creating
+the instance), with an event loop of its own set for sync code that drives one (the OpenAI
+Agents SDK's `Runner.run_sync`). Coroutines (async agents and the framework adapters) are awaited
+on one event loop the run's trials share, as in any async application: the HTTP clients that
+frameworks keep in module globals are bound to the first loop that uses them, so a loop per trial
+would break the second trial. Either way a trial's objects (sessions, locks, clients) see the
+same loop on every turn. The harness enforces the timeout by waiting; a timed-out coroutine is
+cancelled, while Python cannot kill a thread, so a timed-out sync agent is recorded as `timeout`
+and left to finish in the background. What the agent prints on
 stdout and stderr is captured per trial (see costar.agents._capture) into the trace.
 """
 
@@ -34,6 +39,18 @@ from costar.agents._context import AgentContext, TurnResult
 from costar.traces import Recorder, recording
 
 TRACEBACK_CAP = 20_000
+_shared: dict[str, asyncio.AbstractEventLoop] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_loop() -> asyncio.AbstractEventLoop:
+    """The event loop (on its own daemon thread) where in-process agents' coroutines run."""
+    with _shared_lock:
+        if "loop" not in _shared:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, daemon=True, name="costar-async").start()
+            _shared["loop"] = loop
+        return _shared["loop"]
 
 
 def load_object(spec: str, root: Path) -> Any:
@@ -52,7 +69,7 @@ def load_object(spec: str, root: Path) -> Any:
         if not hasattr(target, part):
             raise ConfigError(f"agent {spec!r}: {module_name} has no attribute {attr!r}")
         target = getattr(target, part)
-    if not callable(target):
+    if not callable(target) and not hasattr(target, "costar_trial"):
         raise ConfigError(f"agent {spec!r}: {attr} is not callable")
     return target
 
@@ -82,9 +99,14 @@ class PythonAgent:
             _autolog.enable(root, autolog)
         self._owner = _owner_class(spec, root)
         self._is_class = inspect.isclass(self.target)
-        self.source_file = inspect.getsourcefile(self._owner or self.target)
+        source = self._owner or self.target
+        if not (inspect.isclass(source) or inspect.isroutine(source)):
+            source = type(source)  # an adapter instance: its class's file
+        self.source_file = inspect.getsourcefile(source)
 
     def _make(self) -> Callable[[AgentContext], Any]:
+        if hasattr(self.target, "costar_trial") and not self._is_class:
+            return self.target.costar_trial()  # type: ignore[no-any-return]  # an adapter
         if self._owner is not None:
             return getattr(self._owner(), self.target.__name__)  # type: ignore[no-any-return]
         return self.target() if self._is_class else self.target  # type: ignore[no-any-return]
@@ -136,7 +158,11 @@ class _PythonSession:
                     def call() -> Any:
                         result = self._instance(ctx)
                         if inspect.isawaitable(result):
-                            result = loop.run_until_complete(_awaited(result))
+                            future = asyncio.run_coroutine_threadsafe(
+                                _awaited(result), shared_loop()
+                            )  # the task runs in a copy of this context: recorder, capture
+                            box["future"] = future
+                            result = future.result()
                         return result
 
                     if self._autolog:
@@ -164,6 +190,8 @@ class _PythonSession:
         box: dict[str, Any] = {"done": threading.Event()}
         self._jobs.put(self._turn(ctx, recorder, box))
         if not box["done"].wait(timeout):
+            if "future" in box:
+                box["future"].cancel()
             raise AgentTimeout(f"agent did not answer within {timeout:g} s")
         if "error" in box:
             raise _agent_error(self._spec, box["error"], box["stdout"], box["stderr"])

@@ -17,6 +17,7 @@ import json
 import math
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ class _State:
         self.random = random.Random(script.faults.seed)
         self.requests: list[dict[str, Any]] = []
         self.log: list[str] = []
+        self.usage: list[dict[str, int]] = []
         self.log_stream: Any = None
         self.call_ids = 0
 
@@ -240,6 +242,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._fault(fault)
             return
         completion = _completion(state, body, text, calls, rule)
+        with state.lock:
+            state.usage.append(dict(completion["usage"]))
         if responses is not None:
             response = response_object(completion, responses)
             if stream:
@@ -281,6 +285,10 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up is normal
+            super().handle_error(request, client_address)
 
     def __init__(self, address: tuple[str, int], state: _State):
         super().__init__(address, _Handler)
@@ -333,6 +341,11 @@ class FakeLLM:
     def requests(self) -> list[dict[str, Any]]:
         """Every chat request received, in order (Responses API requests in chat form)."""
         return self._server.state.requests if self._server else []
+
+    @property
+    def usage(self) -> list[dict[str, int]]:
+        """The token usage of every answer given, in order (prompt, completion, total)."""
+        return self._server.state.usage if self._server else []
 
     @property
     def log(self) -> list[str]:
