@@ -117,12 +117,21 @@ def run(
         typer.Option("--resume", help="Run id to resume: runs only the trials with no trace."),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Run name for the MLflow UI.")] = None,
+    llm_record: Annotated[
+        Path | None,
+        typer.Option("--llm-record", help="Record the agent's model traffic into this folder."),
+    ] = None,
+    llm_replay: Annotated[
+        Path | None,
+        typer.Option("--llm-replay", help="Answer the agent's model calls from this folder."),
+    ] = None,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run every scenario x trial against the agent; record one MLflow trace per trial."""
     from costar.harness import run_suite, settings_to_config
+    from costar.llm._record import llm_traffic, replay_misses
 
     try:
         settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
@@ -139,7 +148,9 @@ def run(
             resume=resume,
             name=name,
         )
-        summary = _run_with_progress(run_suite, config, show=not as_json)
+        with llm_traffic(llm_record, llm_replay) as proxy:
+            summary = _run_with_progress(run_suite, config, show=not as_json)
+        misses = replay_misses(proxy, config, summary.run_id)
     except CostarError as exc:
         fail(exc)
     except KeyboardInterrupt:
@@ -149,6 +160,12 @@ def run(
         emit_json(summary.to_json())
     else:
         _print_summary(summary)
+    if misses:  # recordings out of date: a usage problem, said per scenario and turn
+        typer.echo(f"costar: error: llm replay: {len(misses)} model requests had no recording in "
+                   f"{llm_replay} (record again with --llm-record):", err=True)  # fmt: skip
+        for line in misses:
+            typer.echo(f"  {line}", err=True)
+        exit_code(ExitCode.USAGE)
     if summary.status == "interrupted":
         exit_code(ExitCode.INTERRUPTED)
     if summary.spilled:
