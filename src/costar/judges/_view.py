@@ -14,6 +14,9 @@ from typing import Any
 from costar.traces import SNAPSHOT_SPAN, TAG_PREFIX
 
 COMPACT_VERSION = 1
+# How traces are read (turns, replies, model-call counting). Part of every judge's version, so
+# verdicts computed under an older reading are never reused.
+READING_VERSION = 2
 
 
 @dataclass(frozen=True)
