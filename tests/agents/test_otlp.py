@@ -11,9 +11,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from conftest import write_files
+from conftest import run_cli, write_files
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
 from costar.judges import TraceView, metrics
 from costar.traces import TraceStore
 
@@ -21,10 +20,12 @@ HERE = Path(__file__).parent
 
 
 def _views(project: Path, agent: str) -> list[TraceView]:
-    settings = load_settings(start=project)
-    summary = run_suite(settings_to_config(settings, agent=agent))
-    store = TraceStore(settings.store_uri())
-    rows = store.run_traces(summary.run_id)
+    # a real `costar run` process: storing LLM spans in this process would make MLflow import
+    # litellm here, which later tests (align) must import under their own warning filters
+    done = run_cli(project, "run", "--agent", agent, "--json")
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    store = TraceStore(load_settings(start=project).store_uri())
+    rows = store.run_traces(json.loads(done.stdout)["run_id"])
     return [TraceView.from_mlflow(t) for t in store.get_traces([r.trace_id for r in rows])]
 
 

@@ -62,7 +62,9 @@ class _EgressTrap:
         }
 
 
-def _run(project: Path, agent: str, stream: bool) -> tuple[dict[str, TraceView], FakeLLM]:
+def _run(
+    project: Path, agent: str, stream: bool, *args: str
+) -> tuple[dict[str, TraceView], FakeLLM]:
     for item in EXAMPLE.iterdir():
         if item.is_dir():
             shutil.copytree(item, project / item.name, dirs_exist_ok=True)
@@ -78,7 +80,7 @@ def _run(project: Path, agent: str, stream: bool) -> tuple[dict[str, TraceView],
             "SHOP_STREAM": "1" if stream else "",
         }
         done = subprocess.run(
-            [sys.executable, "-m", "costar.cli", "run", "--agent", agent, "--json"],
+            [sys.executable, "-m", "costar.cli", "run", "--agent", agent, "--json", *args],
             cwd=project, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert done.returncode in (0, 1), done.stderr[-3000:]
@@ -90,9 +92,7 @@ def _run(project: Path, agent: str, stream: bool) -> tuple[dict[str, TraceView],
     store = TraceStore(f"sqlite:///{project}/.costar/mlflow.db")
     rows = store.run_traces(summary["run_id"])
     views = [TraceView.from_mlflow(t) for t in store.get_traces([r.trace_id for r in rows])]
-    by_id = {v.scenario_id: v for v in views}
-    assert sorted(by_id) == ["crash", "lookup", "missing", "two-orders"], log
-    return by_id, _Fake(usage, log)
+    return {v.scenario_id: v for v in views}, _Fake(usage, log)
 
 
 class _Fake:
@@ -110,6 +110,7 @@ def test_framework_agent_traces_and_verdicts(
     framework: str, stream: bool, tmp_path: Path, store_uri: str
 ) -> None:
     views, fake = _run(tmp_path, AGENTS[framework], stream)
+    assert sorted(views) == ["crash", "lookup", "missing", "two-orders"], fake.log
     scenarios = _scenarios(tmp_path)
 
     lookup = views["lookup"]
@@ -157,3 +158,14 @@ def test_framework_agent_traces_and_verdicts(
     assert verdict("expected-facts", "missing").passed is True
     # the tool's error text is not something the agent said: no false pass
     assert verdict("expected-facts", "missing", facts=["no order 9999"]).passed is False
+
+
+def test_run_sync_agent_keeps_its_loop_across_turns(tmp_path: Path, store_uri: str) -> None:
+    shutil.copyfile(Path(__file__).parent / "_run_sync_agent.py", tmp_path / "_run_sync_agent.py")
+    views, _ = _run(
+        tmp_path, "_run_sync_agent:Conversation", False, "--scenario", "two-orders",
+        "--concurrency", "1",
+    )  # fmt: skip
+    view = views["two-orders"]
+    assert view.status == "ok", view.error  # turn 2 used to fail: a new thread, a new loop
+    assert view.replies == ["Order 1042 is shipped.", "Order 1043 is delivered."]
