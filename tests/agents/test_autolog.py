@@ -87,3 +87,69 @@ def test_unknown_autolog_flavour_is_a_usage_error(project: Path) -> None:
         timeout=180,
     )
     assert done.returncode == 2 and "autolog flavour 'nosuchsdk'" in done.stderr
+
+
+NESTED_AGENT = """
+import mlflow
+
+USAGE = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+
+def call_model(text):
+    # a framework's LLM span around the SDK's own LLM span: one request, two spans
+    with mlflow.start_span("Generation", span_type="CHAT_MODEL") as outer:
+        outer.set_attribute("mlflow.chat.tokenUsage", USAGE)
+        with mlflow.start_span("AsyncCompletions", span_type="CHAT_MODEL") as inner:
+            inner.set_attribute("mlflow.chat.tokenUsage", USAGE)
+            inner.set_outputs("thinking about " + text)
+
+@mlflow.trace(span_type="TOOL")
+def lookup(order_id: int) -> dict:
+    return {"order_id": order_id}
+
+@mlflow.trace(span_type="CHAIN")
+def graph(text):
+    call_model(text)
+    lookup(7)
+    call_model(text)
+    raise RuntimeError("graph failed at step 3")
+
+def agent(ctx):
+    return graph(ctx.input)
+"""
+
+
+def test_agent_that_raises_under_autolog_keeps_every_span_counted_once(project: Path) -> None:
+    from costar.judges import TraceView, metrics
+    from costar.traces import TraceStore
+
+    write_files(
+        project,
+        {
+            "nested_agent.py": NESTED_AGENT,
+            "scenarios/a.yaml": "id: a\ninput: order 7\n",
+            "costar.toml": "[costar]\nautolog = ['tracing']\n",
+        },
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "costar.cli", "run", "-a", "nested_agent:agent", "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    store = TraceStore(f"sqlite:///{project}/.costar/mlflow.db")
+    (row,) = store.run_traces(run_id)
+    (trace,) = store.get_traces([row.trace_id])
+    view = TraceView.from_mlflow(trace)
+    assert view.status == "error"
+    assert [c.name for c in view.tool_calls()] == ["lookup"]  # steps before the error kept
+    assert view.root.attributes["costar.exception.message"] == "graph failed at step 3"
+    assert "in graph" in view.root.attributes["costar.exception.stacktrace"]
+    assert view.replies == [None]  # the framework's CHAIN span is not a reply
+    values = metrics(view)
+    assert (values["llm_calls"], values["total_tokens"]) == (2, 30)  # not 4 and 60
+    scratch = TraceStore(f"sqlite:///{project}/.costar/autolog.db", "costar-autolog-capture")
+    eid = scratch.experiment_id  # connects
+    assert scratch._tracing.search_traces(locations=[eid]) == []

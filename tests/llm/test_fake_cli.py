@@ -30,7 +30,9 @@ def test_serve_command_answers_from_its_script(tmp_path: Path) -> None:
         client.close()
     finally:
         proc.terminate()
-        proc.communicate(timeout=10)
+        _, stderr = proc.communicate(timeout=10)
+    # one line per request on stderr, naming the rule that answered
+    assert "POST /v1/chat/completions model=fake stream=no -> rule 1: text" in stderr
 
 
 def test_invalid_script_is_a_config_error(tmp_path: Path) -> None:

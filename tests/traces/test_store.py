@@ -84,7 +84,7 @@ def test_batch_lands_with_spans_tags_usage_and_snapshot(store_uri: str) -> None:
     assert full.info.state.value == "ERROR"
     assert full.info.tags["costar.run_id"] == run_id
     spans = {s.name: s for s in full.data.spans}
-    assert set(spans) == {"s1", "lookup", "chat", "broken", "final_state"}
+    assert set(spans) == {"s1", "turn-1", "lookup", "chat", "broken", "final_state"}
     assert spans["lookup"].inputs == {"id": 1} and spans["lookup"].outputs == {"ok": True}
     assert spans["broken"].status.status_code.value == "ERROR"
     assert spans["broken"].events[0].attributes["exception.message"] == "bad id"

@@ -80,16 +80,29 @@ def _record(span: Any, parents: dict[str, int], default_parent: int | None) -> S
 
 
 def captured(call: Callable[[], Any], recorder: Recorder) -> Any:
-    """Run `call` inside an MLflow capture span; move the MLflow spans it made into `recorder`."""
+    """Run `call` inside an MLflow capture span; move the MLflow spans it made into `recorder`.
+
+    The spans are moved and the scratch trace deleted whether `call` returns or raises, so an
+    agent that fails keeps every step it took before the error.
+    """
     mlflow = _ready["mlflow"]
-    with mlflow.start_span(name=CAPTURE) as capture:
-        trace_id = capture.trace_id
-        result = call()
-    trace = mlflow.get_trace(trace_id)
-    if trace is not None:
-        spans = [s for s in trace.data.spans if s.name != CAPTURE or s.parent_id]
-        known = {s.span_id: int(s.span_id, 16) for s in spans}
-        for span in spans:
-            recorder.add(_record(span, known, recorder.default_parent))
+    trace_id = None
+    try:
+        with mlflow.start_span(name=CAPTURE) as capture:
+            trace_id = capture.trace_id
+            return call()
+    finally:
+        if trace_id is not None:
+            _move(mlflow, trace_id, recorder)
+
+
+def _move(mlflow: Any, trace_id: str, recorder: Recorder) -> None:
+    try:
+        trace = mlflow.get_trace(trace_id)
+        if trace is not None:
+            spans = [s for s in trace.data.spans if s.name != CAPTURE or s.parent_id]
+            known = {s.span_id: int(s.span_id, 16) for s in spans}
+            for span in spans:
+                recorder.add(_record(span, known, recorder.default_parent))
+    finally:
         mlflow.MlflowClient().delete_traces(_ready["experiment_id"], trace_ids=[trace_id])
-    return result

@@ -3,7 +3,9 @@
 The command runs in the trial's workspace, in its own process group. It reads the turn as JSON
 on stdin (input, history, workspace, scenario, trial, turn), prints its reply as JSON on stdout
 (`{"output": ...}`, or any JSON value taken as the output), and may write steps to the event
-file named by `COSTAR_EVENTS` (see costar.agents._events). stderr is kept in the trace.
+file named by `COSTAR_EVENTS` (see costar.agents._events) or export OpenTelemetry spans to the
+trial's collector named by `OTEL_EXPORTER_OTLP_ENDPOINT` (see costar.agents._otlp). stderr is
+kept in the trace.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from costar._exceptions import AgentError, AgentProtocolError, AgentTimeout
 from costar._proc import run_process
 from costar.agents._context import AgentContext, TurnResult
 from costar.agents._events import EventFile
+from costar.agents._otlp import OtlpCollector
+from costar.frameworks._otel import to_records
 from costar.traces import Recorder
 
 STDOUT_CAP = 1_000_000
@@ -50,11 +54,12 @@ class _CommandSession:
         self.argv, self.cap = argv, cap
         self._event_dir = Path(tempfile.mkdtemp(prefix="costar-events-"))
         self._events = EventFile(self._event_dir / "events.jsonl")
+        self._otlp = OtlpCollector()
 
     def run_turn(
         self, ctx: AgentContext, recorder: Recorder, timeout: float, cancel: threading.Event
     ) -> TurnResult:
-        env = {**ctx.env, "COSTAR_EVENTS": str(self._events.path)}
+        env = {**ctx.env, **self._otlp.env(), "COSTAR_EVENTS": str(self._events.path)}
         result = run_process(
             self.argv,
             cwd=ctx.workspace,
@@ -65,6 +70,8 @@ class _CommandSession:
             cancel=cancel,
         )
         for span in self._events.read_new(recorder.default_parent):
+            recorder.add(span)
+        for span in to_records(self._otlp.drain(), recorder.default_parent):
             recorder.add(span)
         stderr = result.stderr_text or None
         if result.timed_out:
@@ -81,6 +88,7 @@ class _CommandSession:
         return TurnResult(output=output, stderr=stderr)
 
     def close(self) -> None:
+        self._otlp.close()
         shutil.rmtree(self._event_dir, ignore_errors=True)
 
 

@@ -51,10 +51,12 @@ class AgentContext:
 
 @dataclass
 class TurnResult:
-    """The agent's reply to one turn, with anything it printed on stderr."""
+    """The agent's reply to one turn, with what it printed (stdout only for in-process agents:
+    a command agent's stdout is its reply)."""
 
     output: Any
     stderr: str | None = None
+    stdout: str | None = None
 
 
 class AgentSession(Protocol):

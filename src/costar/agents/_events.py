@@ -12,8 +12,10 @@ per line, each a finished step::
 
 Optional fields: `id` and `parent` (any strings) nest steps; `start`/`end` are Unix seconds
 (default: when costar read the line); `attributes` is a free-form object. An HTTP agent may put
-the same objects in a `costar_events` list in its response. A line costar cannot read is kept
-in the trace as a step named `costar.bad_event`, never silently dropped.
+the same objects in a `costar_events` list in its response. A line may also be an OTLP JSON
+trace export (`{"resourceSpans": [...]}`, OpenInference or GenAI conventions), read as spans.
+A line costar cannot read is kept in the trace as a step named `costar.bad_event`, never
+silently dropped.
 """
 
 from __future__ import annotations
@@ -66,8 +68,14 @@ def events_to_spans(events: list[Any], default_parent: int | None) -> list[SpanR
     for raw in events:
         try:
             data = json.loads(raw) if isinstance(raw, str) else raw
+            if isinstance(data, dict) and "resourceSpans" in data:
+                from costar.agents._otlp import spans_from_json
+                from costar.frameworks._otel import to_records
+
+                spans.extend(to_records(spans_from_json(data), default_parent))
+                continue
             event = AgentEvent.model_validate(data)
-        except (ValueError, ValidationError) as exc:
+        except (ValueError, ValidationError, KeyError, TypeError, AttributeError) as exc:
             text = raw if isinstance(raw, str) else json.dumps(raw, default=repr)
             spans.append(
                 SpanRecord(

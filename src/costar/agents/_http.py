@@ -2,8 +2,11 @@
 
 costar POSTs `{"model": ..., "messages": [history..., user turn], "metadata": {...}}` and reads
 `choices[0].message.content`. The endpoint may add a `costar_events` list (the event protocol of
-costar.agents._events) to report its steps. Connection failures are retried a few times
-(infrastructure); HTTP errors and malformed replies are agent errors.
+costar.agents._events) to report its steps, or export OpenTelemetry spans to the trial's OTLP
+collector, whose URL each request carries as `metadata.otlp_traces_endpoint` (flush the
+exporter before answering: spans that arrive after the reply are not in the turn). Connection
+failures are retried a few times (infrastructure); HTTP errors and malformed replies are agent
+errors.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import httpx
 from costar._exceptions import AgentError, AgentProtocolError, AgentTimeout
 from costar.agents._context import AgentContext, TurnResult
 from costar.agents._events import events_to_spans
+from costar.agents._otlp import OtlpCollector
+from costar.frameworks._otel import to_records
 from costar.traces import Recorder
 
 CONNECT_RETRIES = 3
@@ -30,11 +35,8 @@ class HttpAgent:
         self.url = url
         self.model = model
 
-    def open_trial(self) -> HttpAgent:
-        return self  # stateless: the history travels in each request
-
-    def close(self) -> None:
-        pass
+    def open_trial(self) -> _HttpSession:
+        return _HttpSession(self)  # the history travels in each request
 
     def _post(self, body: dict[str, Any], timeout: float) -> httpx.Response:
         for attempt in range(CONNECT_RETRIES + 1):
@@ -49,12 +51,18 @@ class HttpAgent:
         raise AssertionError("unreachable")
 
     def run_turn(
-        self, ctx: AgentContext, recorder: Recorder, timeout: float, cancel: threading.Event
+        self,
+        ctx: AgentContext,
+        recorder: Recorder,
+        timeout: float,
+        cancel: threading.Event,
+        extra: dict[str, Any] | None = None,
     ) -> TurnResult:
+        metadata = {k: v for k, v in ctx.to_json().items() if k not in ("input", "history")}
         body = {
             "model": self.model,
             "messages": ctx.messages,
-            "metadata": {k: v for k, v in ctx.to_json().items() if k not in ("input", "history")},
+            "metadata": {**metadata, **(extra or {})},
         }
         response = self._post(body, timeout)
         if response.status_code >= 400:
@@ -72,3 +80,24 @@ class HttpAgent:
         if message.get("tool_calls"):
             output = {"content": output, "tool_calls": message["tool_calls"]}
         return TurnResult(output=output)
+
+
+class _HttpSession:
+    """One trial against the endpoint: its own OTLP collector."""
+
+    def __init__(self, agent: HttpAgent):
+        self.agent = agent
+        self._otlp = OtlpCollector()
+
+    def run_turn(
+        self, ctx: AgentContext, recorder: Recorder, timeout: float, cancel: threading.Event
+    ) -> TurnResult:
+        extra = {"otlp_traces_endpoint": f"{self._otlp.endpoint}/v1/traces"}
+        try:
+            return self.agent.run_turn(ctx, recorder, timeout, cancel, extra)
+        finally:
+            for span in to_records(self._otlp.drain(), recorder.default_parent):
+                recorder.add(span)
+
+    def close(self) -> None:
+        self._otlp.close()

@@ -1,26 +1,56 @@
-"""Adapter for a Python callable: `pkg.module:function` or `pkg.module:Class` (with __call__).
+"""Adapter for a Python callable: `pkg.module:function`, `pkg.module:Class` (with __call__) or
+`pkg.module:Class.method`.
 
-The callable receives an AgentContext and returns its reply (text or any JSON-ready value).
-A class is instantiated once per trial, so per-conversation state lives on the instance.
-Tool calls made through `costar.tool` are recorded into the trial's trace.
+The callable receives an AgentContext and returns its reply (text or any JSON-ready value); an
+`async def` callable (or one returning an awaitable) is awaited. A class is instantiated once
+per trial, so per-conversation state lives on the instance; an object with a `costar_trial()`
+method (the framework adapters of costar.frameworks) gives the callable for each trial. Tool
+calls made through `costar.tool` are recorded into the trial's trace.
 
-The agent runs in its own thread so the harness can enforce the timeout; Python cannot kill a
-thread, so a timed-out agent is recorded as `timeout` and left to finish in the background.
+Each trial gets one thread, created on its first turn and used for every turn (and for creating
+the instance), with an event loop of its own set for sync code that drives one (the OpenAI
+Agents SDK's `Runner.run_sync`). Coroutines (async agents and the framework adapters) are awaited
+on one event loop the run's trials share, as in any async application: the HTTP clients that
+frameworks keep in module globals are bound to the first loop that uses them, so a loop per trial
+would break the second trial. Either way a trial's objects (sessions, locks, clients) see the
+same loop on every turn. The harness enforces the timeout by waiting; a timed-out coroutine is
+cancelled, while Python cannot kill a thread, so a timed-out sync agent is recorded as `timeout`
+and left to finish in the background. What the agent prints on
+stdout and stderr is captured per trial (see costar.agents._capture) into the trace.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import importlib
 import inspect
+import queue
 import sys
 import threading
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from costar._exceptions import AgentError, AgentTimeout, ConfigError
+from costar.agents._capture import Capture, capturing
 from costar.agents._context import AgentContext, TurnResult
 from costar.traces import Recorder, recording
+
+TRACEBACK_CAP = 20_000
+_shared: dict[str, asyncio.AbstractEventLoop] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_loop() -> asyncio.AbstractEventLoop:
+    """The event loop (on its own daemon thread) where in-process agents' coroutines run."""
+    with _shared_lock:
+        if "loop" not in _shared:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, daemon=True, name="costar-async").start()
+            _shared["loop"] = loop
+        return _shared["loop"]
 
 
 def load_object(spec: str, root: Path) -> Any:
@@ -39,9 +69,21 @@ def load_object(spec: str, root: Path) -> Any:
         if not hasattr(target, part):
             raise ConfigError(f"agent {spec!r}: {module_name} has no attribute {attr!r}")
         target = getattr(target, part)
-    if not callable(target):
+    if not callable(target) and not hasattr(target, "costar_trial"):
         raise ConfigError(f"agent {spec!r}: {attr} is not callable")
     return target
+
+
+def _owner_class(spec: str, root: Path) -> type | None:
+    """For `module:Class.method` with a plain function `method`: the class to instantiate."""
+    module_name, _, attr = spec.partition(":")
+    if "." not in attr:
+        return None
+    owner = load_object(f"{module_name}:{attr.rsplit('.', 1)[0]}", root)
+    method = inspect.getattr_static(owner, attr.rsplit(".", 1)[1], None)
+    if inspect.isclass(owner) and inspect.isfunction(method):
+        return owner
+    return None
 
 
 class PythonAgent:
@@ -55,49 +97,130 @@ class PythonAgent:
             from costar.agents import _autolog
 
             _autolog.enable(root, autolog)
+        self._owner = _owner_class(spec, root)
         self._is_class = inspect.isclass(self.target)
-        self.source_file = inspect.getsourcefile(self.target)
+        source = self._owner or self.target
+        if not (inspect.isclass(source) or inspect.isroutine(source)):
+            source = type(source)  # an adapter instance: its class's file
+        self.source_file = inspect.getsourcefile(source)
+
+    def _make(self) -> Callable[[AgentContext], Any]:
+        if hasattr(self.target, "costar_trial") and not self._is_class:
+            return self.target.costar_trial()  # type: ignore[no-any-return]  # an adapter
+        if self._owner is not None:
+            return getattr(self._owner(), self.target.__name__)  # type: ignore[no-any-return]
+        return self.target() if self._is_class else self.target  # type: ignore[no-any-return]
 
     def open_trial(self) -> _PythonSession:
-        try:
-            instance = self.target() if self._is_class else self.target
-        except Exception as exc:
-            raise AgentError(f"creating {self.spec} failed: {type(exc).__name__}: {exc}") from exc
-        return _PythonSession(instance, self.autolog)
+        return _PythonSession(self.spec, self._make, self.autolog)
 
 
 class _PythonSession:
-    def __init__(self, instance: Any, autolog: bool = False):
-        self._instance = instance
+    """One trial: a thread with its own event loop runs the instance's every turn."""
+
+    def __init__(self, spec: str, make: Callable[[], Any], autolog: bool = False):
+        self._spec = spec
+        self._make = make
+        self._instance: Any = None
         self._autolog = autolog
+        self._jobs: queue.Queue[Any] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._context = contextvars.copy_context()
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            while (job := self._jobs.get()) is not None:
+                job(loop)
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()
 
     def close(self) -> None:
-        pass
+        if self._thread is not None:
+            self._jobs.put(None)  # a turn still running (timed out) ends the loop after it
+
+    def _turn(self, ctx: AgentContext, recorder: Recorder, box: dict[str, Any]) -> Any:
+        def job(loop: asyncio.AbstractEventLoop) -> None:
+            out, err = Capture(), Capture()
+            try:
+                with recording(recorder), capturing(out, err):
+                    if self._instance is None:
+                        try:
+                            self._instance = self._make()
+                        except Exception as exc:
+                            raise _CreateError(exc) from exc
+
+                    def call() -> Any:
+                        result = self._instance(ctx)
+                        if inspect.isawaitable(result):
+                            future = asyncio.run_coroutine_threadsafe(
+                                _awaited(result), shared_loop()
+                            )  # the task runs in a copy of this context: recorder, capture
+                            box["future"] = future
+                            result = future.result()
+                        return result
+
+                    if self._autolog:
+                        from costar.agents._autolog import captured
+
+                        box["output"] = captured(call, recorder)
+                    else:
+                        box["output"] = call()
+            except BaseException as exc:  # the agent's failure is data, not a crash
+                box["error"] = exc
+            finally:
+                box["stdout"], box["stderr"] = out.text(), err.text()
+                box["done"].set()
+
+        return job
 
     def run_turn(
         self, ctx: AgentContext, recorder: Recorder, timeout: float, cancel: threading.Event
     ) -> TurnResult:
-        box: dict[str, Any] = {}
-
-        def call() -> None:
-            with recording(recorder):
-                try:
-                    if self._autolog:
-                        from costar.agents._autolog import captured
-
-                        box["output"] = captured(lambda: self._instance(ctx), recorder)
-                    else:
-                        box["output"] = self._instance(ctx)
-                except BaseException as exc:  # the agent's failure is data, not a crash
-                    box["error"] = exc
-
-        context = contextvars.copy_context()
-        thread = threading.Thread(target=context.run, args=(call,), daemon=True)
-        thread.start()
-        thread.join(timeout)
-        if thread.is_alive():
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._context.run, args=(self._serve,), daemon=True, name="costar-agent"
+            )
+            self._thread.start()
+        box: dict[str, Any] = {"done": threading.Event()}
+        self._jobs.put(self._turn(ctx, recorder, box))
+        if not box["done"].wait(timeout):
+            if "future" in box:
+                box["future"].cancel()
             raise AgentTimeout(f"agent did not answer within {timeout:g} s")
         if "error" in box:
-            exc = box["error"]
-            raise AgentError(f"{type(exc).__name__}: {exc}") from exc
-        return TurnResult(output=box.get("output"))
+            raise _agent_error(self._spec, box["error"], box["stdout"], box["stderr"])
+        return TurnResult(output=box.get("output"), stderr=box["stderr"], stdout=box["stdout"])
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+class _CreateError(Exception):
+    """Creating the agent's instance failed."""
+
+
+def _agent_error(
+    spec: str, exc: BaseException, stdout: str | None, stderr: str | None
+) -> AgentError:
+    created = isinstance(exc, _CreateError)
+    cause = exc.__cause__ if created and exc.__cause__ is not None else exc
+    message = f"{type(cause).__name__}: {cause}"
+    error = AgentError(f"creating {spec} failed: {message}" if created else message)
+    stack = "".join(traceback.format_exception(cause))
+    if len(stack) > TRACEBACK_CAP:
+        stack = stack[:2_000] + "\n...[costar: cut]...\n" + stack[-(TRACEBACK_CAP - 2_000) :]
+    error.exception = {  # type: ignore[attr-defined]
+        "type": f"{type(cause).__module__}.{type(cause).__qualname__}",
+        "message": str(cause),
+        "stacktrace": stack,
+    }
+    error.stdout, error.stderr = stdout, stderr  # type: ignore[attr-defined]
+    error.__cause__ = cause
+    return error

@@ -126,6 +126,14 @@ def run(
             help="Exit 0 even when trials ended in error or timeout (they are still listed).",
         ),
     ] = False,
+    llm_record: Annotated[
+        Path | None,
+        typer.Option("--llm-record", help="Record the agent's model traffic into this folder."),
+    ] = None,
+    llm_replay: Annotated[
+        Path | None,
+        typer.Option("--llm-replay", help="Answer the agent's model calls from this folder."),
+    ] = None,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -136,6 +144,7 @@ def run(
     are recorded either way), unless --allow-errors; 3 when traces could not be written.
     """
     from costar.harness import run_suite, settings_to_config
+    from costar.llm._record import llm_traffic, replay_misses
 
     try:
         settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
@@ -152,7 +161,9 @@ def run(
             resume=resume,
             name=name,
         )
-        summary = _run_with_progress(run_suite, config, show=not as_json)
+        with llm_traffic(llm_record, llm_replay) as proxy:
+            summary = _run_with_progress(run_suite, config, show=not as_json)
+        misses = replay_misses(proxy, config, summary.run_id)
     except CostarError as exc:
         fail(exc)
     except KeyboardInterrupt:
@@ -162,6 +173,11 @@ def run(
         emit_json(summary.to_json())
     else:
         _print_summary(summary)
+    if misses:  # recordings out of date: a usage problem, said per scenario and turn
+        typer.echo(f"costar: error: llm replay: {len(misses)} model requests had no recording in "
+                   f"{llm_replay} (record again with --llm-record):", err=True)  # fmt: skip
+        for line in misses:
+            typer.echo(f"  {line}", err=True)
     if summary.unsaved:  # lost unless acted on: said on stderr even with --json
         typer.echo(
             f"costar: error: {summary.unsaved} trials were not saved, neither in the store nor "
@@ -170,6 +186,8 @@ def run(
             err=True,
         )
         exit_code(ExitCode.INFRA)
+    if misses:
+        exit_code(ExitCode.USAGE)
     if summary.status == "interrupted":
         exit_code(ExitCode.INTERRUPTED)
     if summary.spilled:
@@ -1048,13 +1066,15 @@ def fake_llm_serve(
     script: Annotated[Path, typer.Option("--script", help="YAML or JSON script of rules.")],
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free).")] = 0,
 ) -> None:
-    """Serve /v1/chat/completions, /v1/embeddings and /v1/models on 127.0.0.1 until Ctrl-C."""
+    """Serve /v1/chat/completions, /v1/responses, /v1/embeddings and /v1/models on 127.0.0.1
+    until Ctrl-C; one line per request on stderr names the rule that answered."""
+    import sys
     import time
 
     from costar.llm import FakeLLM
 
     try:
-        fake = FakeLLM(script, port=port).start()
+        fake = FakeLLM(script, port=port, log=sys.stderr).start()
     except CostarError as exc:
         fail(exc)
     except OSError as exc:

@@ -63,13 +63,14 @@ def run_trial(
     multi = len(record.turns) > 1
     recorder = Recorder()
     stderr_parts: list[str] = []
+    stdout_parts: list[str] = []
     history: list[dict[str, object]] = []
     session = None
     try:
         session = agent.open_trial()
         for index, turn in enumerate(record.turns):
             turn.span_id = new_span_id()
-            recorder.default_parent = turn.span_id if multi else record.root_span_id
+            recorder.default_parent = turn.span_id  # every step hangs under its turn
             turn.start_ns = time.time_ns()
             ctx = AgentContext(
                 input=turn.user,
@@ -93,6 +94,9 @@ def run_trial(
                 turn.reply = getattr(exc, "output", None)
                 if stderr := getattr(exc, "stderr", None):
                     stderr_parts.append(stderr)
+                if stdout := getattr(exc, "stdout", None):
+                    stdout_parts.append(stdout)
+                record.exception = getattr(exc, "exception", None)
                 if cancel.is_set():
                     return None
                 record.status, record.error = exc.status, str(exc)  # type: ignore[assignment]
@@ -105,6 +109,8 @@ def run_trial(
             turn.reply = result.output
             if result.stderr:
                 stderr_parts.append(result.stderr)
+            if result.stdout:
+                stdout_parts.append(result.stdout)
             history += [
                 {"role": "user", "content": turn.user},
                 {"role": "assistant", "content": result.output},
@@ -131,5 +137,6 @@ def run_trial(
         record.tags["costar.workspace"] = str(workspace.path)
     record.spans = recorder.spans
     record.stderr = "\n".join(stderr_parts)[-20_000:] or None
+    record.stdout = "\n".join(stdout_parts)[-20_000:] or None
     record.end_ns = time.time_ns()
     return record

@@ -4,7 +4,7 @@ from costar.judges._judge import ENTRY_POINT_GROUP, Judge, JudgeSpec, build, jud
 from costar.judges._load import default_judges, describe, load_judges
 from costar.judges._metrics import DEFAULT_METRICS, cost_usd, metrics
 from costar.judges._verdict import VERDICT_VERSION, JudgeCost, Outcome, Verdict, skip
-from costar.judges._view import SpanView, ToolCallView, TraceView
+from costar.judges._view import SpanView, ToolCallView, TraceView, TurnView
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -17,6 +17,7 @@ __all__ = [
     "SpanView",
     "ToolCallView",
     "TraceView",
+    "TurnView",
     "Verdict",
     "build",
     "cost_usd",

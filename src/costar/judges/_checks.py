@@ -299,7 +299,7 @@ def expected_facts(view: TraceView, scenario: Any) -> Outcome:
         return skip("the scenario expects no facts")
     said = _norm(" ".join(_text(r) for r in view.replies))
     missing = [f for f in facts if _norm(f) not in said]
-    evidence = [s.span_id for s in view.spans_of("CHAIN")] or [view.root.span_id]
+    evidence = [s.span_id for s in view.turn_spans()] or [view.root.span_id]
     if missing:
         return Outcome(passed=False, rationale=f"replies never state: {missing}", evidence=evidence)
     return Outcome(passed=True, rationale=f"all {len(facts)} facts stated", evidence=evidence)

@@ -25,7 +25,7 @@ from typing import Any
 
 from costar._exceptions import ConfigError
 from costar.judges._verdict import JudgeKind, Outcome, Verdict
-from costar.judges._view import TraceView
+from costar.judges._view import READING_VERSION, TraceView
 
 JudgeFn = Callable[..., Any]
 ENTRY_POINT_GROUP = "costar.judges"
@@ -73,7 +73,12 @@ class Judge:
         except (OSError, TypeError):
             source = f"{self.fn.__module__}.{getattr(self.fn, '__qualname__', self.fn)}"
         payload = json.dumps(
-            {"source": source, "params": self.params, "kind": self.kind},
+            {
+                "source": source,
+                "params": self.params,
+                "kind": self.kind,
+                "reading": READING_VERSION,
+            },
             sort_keys=True,
             default=repr,
         )

@@ -1,4 +1,9 @@
-"""Operational metrics of a trace: values, not pass/fail, unless a budget is set."""
+"""Operational metrics of a trace: values, not pass/fail, unless a budget is set.
+
+Model calls and tokens are counted once (TraceView.llm_calls / llm_usage: the innermost LLM
+span of each nest). When no LLM span reports token usage, the token metrics and cost are None,
+"not measured": a metric verdict on them is skipped with that reason, never a 0.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,15 @@ from costar.judges._verdict import Outcome, skip
 from costar.judges._view import TraceView
 
 STRUCTURAL = {"CHAIN", "AGENT"}
+TOKEN_METRICS = ("input_tokens", "output_tokens", "total_tokens", "cost_usd")
+NOT_MEASURED = "not measured: no LLM span in the trace reports token usage"
 
 
-def cost_usd(view: TraceView, prices: dict[str, dict[str, float]]) -> float:
-    """Cost from a price table: {model: {input_per_1m: USD, output_per_1m: USD}}."""
+def cost_usd(view: TraceView, prices: dict[str, dict[str, float]]) -> float | None:
+    """Cost from a price table: {model: {input_per_1m: USD, output_per_1m: USD}}; None when
+    token usage is not measured."""
+    if view.llm_usage() is None:
+        return None
     total = 0.0
     for span in view.llm_calls():
         model = str(span.attributes.get("mlflow.llm.model", ""))
@@ -28,8 +38,7 @@ def metrics(view: TraceView, prices: dict[str, dict[str, float]] | None = None) 
     """Every metric of one trace."""
     llm = view.llm_calls()
     tools = view.spans_of("TOOL")
-    usage_in = sum(s.usage.get("input_tokens", 0) for s in llm)
-    usage_out = sum(s.usage.get("output_tokens", 0) for s in llm)
+    usage = view.llm_usage()
     steps = [
         s
         for s in view.spans
@@ -40,9 +49,9 @@ def metrics(view: TraceView, prices: dict[str, dict[str, float]] | None = None) 
         key = f"latency_{s.span_type.lower()}_s"
         by_type[key] = round(by_type.get(key, 0.0) + s.seconds, 6)
     return {
-        "input_tokens": usage_in,
-        "output_tokens": usage_out,
-        "total_tokens": usage_in + usage_out,
+        "input_tokens": usage["input_tokens"] if usage else None,
+        "output_tokens": usage["output_tokens"] if usage else None,
+        "total_tokens": usage["total_tokens"] if usage else None,
         "cost_usd": cost_usd(view, prices or {}),
         "llm_calls": len(llm),
         "tool_calls": len(tools),
@@ -66,9 +75,11 @@ def metric(
 ) -> Outcome:
     """One metric's value; with `budget`, it passes when the value is at most the budget."""
     values = metrics(view, prices)
-    value = values.get(name, 0.0 if name.startswith("latency_") else None)
-    if value is None:
+    if name not in values and not name.startswith("latency_"):
         raise ValueError(f"unknown metric {name!r} (known: {', '.join(sorted(values))})")
+    value = values.get(name, 0.0)
+    if value is None:
+        return skip(f"{name} {NOT_MEASURED}")
     if budget is None:
         return Outcome(value=value, rationale=f"{name} = {value}")
     ok = value <= budget
@@ -87,10 +98,15 @@ def budgets(
     unknown = sorted(set(limits) - set(values))
     if unknown:
         raise ValueError(f"unknown metrics in budgets: {unknown} (known: {sorted(values)})")
-    over = {k: values[k] for k, limit in limits.items() if values[k] > limit}
+    unmeasured = sorted(k for k in limits if values[k] is None)
+    measured = {k: v for k, v in limits.items() if k not in unmeasured}
+    over = {k: values[k] for k, limit in measured.items() if values[k] > limit}
     if over:
         text = ", ".join(f"{k} = {v} > {limits[k]}" for k, v in over.items())
         return Outcome(passed=False, value=len(over), rationale=f"over budget: {text}")
+    if unmeasured:  # a budget that cannot be checked is not a budget that holds
+        held = len(limits) - len(unmeasured)
+        return skip(f"budgets on {', '.join(unmeasured)} skipped, {NOT_MEASURED}; {held} hold")
     return Outcome(passed=True, value=0, rationale=f"{len(limits)} budgets hold")
 
 

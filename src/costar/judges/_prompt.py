@@ -34,18 +34,14 @@ def clip_value(value: Any, limit: int = MAX_FIELD, indent: int | None = None) ->
 def render_trace(view: TraceView) -> list[dict[str, Any]]:
     """The conversation as a list of events: user turns, tool calls, replies, in order."""
     events: list[dict[str, Any]] = []
-    turns = view.spans_of("CHAIN") or [view.root]
-    users = view.turns
-    for index, turn in enumerate(turns):
-        if index < len(users):
-            events.append({"user": clip_value(users[index])})
-        for call in view.tool_calls():
-            span = view.span(call.span_id)
-            if turn.start_ns <= span.start_ns <= turn.end_ns:
-                item = {"tool": call.name, "args": clip_value(call.args), "span_id": call.span_id}
-                item["error" if call.error else "result"] = clip_value(call.error or call.result)
-                events.append(item)
-        events.append({"agent": clip_value(turn.outputs), "span_id": turn.span_id})
+    for turn in view.conversation():
+        if turn.index < len(view.turns):
+            events.append({"user": clip_value(turn.user)})
+        for call in turn.tool_calls:
+            item = {"tool": call.name, "args": clip_value(call.args), "span_id": call.span_id}
+            item["error" if call.error else "result"] = clip_value(call.error or call.result)
+            events.append(item)
+        events.append({"agent": clip_value(turn.reply), "span_id": turn.span_id})
     return events
 
 

@@ -7,6 +7,7 @@ objects and re-scoring does not need the MLflow store.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,9 @@ from costar.traces import SNAPSHOT_SPAN, TAG_PREFIX
 from costar.traces._model import last_reply
 
 COMPACT_VERSION = 1
+# How traces are read (turns, replies, model-call counting). Part of every judge's version, so
+# verdicts computed under an older reading are never reused.
+READING_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,22 @@ class ToolCallView:
     span_id: str
 
 
+@dataclass(frozen=True)
+class TurnView:
+    """One user turn as the user lived it: what they said, the reply, and the steps between."""
+
+    index: int
+    user: str
+    reply: Any
+    error: str | None
+    span_id: str
+    tool_calls: tuple[ToolCallView, ...] = ()
+    llm_calls: tuple[SpanView, ...] = ()
+
+
 LLM_TYPES = ("LLM", "CHAT_MODEL")
+TURN_ATTRIBUTE = "costar.turn"  # set by costar on the CHAIN span it opens for each turn
+_LEGACY_TURN = re.compile(r"turn-\d+")
 
 
 @dataclass(frozen=True)
@@ -109,14 +128,129 @@ class TraceView:
 
     def tool_calls(self) -> list[ToolCallView]:
         """Every tool call in start order."""
-        out = []
-        for s in self.spans_of("TOOL"):
-            args = s.inputs if isinstance(s.inputs, dict) else {"input": s.inputs}
-            out.append(ToolCallView(s.name, args, s.outputs, s.error, s.span_id))
-        return out
+        return [_tool_call(s) for s in self.spans_of("TOOL")]
+
+    def _llm_ancestor(self, span: SpanView, llm_ids: set[str]) -> str | None:
+        parents = {s.span_id: s.parent_id for s in self.spans}
+        seen: set[str] = set()
+        current = span.parent_id
+        while current is not None and current not in seen:
+            if current in llm_ids:
+                return current
+            seen.add(current)
+            current = parents.get(current)
+        return None
 
     def llm_calls(self) -> list[SpanView]:
-        return [s for s in self.spans if s.span_type in LLM_TYPES]
+        """Every model call, counted once: the innermost LLM span of each nest.
+
+        A framework's LLM span around the SDK's own LLM span (autolog of both) is one call,
+        not two: an LLM span with an LLM span inside it is a wrapper and is not counted.
+        """
+        llm = [s for s in self.spans if s.span_type in LLM_TYPES]
+        ids = {s.span_id for s in llm}
+        wrappers = {a for s in llm if (a := self._llm_ancestor(s, ids)) is not None}
+        return [s for s in llm if s.span_id not in wrappers]
+
+    def llm_usage(self) -> dict[str, int] | None:
+        """Token usage of the trace's model calls, counted once; None when nothing reports it.
+
+        Usage comes from the calls `llm_calls` counts (the innermost LLM spans). A nest whose
+        inner spans report no usage takes it from its nearest enclosing LLM span that does,
+        once per nest. None means "not measured" (no LLM span, or none reporting usage): it is
+        never read as zero.
+        """
+        llm = [s for s in self.spans if s.span_type in LLM_TYPES]
+        ids = {s.span_id for s in llm}
+        by_id = {s.span_id: s for s in llm}
+        ancestor = {s.span_id: self._llm_ancestor(s, ids) for s in llm}
+
+        def outermost(span_id: str) -> str:
+            while ancestor[span_id] is not None:
+                span_id = ancestor[span_id]  # type: ignore[assignment]
+            return span_id
+
+        nests: dict[str, list[SpanView]] = {}
+        for call in self.llm_calls():
+            nests.setdefault(outermost(call.span_id), []).append(call)
+        total: dict[str, int] = {}
+        measured = False
+        for calls in nests.values():
+            reported = [c.usage for c in calls if c.usage]
+            if not reported:  # the nearest enclosing span reporting usage, once for the nest
+                current: str | None = ancestor[calls[0].span_id]
+                while current is not None and not by_id[current].usage:
+                    current = ancestor[current]
+                reported = [by_id[current].usage] if current is not None else []
+            for usage in reported:
+                measured = True
+                for key in ("input_tokens", "output_tokens", "total_tokens"):
+                    total[key] = total.get(key, 0) + int(usage.get(key) or 0)
+        if not measured:
+            return None
+        if not total.get("total_tokens"):
+            total["total_tokens"] = total.get("input_tokens", 0) + total.get("output_tokens", 0)
+        return total
+
+    def turn_spans(self) -> list[SpanView]:
+        """The turn spans costar opened, in order; framework and autolog spans never count.
+
+        A turn span is a CHAIN span directly under the root carrying `costar.turn`. Traces
+        stored before that attribute existed mark turns as CHAIN spans named `turn-N` directly
+        under the root. A trace with neither (an outside trace) has one turn: the root.
+        """
+        root_id = self.root.span_id
+        chains = [s for s in self.spans if s.span_type == "CHAIN" and s.parent_id == root_id]
+        marked = [s for s in chains if TURN_ATTRIBUTE in s.attributes]
+        if marked:
+            return sorted(marked, key=lambda s: int(s.attributes[TURN_ATTRIBUTE]))
+        if any(TURN_ATTRIBUTE in s.attributes for s in self.spans):
+            return []
+        return [s for s in chains if _LEGACY_TURN.fullmatch(s.name)]
+
+    def conversation(self) -> list[TurnView]:
+        """User turns, replies, and each turn's tool and model calls, in order.
+
+        The same shape whatever produced the spans (costar's own recorder, autolog, a framework
+        adapter, events, an import): steps belong to the turn span they sit under, or, for
+        spans outside every turn, to the turn whose time window holds their start.
+        """
+        turns = self.turn_spans() or [self.root]
+        users = self.turns
+        parents = {s.span_id: s.parent_id for s in self.spans}
+        turn_ids = {t.span_id: i for i, t in enumerate(turns)}
+
+        def owner(span: SpanView) -> int:
+            current = span.parent_id
+            seen: set[str] = set()
+            while current is not None and current not in seen:
+                if current in turn_ids:
+                    return turn_ids[current]
+                seen.add(current)
+                current = parents.get(current)
+            for i, t in enumerate(turns):
+                if t.start_ns <= span.start_ns <= t.end_ns:
+                    return i
+            return len(turns) - 1
+
+        tools: dict[int, list[ToolCallView]] = {}
+        for s in self.spans_of("TOOL"):
+            tools.setdefault(owner(s), []).append(_tool_call(s))
+        llm: dict[int, list[SpanView]] = {}
+        for s in self.llm_calls():
+            llm.setdefault(owner(s), []).append(s)
+        return [
+            TurnView(
+                index=i,
+                user=users[i] if i < len(users) else "",
+                reply=t.outputs,
+                error=t.error,
+                span_id=t.span_id,
+                tool_calls=tuple(tools.get(i, ())),
+                llm_calls=tuple(llm.get(i, ())),
+            )
+            for i, t in enumerate(turns)
+        ]
 
     # -- what the user saw ------------------------------------------------------------------
     @property
@@ -129,10 +263,10 @@ class TraceView:
 
     @property
     def replies(self) -> list[Any]:
-        """The agent's reply to each turn that ran."""
-        chains = self.spans_of("CHAIN")
-        if chains:
-            return [c.outputs for c in chains]
+        """The agent's reply to each turn that ran (read from costar's turn spans only)."""
+        turns = self.turn_spans()
+        if turns:
+            return [t.outputs for t in turns]
         return [] if self.root.outputs is None else [self.root.outputs]
 
     @property
@@ -217,3 +351,8 @@ class TraceView:
     def from_compact(cls, data: dict[str, Any]) -> TraceView:
         spans = tuple(SpanView(**s) for s in data["spans"])
         return cls(data["trace_id"], data["tags"], data["state"], spans)
+
+
+def _tool_call(span: SpanView) -> ToolCallView:
+    args = span.inputs if isinstance(span.inputs, dict) else {"input": span.inputs}
+    return ToolCallView(span.name, args, span.outputs, span.error, span.span_id)

@@ -1,8 +1,10 @@
 """FakeLLM: a scripted OpenAI-compatible server on 127.0.0.1 for tests and the offline demo.
 
-Serves POST /v1/chat/completions (answers from a Script), POST /v1/embeddings (deterministic
-vectors) and GET /v1/models. Token usage is counted from the text. Real clients reach it over
-real HTTP; nothing is patched::
+Serves POST /v1/chat/completions and POST /v1/responses (answers from a Script; both streamed
+as server-sent events when the request says `stream: true`, usage included), POST
+/v1/embeddings (deterministic vectors) and GET /v1/models. Token usage is counted from the
+text. Every request leaves one log line naming the rule that answered it (`FakeLLM.log`, and
+the `log` stream if given). Real clients reach it over real HTTP; nothing is patched::
 
     with FakeLLM("script.yaml") as fake:
         client = LLMClient("openai:/fake", base_url=fake.base_url)
@@ -15,6 +17,7 @@ import json
 import math
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from costar.llm._script import Fault, Script, load_script, match, render
+from costar.llm._wire import chat_chunks, response_events, response_object, responses_to_chat
 
 EMBEDDING_DIM = 64
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -55,7 +59,16 @@ class _State:
         self.fault_uses: dict[int, int] = {}
         self.random = random.Random(script.faults.seed)
         self.requests: list[dict[str, Any]] = []
+        self.log: list[str] = []
+        self.usage: list[dict[str, int]] = []
+        self.log_stream: Any = None
         self.call_ids = 0
+
+    def note(self, line: str) -> None:
+        with self.lock:
+            self.log.append(line)
+        if self.log_stream is not None:
+            print(line, file=self.log_stream, flush=True)
 
     def decide(self, body: dict[str, Any]) -> tuple[Fault | None, str | None, list[dict], str]:
         """The fault to inject (if any), else the text and tool calls; and the rule's name."""
@@ -186,7 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
         if route == "/embeddings":
             self._embeddings(body)
         elif route == "/chat/completions":
-            self._chat(body)
+            self._chat(body, route)
+        elif route == "/responses":
+            self._chat(responses_to_chat(body), route, responses=body)
         else:
             self._send(404, b'{"error": {"message": "not found"}}')
 
@@ -207,14 +222,47 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self._send(200, json.dumps(data).encode())
 
-    def _chat(self, body: dict[str, Any]) -> None:
+    def _chat(
+        self, body: dict[str, Any], route: str, responses: dict[str, Any] | None = None
+    ) -> None:
         state = self.server.state
         fault, text, calls, rule = state.decide(body)
+        stream = bool((responses or body).get("stream"))
+        if fault is not None:
+            what = f"fault {fault.kind}"
+        elif calls:
+            what = "tool calls " + ", ".join(c["name"] for c in calls)
+        else:
+            what = f"text ({len(text or '')} characters)"
+        state.note(
+            f"fake-llm: POST /v1{route} model={body.get('model', '')!s} "
+            f"stream={'yes' if stream else 'no'} -> {rule}: {what}"
+        )
         if fault is not None:
             self._fault(fault)
             return
-        payload = json.dumps(_completion(state, body, text, calls, rule)).encode()
-        self._send(200, payload)
+        completion = _completion(state, body, text, calls, rule)
+        with state.lock:
+            state.usage.append(dict(completion["usage"]))
+        if responses is not None:
+            response = response_object(completion, responses)
+            if stream:
+                self._stream(b"".join(response_events(response)))
+            else:
+                self._send(200, json.dumps(response).encode())
+        elif stream:
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            self._stream(b"".join(chat_chunks(completion, usage)))
+        else:
+            self._send(200, json.dumps(completion).encode())
+
+    def _stream(self, payload: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _fault(self, fault: Fault) -> None:
         if fault.kind == "429":
@@ -238,6 +286,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up is normal
+            super().handle_error(request, client_address)
+
     def __init__(self, address: tuple[str, int], state: _State):
         super().__init__(address, _Handler)
         self.state = state
@@ -247,15 +299,21 @@ class FakeLLM:
     """A scripted chat-completions server on loopback. Use as a context manager or start/stop."""
 
     def __init__(
-        self, script: Script | dict[str, Any] | str | Path, host: str = "127.0.0.1", port: int = 0
+        self,
+        script: Script | dict[str, Any] | str | Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log: Any = None,
     ):
         self.script = load_script(script)
         self.host, self.port = host, port
+        self.log_stream = log  # a text stream for the per-request log lines (e.g. sys.stderr)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> FakeLLM:
         self._server = _Server((self.host, self.port), _State(self.script))
+        self._server.state.log_stream = self.log_stream
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
             target=self._server.serve_forever, daemon=True, name="costar-fake-llm"
@@ -281,8 +339,18 @@ class FakeLLM:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """Every chat request received, in order (for assertions)."""
+        """Every chat request received, in order (Responses API requests in chat form)."""
         return self._server.state.requests if self._server else []
+
+    @property
+    def usage(self) -> list[dict[str, int]]:
+        """The token usage of every answer given, in order (prompt, completion, total)."""
+        return self._server.state.usage if self._server else []
+
+    @property
+    def log(self) -> list[str]:
+        """One line per request: route, model, streaming, the rule that answered and how."""
+        return self._server.state.log if self._server else []
 
     def env(self, model: str = "openai:/fake") -> dict[str, str]:
         """Variables that point costar and OpenAI clients (MLflow's judges) at this server."""

@@ -1,9 +1,11 @@
 """Turn a TrialRecord into MLflow span entities (MLflow's attribute conventions).
 
-Root span (AGENT): the scenario's turns in, the last reply out, status and error; trace tags ride
-on it as `mlflow.traceTag.*` attributes, which MLflow's `log_spans` turns into trace tags. Each
-turn of a multi-turn scenario is a CHAIN span; tool and LLM spans hang under their turn. The
-final-state snapshot is a child span `final_state` whose outputs are the snapshot.
+Root span (AGENT): the scenario's turns in, the last reply out, status and error (with the
+exception's type, message and traceback when a Python agent raised), the agent's stdout and
+stderr; trace tags ride on it as `mlflow.traceTag.*` attributes, which MLflow's `log_spans` turns
+into trace tags. Each turn that ran is a CHAIN span carrying `costar.turn` (its number): the only
+spans judges read as turns; tool, LLM and framework spans hang under their turn. The final-state
+snapshot is a child span `final_state` whose outputs are the snapshot.
 """
 
 from __future__ import annotations
@@ -75,13 +77,15 @@ def trial_spans(record: TrialRecord) -> list[SpanRecord]:
         attributes={
             "costar.status": record.status,
             **({"costar.stderr": record.stderr} if record.stderr else {}),
+            **({"costar.stdout": record.stdout} if record.stdout else {}),
+            **{f"costar.exception.{k}": v for k, v in (record.exception or {}).items()},
             **{f"{_TAG}{k}": v for k, v in record.all_tags().items()},
             f"{_TAG}mlflow.traceName": record.scenario_id,
         },
     )
     spans = [root]
     for index, turn in enumerate(record.turns):
-        if multi and turn.start_ns:  # turns after a failed one never ran
+        if turn.start_ns:  # turns after a failed one never ran
             spans.append(
                 SpanRecord(
                     name=f"turn-{index + 1}",
@@ -93,6 +97,7 @@ def trial_spans(record: TrialRecord) -> list[SpanRecord]:
                     error=turn.error,
                     span_id=turn.span_id or new_span_id(),
                     parent_id=root_id,
+                    attributes={"costar.turn": index + 1},
                 )
             )
     for span in record.spans:
@@ -129,7 +134,8 @@ def to_mlflow_spans(record: TrialRecord, redactor: Redactor | None = None) -> li
         return SpanContext(otel_trace_id, span_id, is_remote=False, trace_flags=TraceFlags(1))
 
     out = []
-    for span in (redactor or Redactor()).spans(trial_spans(record)):
+    redact = redactor or Redactor()
+    for span in redact.spans(trial_spans(record)):
         attributes = {storable_text(k): _dump(v) for k, v in span.attributes.items()}
         attributes[_REQUEST_ID] = request_id
         attributes[_SPAN_TYPE] = json.dumps(span.span_type)
@@ -142,13 +148,13 @@ def to_mlflow_spans(record: TrialRecord, redactor: Redactor | None = None) -> li
         if error:
             status = Status(StatusCode.ERROR, error[:1000])
             kind, _, message = error.partition(": ")
-            events.append(
-                Event(
-                    "exception",
-                    {"exception.type": kind, "exception.message": message or error},
-                    timestamp=span.end_ns or span.start_ns,
-                )
-            )
+            detail = {"exception.type": kind, "exception.message": message or error}
+            if span.span_id == record.root_span_id and record.exception:
+                detail = {
+                    f"exception.{k}": storable_text(redact.text(str(v)))
+                    for k, v in record.exception.items()
+                }
+            events.append(Event("exception", detail, timestamp=span.end_ns or span.start_ns))
         else:
             status = Status(StatusCode.OK)
         out.append(

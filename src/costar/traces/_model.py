@@ -57,6 +57,8 @@ class TrialRecord:
     spans: list[SpanRecord] = field(default_factory=list)
     error: str | None = None
     stderr: str | None = None
+    stdout: str | None = None  # what an in-process agent printed (command agents reply there)
+    exception: dict[str, str] | None = None  # type, message, stacktrace of what the agent raised
     snapshot: dict[str, Any] | None = None
     tags: dict[str, str] = field(default_factory=dict)
     root_span_id: int = 0

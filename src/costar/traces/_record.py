@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import json
 import random
 import sys
 import threading
@@ -162,40 +163,60 @@ def span(name: str, span_type: str = "UNKNOWN", inputs: Any = None, **attributes
 class tool:  # noqa: N801 - used as a decorator, like `property`
     """Record a tool call of the agent under test.
 
-    As a decorator::
+    As a decorator (on a plain or an `async def` function; a coroutine is awaited inside the
+    span)::
 
         @costar.tool
         def lookup_order(order_id: int) -> dict: ...
 
-        @costar.tool(name="refund")
-        def issue_refund(order_id: int) -> str: ...
+        @costar.tool(name="refund", exclude=["ctx"])
+        async def issue_refund(ctx: RunContextWrapper, order_id: int) -> str: ...
 
     As a context manager::
 
         with costar.tool("search", query=q) as call:
             call.result = run_search(q)
 
-    Arguments, the result and any exception (re-raised) are recorded as a TOOL span.
+    Arguments, the result and any exception (re-raised) are recorded as a TOOL span. Arguments
+    are recorded as JSON, each value cut at ARG_CAP characters; parameters named in `exclude`,
+    `self`/`cls`, and framework context objects (the OpenAI Agents SDK's RunContextWrapper and
+    ToolContext, PydanticAI's RunContext, LangChain's callback managers and RunnableConfig,
+    costar's AgentContext) are left out.
     """
 
-    def __new__(cls, target: Any = None, /, name: str | None = None, **args: Any) -> Any:
+    def __new__(
+        cls,
+        target: Any = None,
+        /,
+        name: str | None = None,
+        exclude: list[str] | tuple[str, ...] = (),
+        **args: Any,
+    ) -> Any:
         if callable(target) and not isinstance(target, str):
-            return _wrap_tool(target, name or target.__name__)
+            return _wrap_tool(target, name or target.__name__, tuple(exclude))
         self = super().__new__(cls)
         return self
 
-    def __init__(self, target: Any = None, /, name: str | None = None, **args: Any):
+    def __init__(
+        self,
+        target: Any = None,
+        /,
+        name: str | None = None,
+        exclude: list[str] | tuple[str, ...] = (),
+        **args: Any,
+    ):
         self.name = name or (target if isinstance(target, str) else None)
+        self.exclude = tuple(exclude)
         self.args = args
         self._step: Step | None = None
 
     def __call__(self, fn: F) -> F:
-        return _wrap_tool(fn, self.name or fn.__name__)  # type: ignore[return-value]
+        return _wrap_tool(fn, self.name or fn.__name__, self.exclude)  # type: ignore[return-value]
 
     def __enter__(self) -> Step:
         if not self.name:
             raise TypeError("costar.tool used as a context manager needs a name")
-        self._step = Step(self.name, "TOOL", dict(self.args), {})
+        self._step = Step(self.name, "TOOL", tool_arguments(self.args), {})
         return self._step.__enter__()
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
@@ -203,20 +224,88 @@ class tool:  # noqa: N801 - used as a decorator, like `property`
         self._step.__exit__(exc_type, exc, tb)
 
 
-def _wrap_tool(fn: F, name: str) -> F:
-    signature = inspect.signature(fn)
+ARG_CAP = 10_000  # characters of one argument's JSON
+# Framework objects handed to tools that are not arguments the model chose (by class name, so
+# no framework needs importing): they are left out of the recorded arguments.
+CONTEXT_TYPES = frozenset(
+    {
+        "AgentContext",  # costar
+        "RunContextWrapper",  # OpenAI Agents SDK
+        "ToolContext",  # OpenAI Agents SDK
+        "RunContext",  # PydanticAI
+        "CallbackManagerForToolRun",  # LangChain
+        "AsyncCallbackManagerForToolRun",  # LangChain
+        "ToolRuntime",  # LangChain / LangGraph
+        "Runtime",  # LangGraph
+    }
+)
+CONTEXT_ANNOTATIONS = ("RunnableConfig", "InjectedState", "InjectedStore", "InjectedToolCallId")
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if _recorder.get() is None and not live_mlflow_span():
-            return fn(*args, **kwargs)
+
+def _is_context(value: Any, annotation: Any) -> bool:
+    if any(c.__name__ in CONTEXT_TYPES for c in type(value).__mro__):
+        return True
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return any(name in text for name in CONTEXT_ANNOTATIONS)
+
+
+def _json_value(value: Any) -> Any:
+    """`value` as JSON data (repr for what JSON cannot hold), cut at ARG_CAP characters."""
+    try:
+        text = json.dumps(value, default=repr, ensure_ascii=False)
+    except (TypeError, ValueError):  # circular references, odd keys
+        text = json.dumps(repr(value), ensure_ascii=False)
+    if len(text) > ARG_CAP:
+        return text[:ARG_CAP] + f"...[costar: cut {len(text) - ARG_CAP} characters]"
+    return json.loads(text)
+
+
+def tool_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Tool arguments as recorded: JSON values, each capped."""
+    return {k: _json_value(v) for k, v in arguments.items()}
+
+
+def _wrap_tool(fn: F, name: str, exclude: tuple[str, ...] = ()) -> F:
+    signature = inspect.signature(fn)
+    skip = {"self", "cls", *exclude}
+
+    def inputs_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         try:
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            inputs = {k: v for k, v in bound.arguments.items() if k not in ("self", "cls")}
         except TypeError:
-            inputs = {"args": list(args), "kwargs": kwargs}
-        with Step(name, "TOOL", inputs, {}) as step:
+            return tool_arguments({"args": list(args), "kwargs": kwargs})
+        kept = {}
+        for key, value in bound.arguments.items():
+            param = signature.parameters[key]
+            if key in skip or _is_context(value, param.annotation):
+                continue
+            if param.kind is inspect.Parameter.VAR_KEYWORD:
+                kept.update({k: v for k, v in value.items() if k not in skip})
+            else:
+                kept[key] = value
+        return tool_arguments(kept)
+
+    def quiet() -> bool:
+        return _recorder.get() is None and not live_mlflow_span()
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if quiet():
+                return await fn(*args, **kwargs)
+            with Step(name, "TOOL", inputs_of(args, kwargs), {}) as step:
+                step.result = await fn(*args, **kwargs)
+                return step.result
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if quiet():
+            return fn(*args, **kwargs)
+        with Step(name, "TOOL", inputs_of(args, kwargs), {}) as step:
             step.result = fn(*args, **kwargs)
             return step.result
 

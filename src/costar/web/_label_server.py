@@ -55,7 +55,7 @@ def trace_document(view: TraceView) -> dict[str, Any]:
     """A trace as a person reads it: user turns, tool calls and replies in order, the final
     state. No verdicts."""
     items: list[dict[str, Any]] = []
-    chains = view.spans_of("CHAIN")
+    chains = view.turn_spans()
     tools = view.tool_calls()
     by_id = {s.span_id: s for s in view.spans}
     turns = view.turns
