@@ -46,6 +46,19 @@ def test_parses_output(lang: str, good: str, bad: str) -> None:
     assert run("parses", view(output=bad), lang=lang).passed is False
 
 
+def test_parses_yaml_in_a_reply_never_expands_it() -> None:
+    """An alias bomb in the agent's reply is valid YAML and is judged at once (building it
+    would take gigabytes); custom tags such as CloudFormation's are valid YAML too."""
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    assert run("parses", view(output=bomb), lang="yaml").passed is True
+    assert run("parses", view(output="Value: !Ref MyBucket"), lang="yaml").passed is True
+    deep = "[" * 5000 + "]" * 5000
+    assert run("parses", view(output=deep), lang="yaml").passed is False
+
+
 def test_parses_workspace_files() -> None:
     snap = {
         "version": 1,

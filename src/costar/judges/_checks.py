@@ -65,7 +65,9 @@ def _parse(lang: str, text: str) -> str | None:
         elif lang == "json":
             json.loads(text)
         elif lang == "yaml":
-            yaml.safe_load(text)
+            # composing checks the syntax without building values: an alias bomb in an agent's
+            # reply costs nothing, and custom tags (CloudFormation's !Ref) are valid YAML
+            yaml.compose(text, Loader=yaml.SafeLoader)
         elif lang == "sql":
             conn = sqlite3.connect(":memory:")
             try:
@@ -81,6 +83,8 @@ def _parse(lang: str, text: str) -> str | None:
             return f"unknown language {lang!r} (python, sql, json or yaml)"
     except (SyntaxError, ValueError, yaml.YAMLError, sqlite3.Error) as exc:
         return str(exc).splitlines()[0]
+    except RecursionError:
+        return "nested too deeply to parse"
     return None
 
 
