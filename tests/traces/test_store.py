@@ -14,6 +14,7 @@ from costar.traces import (
     load_spill,
     new_span_id,
 )
+from costar.traces._redact import MARKER, Redactor
 
 
 def trial(run_id: str, scenario: str, index: int, status: str = "ok", **extra) -> TrialRecord:
@@ -141,3 +142,23 @@ def test_writer_spills_what_never_lands_and_it_loads_back(tmp_path: Path) -> Non
     assert [r.trace_id for r in back] == [r.trace_id for r in records]
     assert back[0].spans[1].attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 15
     assert back[0].turns[0].reply == "hello"
+
+
+def test_a_spilled_trial_holds_no_secret(tmp_path: Path) -> None:
+    """Trials the store cannot take are spilled to disk redacted, as the store would have
+    stored them, and still load back for --resume."""
+
+    def broken(records: list[TrialRecord]) -> set[str]:
+        raise ConnectionError("store unreachable")
+
+    token = "Bearer abcdefghijklmnopqrstuvwxyz0123456789"
+    spill = tmp_path / "unsaved" / "run.jsonl"
+    writer = TraceWriter(broken, spill, retries=1, backoff=0.01, redact=Redactor().value)
+    record = trial("r", "s", 0)
+    record.turns[0].reply = f"calling with Authorization: {token}"
+    record.spans[1].inputs = {"headers": {"Authorization": token}}
+    writer.submit(record)
+    assert writer.close().spilled == 1
+    assert b"abcdefghijklmnopqrstuvwxyz" not in spill.read_bytes()
+    (back,) = load_spill(spill)
+    assert back.trace_id == record.trace_id and MARKER in back.turns[0].reply

@@ -296,7 +296,7 @@ def _record(
     )
     if deps:
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
-    writer = TraceWriter(store.write, spill)
+    writer = TraceWriter(store.write, spill, redact=store.redactor.value)
     for record in leftovers:
         writer.submit(record)
     jobs: queue.Queue[Any] = queue.Queue()

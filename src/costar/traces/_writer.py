@@ -83,8 +83,10 @@ class TraceWriter:
         max_wait: float = 0.5,
         retries: int = 3,
         backoff: float = 0.5,
+        redact: Callable[[Any], Any] | None = None,
     ):
         self._write = write_fn
+        self._redact = redact  # applied to what is spilled: secrets never reach the disk
         self._queue: queue.Queue[Any] = queue.Queue()
         self.batch_size = batch_size
         self.max_wait = max_wait
@@ -171,11 +173,15 @@ class TraceWriter:
             self._spill(pending)
         self.report.seconds += time.monotonic() - start
 
+    def _spill_line(self, record: TrialRecord) -> str:
+        line = record_to_json(record)
+        return line if self._redact is None else json.dumps(self._redact(json.loads(line)))
+
     def _spill(self, records: list[TrialRecord]) -> None:
         path = self.report.spill_path
         assert path is not None
         try:
-            lines = "".join(record_to_json(r) + "\n" for r in records)
+            lines = "".join(self._spill_line(r) + "\n" for r in records)
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as fh:
                 fh.write(lines)
