@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from costar.traces import SNAPSHOT_SPAN, TAG_PREFIX
@@ -130,16 +131,24 @@ class TraceView:
         """Every tool call in start order."""
         return [_tool_call(s) for s in self.spans_of("TOOL")]
 
-    def _llm_ancestor(self, span: SpanView, llm_ids: set[str]) -> str | None:
+    @cached_property
+    def _llm_nesting(self) -> tuple[list[SpanView], dict[str, str | None]]:
+        """The LLM spans in start order, and each one's nearest enclosing LLM span (or None).
+        Computed once per view: metrics, budgets and judges all ask for it."""
+        llm = [s for s in self.spans if s.span_type in LLM_TYPES]
+        if not llm:
+            return [], {}
+        ids = {s.span_id for s in llm}
         parents = {s.span_id: s.parent_id for s in self.spans}
-        seen: set[str] = set()
-        current = span.parent_id
-        while current is not None and current not in seen:
-            if current in llm_ids:
-                return current
-            seen.add(current)
-            current = parents.get(current)
-        return None
+        ancestor: dict[str, str | None] = {}
+        for span in llm:
+            seen: set[str] = set()
+            current = span.parent_id
+            while current is not None and current not in seen and current not in ids:
+                seen.add(current)
+                current = parents.get(current)
+            ancestor[span.span_id] = current if current in ids else None
+        return llm, ancestor
 
     def llm_calls(self) -> list[SpanView]:
         """Every model call, counted once: the innermost LLM span of each nest.
@@ -147,9 +156,8 @@ class TraceView:
         A framework's LLM span around the SDK's own LLM span (autolog of both) is one call,
         not two: an LLM span with an LLM span inside it is a wrapper and is not counted.
         """
-        llm = [s for s in self.spans if s.span_type in LLM_TYPES]
-        ids = {s.span_id for s in llm}
-        wrappers = {a for s in llm if (a := self._llm_ancestor(s, ids)) is not None}
+        llm, ancestor = self._llm_nesting
+        wrappers = {a for a in ancestor.values() if a is not None}
         return [s for s in llm if s.span_id not in wrappers]
 
     def llm_usage(self) -> dict[str, int] | None:
@@ -160,10 +168,13 @@ class TraceView:
         once per nest. None means "not measured" (no LLM span, or none reporting usage): it is
         never read as zero.
         """
-        llm = [s for s in self.spans if s.span_type in LLM_TYPES]
-        ids = {s.span_id for s in llm}
+        usage = self._llm_usage
+        return dict(usage) if usage is not None else None
+
+    @cached_property
+    def _llm_usage(self) -> dict[str, int] | None:
+        llm, ancestor = self._llm_nesting
         by_id = {s.span_id: s for s in llm}
-        ancestor = {s.span_id: self._llm_ancestor(s, ids) for s in llm}
 
         def outermost(span_id: str) -> str:
             while ancestor[span_id] is not None:
@@ -176,7 +187,7 @@ class TraceView:
         total: dict[str, int] = {}
         measured = False
         for calls in nests.values():
-            reported = [c.usage for c in calls if c.usage]
+            reported = [u for c in calls if (u := c.usage)]
             if not reported:  # the nearest enclosing span reporting usage, once for the nest
                 current: str | None = ancestor[calls[0].span_id]
                 while current is not None and not by_id[current].usage:
