@@ -108,3 +108,52 @@ def test_an_mcp_tool_change_is_reported_as_a_dependency_change(project: Path) ->
     assert "mcp shop: server version 1.0.0 -> 2.0.0" in report["dependency_changes"]
     same = json.loads(run_cli(project, "report", runs[1], "--baseline", runs[1], "--json").stdout)
     assert same["dependency_changes"] == []
+
+
+HTTP_SERVER = """
+import sys
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer(name="shop", version="1.0.0")
+
+@server.tool(description="Look up an order.")
+def lookup_order(order_id: int) -> str:
+    return "delivered"
+
+server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
+"""
+
+
+@pytest.mark.slow
+def test_an_mcp_server_over_http_is_listed_with_its_version_and_tools(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import time
+
+    from costar.harness._deps import mcp_versions
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "http_server.py").write_text(HTTP_SERVER)
+    proc = subprocess.Popen(
+        [sys.executable, "http_server.py", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            with socket.socket() as conn:
+                if conn.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        found = mcp_versions({"shop": f"http://127.0.0.1:{port}/mcp"}, tmp_path)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert found["shop"].get("version") == "1.0.0", found
+    assert set(found["shop"]["tools"]) == {"lookup_order"}

@@ -56,7 +56,7 @@ async def _mcp_server(spec: str, root: Path) -> dict[str, Any]:
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
     if spec.startswith(("http://", "https://")):
-        from mcp.client.streamable_http import streamablehttp_client as transport_for
+        from mcp.client.streamable_http import streamable_http_client as transport_for
 
         transport = transport_for(spec)
     else:
