@@ -29,6 +29,7 @@ test: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/startup.py

@@ -94,9 +94,9 @@ class _Router:
 def _install() -> None:
     with _install_lock:
         if not isinstance(sys.stdout, _Router):
-            sys.stdout = _Router(sys.stdout, 0)  # type: ignore[assignment]
+            sys.stdout = _Router(sys.stdout, 0)
         if not isinstance(sys.stderr, _Router):
-            sys.stderr = _Router(sys.stderr, 1)  # type: ignore[assignment]
+            sys.stderr = _Router(sys.stderr, 1)
 
 
 @contextmanager

@@ -106,10 +106,10 @@ class PythonAgent:
 
     def _make(self) -> Callable[[AgentContext], Any]:
         if hasattr(self.target, "costar_trial") and not self._is_class:
-            return self.target.costar_trial()  # type: ignore[no-any-return]  # an adapter
+            return self.target.costar_trial()  # an adapter
         if self._owner is not None:
-            return getattr(self._owner(), self.target.__name__)  # type: ignore[no-any-return]
-        return self.target() if self._is_class else self.target  # type: ignore[no-any-return]
+            return getattr(self._owner(), self.target.__name__)
+        return self.target() if self._is_class else self.target
 
     def open_trial(self) -> _PythonSession:
         return _PythonSession(self.spec, self._make, self.autolog)

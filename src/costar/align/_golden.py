@@ -174,7 +174,7 @@ def _labels_of(info: Any) -> list[Label]:
                 judge=a.name,
                 value=a.feedback.value,
                 rationale=a.rationale or "",
-                labeller=source.source_id or "unknown",
+                labeller=(source.source_id if source else None) or "unknown",
                 created_at=float(created) if created else a.create_time_ms / 1000,
                 scenario_id=info.tags.get(f"{TAG_PREFIX}scenario_id", ""),
                 run_id=info.tags.get(f"{TAG_PREFIX}run_id", ""),
@@ -217,7 +217,7 @@ def consensus(labels: Iterable[Label]) -> list[Consensus]:
         values = [lb.value for lb in group]
         value: LabelValue | None
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-            value = sum(values) / len(values) if len(values) > 1 else values[0]
+            value = sum(float(v) for v in values) / len(values) if len(values) > 1 else values[0]
         else:
             counts = Counter(_key(v) for v in values).most_common()
             tie = len(counts) > 1 and counts[0][1] == counts[1][1]

@@ -29,7 +29,7 @@ def judge_pairs(
         value = (
             None if v is None or v.status != "ok" else v.passed if v.passed is not None else v.value
         )
-        if value is None:
+        if v is None or value is None:
             unscored += 1
             continue
         pairs.append(Pair(c.trace_id, c.scenario_id, c.value, value, v.rationale, c.rationale))

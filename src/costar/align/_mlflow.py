@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from costar._exceptions import CostarError
+from costar._exceptions import CostarError, ExitCode
 from costar.judges import Judge
 from costar.judges._llm_judges import criteria_text
 from costar.llm._endpoint import resolve_endpoint
@@ -26,7 +26,7 @@ _TEMPLATE = "\n\nThe user's request: {{ inputs }}\nThe agent's response: {{ outp
 class AlignError(CostarError):
     """Alignment cannot run (too few labels, a judge that is not an LLM judge, ...)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 def judge_model(judge: Judge) -> str:
@@ -96,7 +96,7 @@ def make_optimizer(name: str, model: str, budget: int | None, embedding_model: s
     from mlflow.genai.judges import optimizers
 
     if name == "memalign":
-        kwargs = {"embedding_model": embedding_model} if embedding_model else {}
+        kwargs: dict[str, Any] = {"embedding_model": embedding_model} if embedding_model else {}
         return optimizers.MemAlignOptimizer(reflection_lm=model, **kwargs)
     if name == "gepa":
         return optimizers.GEPAAlignmentOptimizer(model=model, max_metric_calls=budget)

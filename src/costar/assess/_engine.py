@@ -172,10 +172,10 @@ def score_traces(
         found: dict[tuple[str, str], Verdict] = {}
         if cached:
             versions = {j.name: j.version for j in judges}
-            for v in verdicts.for_traces(trace_ids, versions):
-                wanted = run_keys(v.run_id).get((v.judge, v.scenario_id))
-                if v.status != "error" and _fresh(v.inputs, wanted):
-                    found[(v.trace_id, v.judge)] = v
+            for old in verdicts.for_traces(trace_ids, versions):
+                wanted = run_keys(old.run_id).get((old.judge, old.scenario_id))
+                if old.status != "error" and _fresh(old.inputs, wanted):
+                    found[(old.trace_id, old.judge)] = old
         for start in range(0, len(trace_ids), _CHUNK):
             views = _views(store, cache, trace_ids[start : start + _CHUNK])
             todo = [(v, j) for v in views for j in judges if (v.trace_id, j.name) not in found]

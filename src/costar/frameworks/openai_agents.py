@@ -219,10 +219,11 @@ class _Conversation:
         if a.run_config is not None:
             options["run_config"] = a.run_config
         if a.stream:
-            result = Runner.run_streamed(a.agent, items, **options)
-            async for _ in result.stream_events():
+            streamed = Runner.run_streamed(a.agent, items, **options)
+            async for _ in streamed.stream_events():
                 pass
-        else:
-            result = await Runner.run(a.agent, items, **options)
+            self.items = streamed.to_input_list()
+            return _dump(streamed.final_output)
+        result = await Runner.run(a.agent, items, **options)
         self.items = result.to_input_list()
         return _dump(result.final_output)

@@ -23,7 +23,7 @@ def lines(result: GateResult) -> list[str]:
     out += [f"  - {reason}" for reason in result.reasons]
     out += [f"  ! {warning}" for warning in result.warnings]
     if result.decisions:
-        counts = {}
+        counts: dict[str, int] = {}
         for decision in result.outcomes.values():
             counts[decision] = counts.get(decision, 0) + 1
         summary = ", ".join(f"{n} {d}" for d, n in sorted(counts.items()))

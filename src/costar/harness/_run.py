@@ -312,7 +312,7 @@ def _record(
     finished = 0
     while finished < len(plan) and not cancel.is_set():
         try:
-            record: TrialRecord | None = results.get(timeout=0.1)
+            record = results.get(timeout=0.1)
         except queue.Empty:
             continue
         finished += 1

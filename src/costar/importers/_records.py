@@ -47,7 +47,8 @@ class ChatRecord(_Record):
     expectations: dict[str, Any] | None = None
 
 
-class TauAction(_Record):
+# tau-bench's field name `kwargs` clashes with the **kwargs of the pydantic plugin's __init__
+class TauAction(_Record):  # type: ignore[no-redef]
     name: str
     kwargs: dict[str, Any] | None = None
 

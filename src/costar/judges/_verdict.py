@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
-VERDICT_VERSION = 1
+VERDICT_VERSION: Final = 1
 JudgeKind = Literal["check", "llm", "agentic", "metric"]
 VerdictStatus = Literal["ok", "error", "skipped"]
 

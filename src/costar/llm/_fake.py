@@ -120,7 +120,7 @@ def _completion(
     )
     if body.get("tools"):
         prompt += json.dumps(body["tools"])
-    tool_calls = [
+    tool_calls: list[dict[str, Any]] = [
         {
             "id": state.next_call_id(),
             "type": "function",

@@ -101,7 +101,7 @@ class RandomFaults(_Strict):
     """Faults injected at a rate on any request, before the rules."""
 
     rate: float = Field(0.0, ge=0, le=1)
-    kinds: list[FaultKind] = Field(default_factory=lambda: ["500"])
+    kinds: list[FaultKind] = Field(default_factory=lambda: list[FaultKind](["500"]))
     seed: int = 0
     retry_after: float | None = 0.05
     delay: float = 30.0

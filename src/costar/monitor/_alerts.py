@@ -285,7 +285,7 @@ def alerts_for(
 def send(alerts: list[Alert], jsonl: Path | None = None, webhook: str | None = None) -> list[str]:
     """Append alerts to a JSON-lines file and POST them to a webhook; problems are returned,
     never raised, so one broken sink does not lose the others."""
-    problems = []
+    problems: list[str] = []
     if not alerts:
         return problems
     if jsonl is not None:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from costar._exceptions import CostarError
+from costar._exceptions import CostarError, ExitCode
 
 
 class RefineError(CostarError):
     """The loop cannot start or continue (no git, no editable files, a run that failed)."""
 
-    exit_code = 3
+    exit_code = ExitCode.INFRA
 
 
 class RefineConfig(BaseModel):

@@ -9,9 +9,13 @@ from __future__ import annotations
 import glob
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costar.refine._assistants import AssistantOutcome, AssistantTask, ScenarioScore
+
+if TYPE_CHECKING:
+    from gepa import GEPAResult
+    from gepa.core.adapter import ProposalFn
 
 
 class _Reflector:
@@ -35,7 +39,7 @@ class _Reflector:
 class _Adapter:
     """GEPA's view of the agent: a candidate is a text per component file."""
 
-    propose_new_texts = None
+    propose_new_texts: ProposalFn | None = None
 
     def __init__(self, task: AssistantTask, files: list[str]):
         self.task = task
@@ -110,7 +114,7 @@ class GepaAssistant:
         reflector = _Reflector(self.model)
         adapter = _Adapter(task, files)
         try:
-            result = gepa.optimize(
+            result: GEPAResult[Any, Any] = gepa.optimize(
                 seed_candidate=seed,
                 trainset=task.train,
                 valset=task.train,
@@ -128,6 +132,7 @@ class GepaAssistant:
                 tokens=reflector.tokens,
             )
         best = result.best_candidate
+        assert isinstance(best, dict), "a dict seed gives a dict candidate: a text per file"
         adapter._write(best)
         changed = [rel for rel in files if best[rel] != seed[rel]]
         score = result.val_aggregate_scores[result.best_idx]

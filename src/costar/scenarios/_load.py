@@ -6,6 +6,7 @@ import fnmatch
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,7 @@ def _resolve(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[An
     return tuple(path), union_at
 
 
-def _hint(err: dict[str, Any], path: tuple[Any, ...]) -> str:
+def _hint(err: Mapping[str, Any], path: tuple[Any, ...]) -> str:
     kind = err["type"]
     last = excerpt(err["loc"][-1] if err["loc"] else "").strip("'\"")
     if kind == "extra_forbidden":
@@ -186,9 +187,9 @@ def load_file(
     except InputError as exc:  # problems of a scenario file always say path:line:col
         message = str(exc)
         if not re.match(rf"{re.escape(str(path))}:\d+:\d+: ", message):
-            line = re.match(rf"{re.escape(str(path))}:(\d+): ", message)
-            rest = message[len(str(path)) + (len(line[1]) + 1 if line else 0) :]
-            message = f"{path}:{line[1] if line else 1}:1{rest}"
+            at = re.match(rf"{re.escape(str(path))}:(\d+): ", message)
+            rest = message[len(str(path)) + (len(at[1]) + 1 if at else 0) :]
+            message = f"{path}:{at[1] if at else 1}:1{rest}"
         return [], [message], {}
     loaded: list[LoadedScenario] = []
     problems: list[str] = []

@@ -5,7 +5,7 @@ Persistent schema: `version` lets old files keep loading as the schema grows.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-SCENARIO_VERSION = 1
+SCENARIO_VERSION: Final = 1
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 

@@ -211,7 +211,7 @@ class tool:  # noqa: N801 - used as a decorator, like `property`
         self._step: Step | None = None
 
     def __call__(self, fn: F) -> F:
-        return _wrap_tool(fn, self.name or fn.__name__, self.exclude)  # type: ignore[return-value]
+        return _wrap_tool(fn, self.name or fn.__name__, self.exclude)
 
     def __enter__(self) -> Step:
         if not self.name:

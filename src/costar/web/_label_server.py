@@ -333,13 +333,17 @@ class LabelServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._address()
         return f"http://{host}:{port}/?token={self.session.token}"
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._address()
         return f"http://{host}:{port}"
+
+    def _address(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)  # an AF_INET server: host is text, never bytes
 
     def start(self) -> LabelServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
