@@ -19,6 +19,7 @@ from costar.align._golden import (
     import_labels,
     parse_value,
 )
+from costar.align._measure import GoldenReport, label_judges, measure
 from costar.align._mlflow import OPTIMIZERS, AlignError
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "AlignError",
     "AlignResult",
     "Consensus",
+    "GoldenReport",
     "GoldenSet",
     "Label",
     "Pair",
@@ -37,6 +39,8 @@ __all__ = [
     "export_labels",
     "import_labels",
     "kappa_interval",
+    "label_judges",
+    "measure",
     "parse_value",
     "spearman",
 ]

@@ -38,6 +38,7 @@ from costar.align._mlflow import (
     quiet_optimizers,
     to_mlflow_judge,
     tracing_off,
+    tracking_at,
 )
 from costar.assess import AssessConfig
 from costar.judges import Judge, build, load_judges
@@ -172,7 +173,12 @@ def align_judge(
     before_unscored = after_unscored = 0
     split = make_folds(items, folds, seed)
     os.environ.setdefault("DSPY_CACHEDIR", str(config.costar_dir / "cache" / "dspy"))
-    with provider_env(jmodel, omodel), tracing_off(), dspy_uncached():
+    with (
+        tracking_at(config.tracking_uri),
+        provider_env(jmodel, omodel),
+        tracing_off(),
+        dspy_uncached(),
+    ):
         for i, test in enumerate(split):
             train = [c for f in split if f is not test for c in f]
             say(f"fold {i + 1}/{len(split)}: aligning on {len(train)}, testing on {len(test)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from costar.align._agreement import Agreement, Pair, agreement
 from costar.align._golden import Consensus, GoldenSet, consensus
@@ -43,6 +44,29 @@ class GoldenReport:
     agreements: list[Agreement] = field(default_factory=list)
     conflicts: dict[str, list[str]] = field(default_factory=dict)  # judge -> trace ids
     unknown_judges: list[str] = field(default_factory=list)  # labels for judges not defined
+
+    def below(self, threshold: float) -> list[str]:
+        """Judges whose agreement is under `threshold` or undefined: kappa for pass/fail
+        judges, Spearman's rho for numeric ones (`costar judges check`)."""
+        figures = {a.judge: a.spearman if a.numeric else a.kappa for a in self.agreements}
+        return [name for name, f in figures.items() if f is None or f < threshold]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agreements": [a.to_json() for a in self.agreements],
+            "conflicts": self.conflicts,
+            "unknown_judges": self.unknown_judges,
+        }
+
+
+def label_judges(config: AssessConfig, names: list[str] | None = None) -> list[Judge]:
+    """The judges to label for: the named ones, else the LLM and agentic judges (the ones
+    whose verdicts need a human check), else the checks."""
+    judges = load_judges(config.root, config.judge_paths, names or None)
+    if names:
+        return judges
+    llm = [j for j in judges if j.kind in ("llm", "agentic")]
+    return llm or [j for j in judges if j.kind == "check"]
 
 
 def measure(

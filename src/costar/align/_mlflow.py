@@ -147,6 +147,21 @@ def dspy_uncached() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def tracking_at(uri: str) -> Iterator[None]:
+    """MLflow's process-wide tracking URI, for the optimizers' own MLflow calls: without it
+    they fall back on MLflow's default, a `mlflow.db` in the working directory (which is how
+    one got committed at the repository root)."""
+    import mlflow
+
+    saved = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(saved)
+
+
+@contextlib.contextmanager
 def tracing_off() -> Iterator[None]:
     """The optimizers' own judge calls are not the project's traces: keep them out."""
     import mlflow

@@ -17,7 +17,7 @@ from costar.assess._stats import (
     trials_needed,
     wilson,
 )
-from costar.assess._verdicts import VerdictStore
+from costar.assess._verdicts import VerdictSelection, VerdictStore, select_verdicts
 
 __all__ = [
     "AssessConfig",
@@ -28,6 +28,7 @@ __all__ = [
     "JudgeSummary",
     "JudgeTally",
     "TraceCache",
+    "VerdictSelection",
     "VerdictStore",
     "assess",
     "bootstrap_ci",
@@ -40,6 +41,7 @@ __all__ = [
     "permutation_p",
     "quantile",
     "score_traces",
+    "select_verdicts",
     "self_consistency",
     "summarise",
     "trials_needed",

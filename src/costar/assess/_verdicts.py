@@ -292,3 +292,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+class VerdictSelection(NamedTuple):
+    """Verdicts chosen for display, with the counts that explain an empty choice."""
+
+    verdicts: list[Verdict]
+    stored: int  # the verdicts there were
+    of_judges: int  # of them, those of the named judges
+
+
+def select_verdicts(
+    found: list[Verdict], judges: Iterable[str] | None = None, failed: bool = False
+) -> VerdictSelection:
+    """Narrow verdicts to `judges` (all when none are named), then, with `failed`, to the
+    failing and errored ones."""
+    names = set(judges or ())
+    chosen = [v for v in found if v.judge in names] if names else list(found)
+    shown = [v for v in chosen if v.passed is False or v.status == "error"] if failed else chosen
+    return VerdictSelection(shown, len(found), len(chosen))

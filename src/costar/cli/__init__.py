@@ -1,5 +1,5 @@
-"""The `costar` command line: thin commands over the library."""
+"""The `costar` command line: thin commands over the library, composed in `costar.cli.main`."""
 
-from costar.cli._app import app, main
+from costar.cli.main import app, main
 
 __all__ = ["app", "main"]

@@ -1,35 +1,17 @@
-"""`costar monitor` and `costar scenario from-trace`: production traffic."""
+"""`costar monitor`: the project's judges on production traffic, alerts on drift."""
 
 from __future__ import annotations
 
-import json
-import re
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from costar._exceptions import ConfigError, CostarError, ExitCode
-from costar.cli._app import Experiment, JsonFlag, TrackingUri, _settings, app
-from costar.cli._output import emit_json, exit_code, fail
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+from costar._exceptions import ExitCode
+from costar.cli._options import Experiment, JsonFlag, TrackingUri, load_settings
+from costar.cli._output import emit_json, exit_code
 
 
-def parse_duration(text: str) -> int:
-    """Seconds from '90', '30s', '15m', '1h' or '1d'."""
-    found = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text)
-    if not found or int(found.group(1)) <= 0:
-        raise ConfigError(f"duration {text!r}: use a number with s, m, h or d (for example 1h)")
-    return int(found.group(1)) * _UNITS[found.group(2) or "s"]
-
-
-def _alerted(path: Path) -> set[str]:
-    return set(json.loads(path.read_text())) if path.exists() else set()
-
-
-@app.command()
 def monitor(
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
@@ -92,63 +74,38 @@ def monitor(
     """
     from costar.assess import VerdictStore
     from costar.judges import load_judges
-    from costar.monitor import (
-        AlertPolicy,
-        MonitorConfig,
-        alerts_for,
-        monitor_pass,
-        send,
-    )
+    from costar.monitor import AlertPolicy, MonitorConfig, parse_duration, watch
     from costar.traces import TraceStore
 
+    settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
+    label = name or settings.experiment
+    folder = settings.root / ".costar" / "monitor"
+    cfg = MonitorConfig(
+        name=label,
+        store=TraceStore(settings.store_uri(), settings.experiment),
+        verdicts=VerdictStore(settings.verdict_url(), settings.redact),
+        judges=load_judges(settings.root, settings.judges, judge or None),
+        cursor_path=folder / f"{label}.json",
+        sample=sample,
+        sample_checks=sample_checks,
+        window_s=parse_duration(window),
+        lag_s=parse_duration(lag),
+        mirror=not no_mirror,
+    )
+    pause = parse_duration(interval)
+    policy = AlertPolicy(alpha=alpha, baseline_windows=baseline_windows)
+    sink = alerts_file or folder / f"{label}-alerts.jsonl"
     try:
-        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
-        label = name or settings.experiment
-        folder = settings.root / ".costar" / "monitor"
-        store = TraceStore(settings.store_uri(), settings.experiment)
-        verdicts = VerdictStore(settings.verdict_url(), settings.redact)
-        cfg = MonitorConfig(
-            name=label,
-            store=store,
-            verdicts=verdicts,
-            judges=load_judges(settings.root, settings.judges, judge or None),
-            cursor_path=folder / f"{label}.json",
-            sample=sample,
-            sample_checks=sample_checks,
-            window_s=parse_duration(window),
-            lag_s=parse_duration(lag),
-            mirror=not no_mirror,
-        )
-        pause = parse_duration(interval)
-        policy = AlertPolicy(alpha=alpha, baseline_windows=baseline_windows)
-        sink = alerts_file or folder / f"{label}-alerts.jsonl"
-        raised = 0
-        while True:
-            result = monitor_pass(cfg)
-            found, stats = alerts_for(verdicts, label, result.windows, policy)
-            seen_path = folder / f"{label}-alerted.json"
-            seen = _alerted(seen_path)
-            fresh = [a for a in found if f"{a.kind}|{a.subject}|{a.window}" not in seen]
-            problems = send(fresh, sink, webhook)
-            seen |= {f"{a.kind}|{a.subject}|{a.window}" for a in fresh}
-            seen_path.write_text(json.dumps(sorted(seen)))
-            raised += len(fresh)
-            _report(result, stats, fresh, problems, as_json)
-            if not follow:
-                break
-            time.sleep(pause)
+        raised = watch(cfg, policy, sink, webhook, lambda p: _report(p, as_json), follow, pause)
     except KeyboardInterrupt:
         typer.echo("stopped; the cursor is saved, the next run goes on from there", err=True)
         return
-    except CostarError as exc:
-        fail(exc)
     if raised:
         exit_code(ExitCode.FINDINGS)
 
 
-def _report(
-    result: Any, windows: list[dict], alerts: list[Any], problems: list[str], as_json: bool
-):
+def _report(done: Any, as_json: bool) -> None:
+    result, windows, alerts, problems = done.result, done.windows, done.alerts, done.problems
     if as_json:
         emit_json(
             {
@@ -181,60 +138,3 @@ def _report(
         typer.echo(f"ALERT {a.kind}: {a.message}; examples: {', '.join(a.examples[:3])}")
     for p in problems:
         typer.echo(f"costar: warning: {p}", err=True)
-
-
-scenario_app = typer.Typer(
-    help="Scenario files: make them from production traces.", no_args_is_help=True
-)
-app.add_typer(scenario_app, name="scenario")
-
-
-@scenario_app.command("from-trace")
-def from_trace(
-    trace_ids: Annotated[
-        list[str] | None, typer.Argument(help="Trace ids to turn into scenarios.")
-    ] = None,
-    from_alerts: Annotated[
-        Path | None, typer.Option("--from-alerts", help="Use the example traces of these alerts.")
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder (default: SUITE/production).")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
-    tracking_uri: TrackingUri = None,
-    experiment: Experiment = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Write candidate scenario files from production traces: the user's turns, the initial
-    state when the trace recorded it (tag costar.setup), expectation skeletons from the failing
-    verdicts; tagged production and regression. Review them, then keep them in the suite."""
-    from costar.assess import VerdictStore
-    from costar.judges import TraceView
-    from costar.monitor import trace_ids_from_alerts, write_scenarios
-    from costar.traces import TraceStore
-
-    try:
-        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
-        ids = list(trace_ids or [])
-        if from_alerts is not None:
-            if not from_alerts.exists():
-                raise ConfigError(f"{from_alerts}: no such alerts file")
-            ids += trace_ids_from_alerts(from_alerts)
-        if not ids:
-            raise ConfigError("name TRACE_IDs or --from-alerts FILE")
-        store = TraceStore(settings.store_uri(), settings.experiment)
-        traces = store.get_traces(ids)
-        missing = sorted(set(ids) - {t.info.trace_id for t in traces})
-        if missing:
-            raise ConfigError(f"no such trace in {settings.store_uri()}: {', '.join(missing[:5])}")
-        views = [TraceView.from_mlflow(t) for t in traces]
-        verdicts = VerdictStore(settings.verdict_url()).for_traces(ids)
-        target = out or settings.resolve(settings.suite) / "production"
-        done = write_scenarios(views, verdicts, target, force)
-    except CostarError as exc:
-        fail(exc)
-    if as_json:
-        emit_json([{"id": s, "path": str(p), "written": w} for s, p, w in done])
-        return
-    for sid, path, written in done:
-        typer.echo(f"{'wrote' if written else 'kept existing'} {path} ({sid})")

@@ -1,4 +1,4 @@
-"""Printing for the CLI: one-line errors, JSON, and the run summary."""
+"""Printing for the CLI: one-line errors, JSON and exit codes."""
 
 from __future__ import annotations
 
@@ -27,3 +27,17 @@ def emit_json(data: Any) -> None:
 
 def exit_code(code: ExitCode) -> NoReturn:
     raise typer.Exit(int(code))
+
+
+def cannot_listen(port: int, exc: OSError) -> NoReturn:
+    """A server that could not bind its port: a usage problem, said on one line."""
+    typer.echo(f"costar: error: cannot listen on 127.0.0.1:{port}: {exc}", err=True)
+    exit_code(ExitCode.USAGE)
+
+
+def echo_changes(changes: list[str]) -> None:
+    """The dependency changes between two runs, when there are any."""
+    if changes:
+        typer.echo("dependencies changed between the runs (the agent may not be the cause):")
+        for line in changes:
+            typer.echo(f"  - {line}")

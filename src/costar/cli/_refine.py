@@ -6,12 +6,18 @@ from typing import Annotated
 
 import typer
 
-from costar._exceptions import CostarError, ExitCode
-from costar.cli._app import Experiment, JsonFlag, TrackingUri, _settings, app, progress_printer
-from costar.cli._output import emit_json, exit_code, fail
+from costar._exceptions import ExitCode
+from costar.cli._options import (
+    Experiment,
+    JsonFlag,
+    JudgeNames,
+    TrackingUri,
+    load_settings,
+    progress_printer,
+)
+from costar.cli._output import emit_json, exit_code
 
 
-@app.command()
 def refine(
     assistant: Annotated[
         str | None,
@@ -47,9 +53,7 @@ def refine(
             "this share of the suite (a stable sample).",
         ),
     ] = 0.25,
-    judge: Annotated[
-        list[str] | None, typer.Option("--judge", "-j", help="Only these judges (repeat).")
-    ] = None,
+    judge: JudgeNames = None,
     trials: Annotated[int, typer.Option("--trials", "-n", min=1, help="Trials per scenario.")] = 1,
     model: Annotated[
         str | None, typer.Option("--model", help="The built-in assistant's model.")
@@ -78,30 +82,13 @@ def refine(
     from costar.refine import refine as run_refine
 
     try:
-        settings = _settings(tracking_uri=tracking_uri, experiment=experiment)
-        spec = assistant or settings.refine_assistant
-        if not spec:
-            typer.echo(
-                "costar: error: name a coding assistant: --assistant 'claude -p {brief}' (any "
-                "command), --assistant gepa, or refine_assistant in costar.toml",
-                err=True,
-            )
-            exit_code(ExitCode.USAGE)
-        config = RefineConfig(
-            root=settings.root,
-            tracking_uri=settings.store_uri(),
-            experiment=settings.experiment,
-            verdict_store=settings.verdict_url(),
-            judge_paths=settings.judges,
-            suite=settings.suite,
-            allow_outside_fixtures=settings.allow_outside_fixtures,
-            agent_files=settings.agent_files,
-            assistant=spec,
+        settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
+        config = RefineConfig.from_settings(
+            settings,
+            assistant=assistant,
             assistant_timeout=timeout,
-            components=settings.refine_components,
             model=model,
             gepa_budget=budget,
-            holdout_tag=settings.holdout_tag,
             holdout_fraction=holdout_fraction,
             max_iterations=max_iterations,
             max_tokens=max_tokens,
@@ -115,8 +102,6 @@ def refine(
     except KeyboardInterrupt:
         typer.echo("interrupted: finished attempts are in .costar/refine/; run it again", err=True)
         exit_code(ExitCode.INTERRUPTED)
-    except CostarError as exc:
-        fail(exc)
     if as_json:
         emit_json(result.to_json())
     else:

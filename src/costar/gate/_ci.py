@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from costar.assess import AssessConfig, AssessSummary, VerdictStore, assess
 from costar.gate._gate import GateResult, dependency_changes, evaluate
@@ -21,6 +22,14 @@ class CiResult:
     baseline_id: str | None
     gate: GateResult
     dependency_changes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The outcome as `costar ci --json` prints it."""
+        return {
+            "run": self.run.to_json(),
+            "baseline": self.baseline_id,
+            **self.gate.to_json(self.dependency_changes),
+        }
 
 
 def ci(

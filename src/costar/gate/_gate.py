@@ -9,7 +9,7 @@ with Holm's procedure holding `alpha` over every judge), then metric increases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from costar.assess import JudgeDelta, compare_runs, summarise
@@ -57,6 +57,20 @@ class GateResult:
     def outcomes(self) -> dict[str, str]:
         """Judge -> pass | regression | inconclusive, for the judges compared in pairs."""
         return {name: d.decision for name, d in self.decisions.items()}
+
+    def to_json(self, dependency_changes: list[str] | None = None) -> dict[str, Any]:
+        """The decision as `costar gate --json` prints it."""
+        data: dict[str, Any] = {
+            "passed": self.passed,
+            "reasons": self.reasons,
+            "warnings": self.warnings,
+            "judges": self.outcomes,
+            "family": self.family,
+            "checks": [asdict(c) for c in self.checks],
+        }
+        if dependency_changes is not None:
+            data["dependency_changes"] = dependency_changes
+        return data
 
 
 def _paired(

@@ -12,6 +12,7 @@ from costar.monitor._alerts import (
     robust_z,
     send,
 )
+from costar.monitor._follow import AlertLog, WatchPass, parse_duration, watch
 from costar.monitor._promote import (
     scenario_text,
     trace_ids_from_alerts,
@@ -30,21 +31,25 @@ from costar.monitor._watch import (
 
 __all__ = [
     "Alert",
+    "AlertLog",
     "AlertPolicy",
     "Cursor",
     "MonitorConfig",
     "PassResult",
+    "WatchPass",
     "Window",
     "alerts_for",
     "detect",
     "fisher_lower",
     "monitor_pass",
+    "parse_duration",
     "robust_z",
     "sampled",
     "scenario_text",
     "send",
     "trace_ids_from_alerts",
     "user_turns",
+    "watch",
     "window_run_id",
     "window_start",
     "write_scenarios",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from costar._exceptions import CostarError, ExitCode
+from costar._exceptions import ConfigError, CostarError, ExitCode
 
 
 class RefineError(CostarError):
@@ -40,3 +41,28 @@ class RefineConfig(BaseModel):
     baseline_run: str | None = None
     judges: list[str] = Field(default_factory=list, description="Gated judges; default all.")
     alpha: float = 0.05
+
+    @classmethod
+    def from_settings(cls, settings: Any, **fields: Any) -> RefineConfig:
+        """The project's store, suite, judges and refine settings, then `fields` (the flags;
+        None means the setting). The assistant comes from a flag or `refine_assistant`."""
+        given = {k: v for k, v in fields.items() if v is not None}
+        given["assistant"] = given.get("assistant") or settings.refine_assistant
+        if not given["assistant"]:
+            raise ConfigError(
+                "name a coding assistant: --assistant 'claude -p {brief}' (any command), "
+                "--assistant gepa, or refine_assistant in costar.toml"
+            )
+        project = {
+            "root": settings.root,
+            "tracking_uri": settings.store_uri(),
+            "experiment": settings.experiment,
+            "verdict_store": settings.verdict_url(),
+            "judge_paths": settings.judges,
+            "suite": settings.suite,
+            "allow_outside_fixtures": settings.allow_outside_fixtures,
+            "agent_files": settings.agent_files,
+            "components": settings.refine_components,
+            "holdout_tag": settings.holdout_tag,
+        }
+        return cls(**{**project, **given})

@@ -1,0 +1,63 @@
+"""Options every command shares, and the settings and configs they build.
+
+Nothing here imports mlflow: `costar --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+TrackingUri = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: sqlite:///<project>/.costar/mlflow.db).",
+        envvar="COSTAR_TRACKING_URI",
+        show_envvar=False,
+    ),
+]
+Experiment = Annotated[
+    str | None, typer.Option("--experiment", help="MLflow experiment name (default: costar).")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+JudgeNames = Annotated[
+    list[str] | None, typer.Option("--judge", "-j", help="Only this judge (repeat).")
+]
+
+
+def load_settings(**overrides: Any) -> Any:
+    """The project's Settings: costar.toml, COSTAR_* variables, then these flags."""
+    from costar.config import load_settings as load
+
+    return load(overrides)
+
+
+def assess_config(settings: Any, **fields: Any) -> Any:
+    """The AssessConfig of a project's settings (its store, judges and verdict store)."""
+    from costar.assess import AssessConfig
+
+    return AssessConfig(
+        root=settings.root,
+        tracking_uri=settings.store_uri(),
+        experiment=settings.experiment,
+        judge_paths=settings.judges,
+        verdict_store=settings.verdict_url(),
+        allow_outside_fixtures=settings.allow_outside_fixtures,
+        redact=settings.redact,
+        **fields,
+    )
+
+
+def open_store(tracking_uri: str | None, experiment: str | None) -> tuple[Any, Any]:
+    """Settings and the TraceStore they name."""
+    from costar.traces import TraceStore
+
+    found = load_settings(tracking_uri=tracking_uri, experiment=experiment)
+    return found, TraceStore(found.store_uri(), found.experiment)
+
+
+def progress_printer(quiet: bool) -> Any:
+    """Where a long command's progress lines go: stderr, or nowhere (with --json)."""
+    return (lambda _line: None) if quiet else (lambda line: typer.echo(line, err=True))

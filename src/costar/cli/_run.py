@@ -1,0 +1,201 @@
+"""`costar run`: scenarios x trials against the agent, one trace per trial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from costar._exceptions import ExitCode
+from costar.cli._options import Experiment, JsonFlag, TrackingUri, load_settings
+from costar.cli._output import emit_json, exit_code
+from costar.cli._render import console, marked, right_aligned, table
+
+
+def run(
+    suite: Annotated[
+        Path | None,
+        typer.Argument(help="Folder of scenario YAML files (default: `suite` in costar.toml)."),
+    ] = None,
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            "--agent",
+            "-a",
+            help="Agent under test: 'pkg.module:function' (Python), 'cmd:COMMAND ARGS' "
+            "(subprocess, JSON on stdin/stdout) or an http(s) chat-completions URL.",
+        ),
+    ] = None,
+    trials: Annotated[
+        int | None, typer.Option("--trials", "-n", help="Trials per scenario.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", help="Trials run at once.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds per trial before it is killed.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Only scenarios with this tag (repeat).")
+    ] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option("--scenario", "-s", help="Only this scenario id or glob (repeat)."),
+    ] = None,
+    keep_workspaces: Annotated[
+        bool, typer.Option("--keep-workspaces", help="Keep each trial's workspace folder.")
+    ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option("--resume", help="Run id to resume: runs only the trials with no trace."),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Run name for the MLflow UI.")] = None,
+    allow_errors: Annotated[
+        bool,
+        typer.Option(
+            "--allow-errors",
+            help="Exit 0 even when trials ended in error or timeout (they are still listed).",
+        ),
+    ] = False,
+    llm_record: Annotated[
+        Path | None,
+        typer.Option("--llm-record", help="Record the agent's model traffic into this folder."),
+    ] = None,
+    llm_replay: Annotated[
+        Path | None,
+        typer.Option("--llm-replay", help="Answer the agent's model calls from this folder."),
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    experiment: Experiment = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run every scenario x trial against the agent; record one MLflow trace per trial.
+
+    Exits 1 when trials ended in error or timeout (each is listed with its reason; the traces
+    are recorded either way), unless --allow-errors; 3 when traces could not be written.
+    """
+    from costar.harness import run_suite, settings_to_config
+    from costar.llm._record import llm_traffic, replay_misses
+
+    try:
+        settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
+        config = settings_to_config(
+            settings,
+            suite=str(suite.resolve()) if suite else None,
+            agent=agent,
+            trials=trials,
+            concurrency=concurrency,
+            timeout=timeout,
+            tags=tag,
+            scenarios=scenario,
+            keep_workspaces=keep_workspaces,
+            resume=resume,
+            name=name,
+        )
+        with llm_traffic(llm_record, llm_replay) as proxy:
+            summary = _run_with_progress(run_suite, config, show=not as_json)
+        misses = replay_misses(proxy, config, summary.run_id)
+    except KeyboardInterrupt:
+        typer.echo("costar: interrupted before any trial ran; nothing was recorded", err=True)
+        exit_code(ExitCode.INTERRUPTED)
+    if as_json:
+        emit_json(summary.to_json())
+    else:
+        _print_summary(summary)
+    if misses:  # recordings out of date: a usage problem, said per scenario and turn
+        typer.echo(f"costar: error: llm replay: {len(misses)} model requests had no recording in "
+                   f"{llm_replay} (record again with --llm-record):", err=True)  # fmt: skip
+        for line in misses:
+            typer.echo(f"  {line}", err=True)
+    if summary.unsaved:  # lost unless acted on: said on stderr even with --json
+        typer.echo(
+            f"costar: error: {summary.unsaved} trials were not saved, neither in the store nor "
+            f"in a spill file ({summary.unsaved_error}): {', '.join(summary.unsaved_trials)}. "
+            f"`costar run --resume {summary.run_id}` runs them again.",
+            err=True,
+        )
+        exit_code(ExitCode.INFRA)
+    if misses:
+        exit_code(ExitCode.USAGE)
+    if summary.status == "interrupted":
+        exit_code(ExitCode.INTERRUPTED)
+    if summary.spilled:
+        exit_code(ExitCode.INFRA)
+    if summary.failures and not allow_errors:
+        exit_code(ExitCode.FINDINGS)
+
+
+def _run_with_progress(run_suite: Any, config: Any, show: bool) -> Any:
+    """Run with a progress bar on stderr, shown from the first finished trial on.
+
+    Starting it lazily keeps usage errors (raised before any trial) on one clean line.
+    """
+    if not show:
+        return run_suite(config)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]running"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        console=console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("trials", total=None, last="")
+
+    def progress(done: int, total: int, record: Any) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        last = f"{record.scenario_id}#{record.trial} {record.status}" if record else ""
+        bar.update(task, completed=done, total=total, last=last)
+
+    try:
+        return run_suite(config, progress=progress)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
+
+
+def _print_summary(summary: Any) -> None:
+    from rich.markup import escape
+
+    out = console()
+    grid = right_aligned(
+        table(f"run {summary.run_id}  ({summary.status})", ["scenario"], ["ok", "error", "timeout"])
+    )
+    for sid, counts in sorted(summary.by_scenario.items()):
+        grid.add_row(
+            sid,
+            str(counts["ok"]),
+            marked(counts["error"], "red"),
+            marked(counts["timeout"], "yellow"),
+        )
+    if summary.by_scenario:
+        out.print(grid)
+    resumed = f" (+{summary.skipped} recorded before)" if summary.skipped else ""
+    out.print(
+        f"trials: {summary.ok} ok, {summary.error} error, {summary.timeout} timeout{resumed}"
+        f"  |  traces written: {summary.written}  |  wall: {summary.wall_seconds:.1f} s"
+    )
+    out.print(f"agent: {summary.agent}  version: {summary.agent_version}")
+    out.print(f"run id: {summary.run_id}")
+    out.print(f"store: {summary.tracking_uri}", soft_wrap=True)
+    out.print(f"view:  mlflow ui --backend-store-uri {summary.tracking_uri}", soft_wrap=True)
+    for f in summary.failures:
+        reason = escape(f"{f['scenario_id']}#{f['trial']}: {f['error'] or 'no reason recorded'}")
+        out.print(f"[red]{f['status']}[/] {reason}", soft_wrap=True, highlight=False)
+    if summary.failures:
+        out.print("exit code 1: trials ended in error or timeout (--allow-errors: exit 0)")
+    if summary.spilled:
+        out.print(
+            f"[red]{summary.spilled} trials could not be written ({summary.store_error}); kept in "
+            f"{summary.spill_path}. `costar run --resume {summary.run_id}` loads them.[/]"
+        )
+    if summary.status == "interrupted":
+        out.print(
+            f"[yellow]interrupted: finished trials are kept. Resume with "
+            f"`costar run --resume {summary.run_id}`.[/]"
+        )
