@@ -123,6 +123,8 @@ def run(
             config, failed = rerun_config(config, failed)
             if not as_json:
                 _print_rerun(failed, config.scenarios)
+        if not config.resume:
+            _check_judge_names(settings, config)
         with llm_traffic(llm_record, llm_replay) as proxy:
             summary = _run_with_progress(run_suite, config, show=not as_json)
         misses = replay_misses(proxy, config, summary.run_id)
@@ -159,6 +161,24 @@ def run(
         exit_code(ExitCode.FINDINGS)
 
 
+def _check_judge_names(settings: Any, config: Any) -> None:
+    """A scenario's `judges:` block must name judges the project has: a typo is found before
+    the run, not after it."""
+    from costar._exceptions import ScenarioError
+    from costar.judges import load_judges, unknown_judges
+    from costar.scenarios import load_suite
+
+    suite = load_suite(
+        config.suite, config.tags or None, config.scenarios or None, config.allow_outside_fixtures
+    )
+    if not any(s.scenario.judges for s in suite.scenarios):
+        return
+    known = {j.name for j in load_judges(settings.root, settings.judges)}
+    problems = unknown_judges(suite.scenarios, known)
+    if problems:
+        raise ScenarioError(problems)
+
+
 def _failed_in(settings: Any, run_id: str, policy: Path | None) -> Any:
     """The scenarios of `run_id` that failed a gated judge (its newest verdicts)."""
     from costar.assess import VerdictStore
@@ -187,17 +207,17 @@ def _nothing_failed(failed: Any, as_json: bool) -> None:
 
 def _print_rerun(failed: Any, ids: list[str]) -> None:
     out = console()
+    say = {"highlight": False, "markup": False, "soft_wrap": True}
     out.print(
         f"re-running {len(ids)} scenario(s) that failed a gated judge in run {failed.run_id}:",
-        highlight=False,
+        **say,
     )
     for sid in ids:
-        out.print(f"  {sid}  ({', '.join(failed.failed[sid])})", highlight=False, markup=False)
+        out.print(f"  {sid}  ({', '.join(failed.failed[sid])})", **say)
     if failed.missing:
         out.print(
             f"not in the suite now (or left out by --tag), so not run: {', '.join(failed.missing)}",
-            highlight=False,
-            markup=False,
+            **say,
         )
 
 

@@ -248,6 +248,8 @@ def expand(
         return [], problems.lines
     assert isinstance(template, str)
     ids = _ids(template, rows, problems)
+    if problems.lines:
+        return [], problems.lines
     variants: list[Variant] = []
     used: set[str] = set()
     for sid, row in zip(ids, rows, strict=False):
@@ -267,6 +269,8 @@ def expand(
                 f"matrix variable '{name}' is used nowhere (put {{{name}}} "
                 "in the id, input, setup or expectations, or remove it)",
             )
+    if problems.lines:  # an unused variable is the cause of any clash of ids it makes
+        return [], problems.lines
     seen: dict[str, Variant] = {}
     clashes: list[tuple[Variant, Variant]] = []
     for variant in variants:
