@@ -115,7 +115,8 @@ def test_the_gate_treats_a_judge_that_does_not_apply_as_skipped_not_failed(recor
     candidate = VerdictStore(project / ".costar" / "verdicts.db").for_run(run_id)
     failed = evaluate(None, candidate, policy)
     assert not failed.passed
-    assert any(r.startswith("expected-facts: pass rate 50%") for r in failed.reasons), failed.reasons
+    reasons = failed.reasons
+    assert any(r.startswith("expected-facts: pass rate 50%") for r in reasons), reasons
 
 
 def test_changing_which_judges_apply_re_scores_only_the_verdicts_it_changes(recorded) -> None:

@@ -58,7 +58,8 @@ def traces_of(project: Path, run_id: str) -> list[tuple[str, int]]:
 
 def test_only_the_failed_scenarios_run_again_with_all_their_trials(assessed) -> None:
     project, run_id = assessed
-    done = run_cli(project, "run", "--only-failed", run_id[:10], "-a", "sample_agents:echo", "--json")
+    agent = ("-a", "sample_agents:echo")
+    done = run_cli(project, "run", "--only-failed", run_id[:10], *agent, "--json")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["only_failed"]["run_id"] == run_id

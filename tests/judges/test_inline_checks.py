@@ -61,11 +61,15 @@ def test_reply_excludes_fails_on_any_reply_whatever_its_case_and_spacing() -> No
     trace = turns("Checking.", "Internal note: refund\nanyway.", "ok")
     verdict = run("reply-excludes", trace, scen)
     assert verdict.passed is False
-    assert "'internal   NOTE' (reply 2)" in verdict.rationale and "password" not in verdict.rationale
+    assert "'internal   NOTE' (reply 2)" in verdict.rationale
+    assert "password" not in verdict.rationale
     assert verdict.evidence == ["t1"]
 
 
-OUTPUT = '{"refund": {"amount": 39.9, "currency": "EUR", "approved": true}, "items": [{"sku": "K1"}, {"sku": "K2"}]}'
+OUTPUT = (
+    '{"refund": {"amount": 39.9, "currency": "EUR", "approved": true},'
+    ' "items": [{"sku": "K1"}, {"sku": "K2"}]}'
+)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +94,9 @@ def test_output_json_compares_each_path_with_its_value(wanted: dict, passes: boo
 def test_output_json_says_what_it_found() -> None:
     scen = scenario(output_json={"$.refund.amount": 40, "$.refund.reason": "damaged"})
     verdict = run("output-json", view(output=OUTPUT), scen)
-    assert verdict.rationale == "$.refund.amount is 39.9, expected 40; $.refund.reason selects nothing"
+    assert verdict.rationale == (
+        "$.refund.amount is 39.9, expected 40; $.refund.reason selects nothing"
+    )
 
 
 def test_output_json_reads_structured_output_and_a_fenced_json_block() -> None:
@@ -148,9 +154,7 @@ def test_a_bad_pattern_or_path_is_one_line_when_the_scenario_loads(tmp_path: Pat
     problems = caught.value.problems
     file = tmp_path / "s" / "a.yaml"
     assert any(
-        p.startswith(f"{file}:4:")
-        and "reply_matches.1" in p
-        and "not a regular expression" in p
+        p.startswith(f"{file}:4:") and "reply_matches.1" in p and "not a regular expression" in p
         for p in problems
     ), problems
     assert any(

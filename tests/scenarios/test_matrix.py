@@ -141,8 +141,11 @@ BAD = [
         "matrix variable 'days' is used nowhere",
     ),
     (
-        "id: r\nmatrix: {n: [" + ", ".join(str(i) for i in range(40)) + "], m: ["
-        + ", ".join(str(i) for i in range(40)) + "]}\ninput: hi\n",
+        "id: r\nmatrix: {n: ["
+        + ", ".join(str(i) for i in range(40))
+        + "], m: ["
+        + ", ".join(str(i) for i in range(40))
+        + "]}\ninput: hi\n",
         2,
         "the matrix expands into 1,600 scenarios (at most 1,000",
     ),
@@ -189,7 +192,10 @@ def test_costar_run_refuses_a_bad_matrix_with_exit_2_and_no_traceback(project: P
 
 
 def test_ids_from_two_files_may_not_clash(tmp_path: Path) -> None:
-    files = {"a.yaml": "id: r-{x}\nmatrix: {x: [1, 2]}\ninput: hi\n", "b.yaml": "id: r-2\ninput: hi\n"}
+    files = {
+        "a.yaml": "id: r-{x}\nmatrix: {x: [1, 2]}\ninput: hi\n",
+        "b.yaml": "id: r-2\ninput: hi\n",
+    }
     with pytest.raises(ScenarioError) as caught:
         suite(tmp_path, files)
     (problem,) = caught.value.problems
