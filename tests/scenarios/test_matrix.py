@@ -127,7 +127,7 @@ BAD = [
     (
         "id: r-{item}\nmatrix: {item: [a, b], days: [1, 2]}\ninput: hi {days}\n",
         1,
-        "the matrix gives two combinations the id 'r-a' (item=a, days=1 and item=a, days=2, "
+        'the matrix gives two combinations the id \'r-a\' (item="a", days=1 and item="a", days=2, '
         "and 1 more clashes; put more of the variables in the id",
     ),
     (

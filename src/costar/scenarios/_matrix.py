@@ -23,6 +23,7 @@ verdicts that read it see the expanded text, as for any other scenario.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +49,10 @@ class Variant:
     data: dict[str, Any]
     values: dict[str, Any]
 
-    def label(self) -> str:
-        """The values as `name=value, ...`, for messages."""
-        return ", ".join(f"{k}={_format(v)}" for k, v in self.values.items())
+    def label(self, exact: bool = False) -> str:
+        """The values as `name=value, ...`, for messages; `exact` quotes texts (`"1"`, not 1)."""
+        show = (lambda v: json.dumps(v)) if exact else _format
+        return ", ".join(f"{k}={show(v)}" for k, v in self.values.items())
 
 
 def _format(value: Any) -> str:
@@ -290,8 +292,8 @@ def expand(
         problems.at(
             ("id",),
             f"the matrix gives two combinations the id {excerpt(first.data['id'], 60)} "
-            f"({first.label()} and {second.label()}{more}; put more of the variables in the "
-            "id, or leave placeholders out of it to have every value appended)",
+            f"({first.label(True)} and {second.label(True)}{more}; put more of the variables "
+            "in the id, or leave placeholders out of it to have every value appended)",
         )
     if problems.lines:
         return [], problems.lines
