@@ -29,7 +29,9 @@ class LoadedScenario:
     scenario: Scenario
     path: Path
     line: int = 1
-    positions: dict[str, Pos] = field(default_factory=dict)  # "judges.only" -> (line, col)
+    positions: dict[str, Pos] = field(  # "judges.only" -> (line, col)
+        default_factory=dict, hash=False, compare=False
+    )
 
     def where(self, dotted: str) -> str:
         """`path:line:col` of a field of the scenario (`judges.only`), else of the scenario."""
