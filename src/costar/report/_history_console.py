@@ -103,15 +103,22 @@ def history_renderables(h: History) -> list[Any]:
                 f"{newest.median:.4g} / {newest.p90:.4g}" if newest else "",
             )
         out.append(metrics)
-    runs = Table(title="runs", title_justify="left")
-    for column in ("#", "run id", "started", "agent version", "what changed"):
-        runs.add_column(column, overflow="fold", no_wrap=column in ("#", "run id"))
+    out.append(Text("runs, oldest first:", style="bold"))
     for i, r in enumerate(h.runs):
-        notes = [f"dependencies: {'; '.join(r.dependency_changes)}"] if r.dependency_changes else []
-        outliers = [m for m, ps in h.metrics.items() if ps[i] and ps[i].outlier]  # type: ignore[union-attr]
-        if outliers:
-            notes.append(f"outlier: {', '.join(outliers)}")
-        started = _dt.datetime.fromtimestamp(r.started).isoformat(timespec="seconds")
-        runs.add_row(str(i + 1), r.run_id, started, Text(r.agent_version), Text("; ".join(notes)))
-    out.append(runs)
+        started = _dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M")
+        entry = Text(f"{i + 1:>3} {r.run_id}  {started}  ")
+        entry.append(r.agent_version, style="dim")
+        out.append(entry)
+        for change in r.dependency_changes:
+            out.append(Text(f"      dependency changed: {change}", style="yellow"))
+        for name, points in h.metrics.items():
+            p = points[i]
+            if p is not None and p.outlier:
+                out.append(
+                    Text(
+                        f"      outlier {name}: {len(p.outlier_traces)} trial(s) above robust "
+                        f"z {h.z:g} (max z {p.max_z}), e.g. {p.outlier_traces[0]}",
+                        style="bold red",
+                    )  # fmt: skip
+                )
     return out

@@ -73,6 +73,18 @@ def _dependency_lines(h: History) -> list[dict[str, Any]]:
     ]
 
 
+def _dependency_notes(h: History) -> list[dict[str, Any]]:
+    return [
+        {
+            "x": i + 1, "xref": "x", "y": 1, "yref": "paper", "yanchor": "bottom",
+            "text": "dependencies changed", "showarrow": False,
+            "font": {"color": "#c77c00", "size": 11},
+        }
+        for i, r in enumerate(h.runs)
+        if r.dependency_changes
+    ]  # fmt: skip
+
+
 def _axis(h: History) -> dict[str, Any]:
     n = len(h.runs)
     return {
@@ -88,12 +100,14 @@ def rate_plot(h: History) -> dict[str, Any]:
     """One line per judge: the pass rate with its Wilson 95% interval as error bars."""
     hover = _hover(h)
     traces = []
+    count = len(h.judges)
     for k, (name, series) in enumerate(h.judges.items()):
         xs, ys, up, down, text = [], [], [], [], []
+        shift = (k - (count - 1) / 2) * min(0.04, 0.5 / max(count, 1))  # judges side by side
         for i, p in enumerate(series):
             if p is None:
                 continue
-            xs.append(i + 1)
+            xs.append(round(i + 1 + shift, 4))
             ys.append(p.rate)
             up.append(p.ci[1] - p.rate)
             down.append(p.rate - p.ci[0])
@@ -118,8 +132,9 @@ def rate_plot(h: History) -> dict[str, Any]:
         "xaxis": _axis(h),
         "yaxis": {"title": {"text": "pass rate"}, "range": [-0.02, 1.02], "tickformat": ".0%"},
         "shapes": _dependency_lines(h),
-        "margin": {"t": 30},
-        "legend": {"orientation": "h"},
+        "annotations": _dependency_notes(h),
+        "margin": {"t": 40},
+        "legend": {"orientation": "h", "y": -0.25},
     }
     return {"id": "plot-rates", "traces": traces, "layout": layout}
 
@@ -164,8 +179,9 @@ def metric_plot(h: History, name: str, index: int) -> dict[str, Any]:
         "xaxis": _axis(h),
         "yaxis": {"title": {"text": _e(name)}, "rangemode": "tozero"},
         "shapes": _dependency_lines(h),
-        "margin": {"t": 40},
-        "legend": {"orientation": "h"},
+        "annotations": _dependency_notes(h),
+        "margin": {"t": 50},
+        "legend": {"orientation": "h", "y": -0.3},
     }
     return {"id": f"plot-metric-{index}", "traces": traces, "layout": layout}
 
