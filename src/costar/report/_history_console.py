@@ -108,6 +108,7 @@ def history_renderables(h: History) -> list[Any]:
         started = _dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M")
         entry = Text(f"{i + 1:>3} {r.run_id}  {started}  ")
         entry.append(r.agent_version, style="dim")
+        entry.append(f"  {r.name}")
         out.append(entry)
         for change in r.dependency_changes:
             out.append(Text(f"      dependency changed: {change}", style="yellow"))
