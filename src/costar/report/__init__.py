@@ -3,7 +3,15 @@ structure) and the history of a suite across runs (sparklines and plots). The pe
 of `costar report` live in the CLI."""
 
 from costar.report._console import transcript_renderables
-from costar.report._history import History, MetricPoint, RatePoint, RunPoint, history, suite_runs
+from costar.report._history import (
+    History,
+    MetricPoint,
+    RatePoint,
+    RunPoint,
+    history,
+    metric_history,
+    suite_runs,
+)
 from costar.report._history_console import history_renderables, sparkline
 from costar.report._history_html import render_history_html
 from costar.report._html import MAX_TRANSCRIPTS, ReportInput, render_html, trace_link
@@ -44,6 +52,7 @@ __all__ = [
     "history",
     "history_renderables",
     "load_views",
+    "metric_history",
     "regressions",
     "render_history_html",
     "render_html",

@@ -2,13 +2,15 @@
 
 Per run and judge: the pass rate with its Wilson 95% interval. Per run and metric: the median
 and p90 of its trials' values, and whether the run holds an outlier by the monitor's rule
-(`costar.monitor.robust_outliers`: a trial's value more than `z` robust standard deviations
-above the pooled values of the `baseline_windows` runs before it). Runs whose recorded
+(`costar.monitor.robust_outliers`: a trial more than `z` robust standard deviations above the
+`baseline_windows` runs before it, each value taken relative to its scenario's typical value
+there; see `metric_history`). Runs whose recorded
 dependencies changed from the run before are marked with what changed.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -140,7 +142,7 @@ def history(
             )
         )
     judges = _rates(found)
-    metrics = _metrics(found, rule)
+    metrics = metric_history(found, rule)
     return History(
         suite=str(suite),
         runs=points,
@@ -172,29 +174,48 @@ def _rates(found: list[list[Verdict]]) -> dict[str, list[RatePoint | None]]:
     return out
 
 
-def _metrics(found: list[list[Verdict]], rule: AlertPolicy) -> dict[str, list[MetricPoint | None]]:
+def metric_history(
+    found: list[list[Verdict]], rule: AlertPolicy
+) -> dict[str, list[MetricPoint | None]]:
+    """Per metric, one point per run (`found`: each run's verdicts, oldest first): the median
+    and p90 of its trials' values, and whether a trial is an outlier by the monitor's rule
+    (`robust_outliers`) against the `rule.baseline_windows` runs before it.
+
+    A suite's scenarios differ in size and their trials vary by a factor, so each positive
+    value is taken as the logarithm of its ratio to the median of its own scenario's values in
+    those runs; the rule then compares the run's log ratios with the baseline runs', pooled
+    over scenarios (a scenario needs `rule.min_n` baseline values to take part)."""
     names = sorted(
         {v.judge for run in found for v in run if v.kind == "metric" and _number(v) is not None}
     )
     out: dict[str, list[MetricPoint | None]] = {}
     for name in names:
         values = [
-            [(x, v.trace_id) for v in run if v.judge == name and (x := _number(v)) is not None]
+            [(v.scenario_id, x, v.trace_id) for v in run
+             if v.judge == name and (x := _number(v)) is not None]
             for run in found
-        ]
+        ]  # fmt: skip
         series: list[MetricPoint | None] = []
         for i, mine in enumerate(values):
             if not mine:
                 series.append(None)
                 continue
-            xs = [x for x, _ in mine]
-            baseline = [x for run in values[max(0, i - rule.baseline_windows) : i] for x, _ in run]
+            xs = [x for _, x, _ in mine]
             point = MetricPoint(len(xs), quantile(xs, 0.5), quantile(xs, 0.9))
-            if len(baseline) >= rule.min_n:
-                hits = robust_outliers(xs, baseline, rule)
-                point.max_z = round(max(robust_z(x, baseline) for x in xs), 2)
+            before = [v for run in values[max(0, i - rule.baseline_windows) : i] for v in run]
+            typical = {}
+            for scenario in {s for s, _, _ in mine}:
+                own = [x for s, x, _ in before if s == scenario]
+                if len(own) >= rule.min_n and (med := quantile(own, 0.5)) > 0:
+                    typical[scenario] = med
+            baseline = [math.log(x / typical[s]) for s, x, _ in before if s in typical and x > 0]
+            tested = [(math.log(x / typical[s]), t) for s, x, t in mine if s in typical and x > 0]
+            if tested and len(baseline) >= rule.min_n:
+                ratios = [r for r, _ in tested]
+                hits = robust_outliers(ratios, baseline, rule)
+                point.max_z = round(max(robust_z(r, baseline) for r in ratios), 2)
                 point.outlier = bool(hits)
-                point.outlier_traces = [mine[j][1] for _, j in hits[:5]]
+                point.outlier_traces = [tested[j][1] for _, j in hits[:5]]
             series.append(point)
         out[name] = series
     return out
