@@ -289,8 +289,11 @@ def write_aligned(root: Path, judge_paths: list[str], judge: Judge, result: Alig
         f"# {result.reason}\n"
         "# Review it like code. Delete this file to go back to the previous version.\n"
     )
+    entry: dict[str, Any] = {"name": judge.name, "use": judge.uses, "params": result.params}
+    if judge.opt_in:  # the aligned judge scores the same scenarios as the one it replaces
+        entry["opt_in"] = True
     body = {
-        "judges": [{"name": judge.name, "use": judge.uses, "params": result.params}],
+        "judges": [entry],
         "alignment": {
             "optimizer": result.optimizer,
             "from_version": result.old_version,

@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from costar._exceptions import CostarError
+from costar._exceptions import CostarError, ScenarioError
 from costar.assess._cache import TraceCache
 from costar.assess._verdicts import VerdictStore
-from costar.judges import Judge, TraceView, Verdict, load_judges
+from costar.judges import Judge, TraceView, Verdict, load_judges, narrow, unknown_judges
 from costar.scenarios import load_suite
 from costar.traces import TraceStore
 
@@ -111,16 +111,19 @@ def _views(store: TraceStore, cache: TraceCache, ids: list[str]) -> list[TraceVi
 
 
 def _scenarios(
-    store: TraceStore, run_id: str, summary: AssessSummary, allow_outside: bool = False
+    store: TraceStore,
+    run_id: str,
+    summary: AssessSummary,
+    allow_outside: bool = False,
+    known: set[str] | None = None,
 ) -> dict[str, Any]:
+    """The run's scenarios by id, from its suite as it is now. With `known` (the project's
+    judge names), a scenario whose `judges:` block names another judge is a ScenarioError."""
     suite_path = store.get_run(run_id).params.get("suite")
     if not suite_path:
         return {}
     try:
-        return {
-            s.id: s.scenario
-            for s in load_suite(suite_path, allow_outside_fixtures=allow_outside).scenarios
-        }
+        loaded = load_suite(suite_path, allow_outside_fixtures=allow_outside).scenarios
     except CostarError as exc:
         first = str(exc).splitlines()[0]
         summary.warnings.append(
@@ -128,6 +131,9 @@ def _scenarios(
             "kept and new ones are scored without expectations"
         )
         return {}
+    if known is not None and (problems := unknown_judges(loaded, known)):
+        raise ScenarioError(problems)
+    return {s.id: s.scenario for s in loaded}
 
 
 def _input_keys(judges: list[Judge], scenarios: dict[str, Any]) -> dict[tuple[str, str], str]:
@@ -233,7 +239,8 @@ def assess(
         config.verdict_store or config.costar_dir / "verdicts.db", config.redact
     )
     cache = TraceCache(config.costar_dir / "cache" / "traces.db")
-    judges = load_judges(config.root, config.judge_paths, config.judges or None)
+    project = load_judges(config.root, config.judge_paths)
+    judges = narrow(project, config.judges)
     summary = AssessSummary(judges=len(judges))
     if config.all_runs:
         run_ids = [r.run_id for r in store.list_runs(limit=100_000)]
@@ -244,7 +251,8 @@ def assess(
     try:
         for run_id in run_ids:
             summary.runs.append(run_id)
-            _assess_run(run_id, judges, store, verdicts, cache, config, summary, progress)
+            known = {j.name for j in project}
+            _assess_run(run_id, judges, store, verdicts, cache, config, summary, progress, known)
     finally:
         verdicts.close()
         cache.close()
@@ -283,12 +291,13 @@ def _assess_run(
     config: AssessConfig,
     summary: AssessSummary,
     progress: Callable[[int, int], None] | None,
+    known: set[str] | None = None,
 ) -> None:
     rows = store.run_traces(run_id)
     ids = [row.trace_id for row in rows]
     scenario_of = {row.trace_id: row.scenario_id for row in rows}
     done = verdicts.done(run_id)
-    scenarios = _scenarios(store, run_id, summary, config.allow_outside_fixtures)
+    scenarios = _scenarios(store, run_id, summary, config.allow_outside_fixtures, known)
     keys = _input_keys(judges, scenarios)
 
     def due(trace_id: str, judge: Judge) -> bool:

@@ -32,7 +32,7 @@ def judges_list(as_json: JsonFlag = False) -> None:
     grid = table("judges", ["name"], ["kind", "version", "uses", "params"])
     for r in rows:
         grid.add_row(
-            r["name"],
+            r["name"] + (" (opt-in)" if r["opt_in"] else ""),
             r["kind"],
             r["version"],
             r["uses"],

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from costar._exceptions import ExitCode
+from costar._exceptions import ExitCode, UsageError
 from costar.cli._options import Experiment, JsonFlag, TrackingUri, load_settings
 from costar.cli._output import emit_json, exit_code
 from costar.cli._render import console, marked, right_aligned, table
@@ -66,6 +66,23 @@ def run(
         Path | None,
         typer.Option("--llm-replay", help="Answer the agent's model calls from this folder."),
     ] = None,
+    only_failed: Annotated[
+        str | None,
+        typer.Option(
+            "--only-failed",
+            help="Run id: run again, with all their trials, only the scenarios that failed a "
+            "gated judge in that run (run `costar assess` on it first). Its suite and trials "
+            "unless SUITE or --trials say otherwise; --scenario and --tag narrow further.",
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="With --only-failed: the gate policy whose judges count (default: "
+            "every judge with pass/fail verdicts).",
+        ),
+    ] = None,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -78,13 +95,18 @@ def run(
     from costar.harness import run_suite, settings_to_config
     from costar.llm._record import llm_traffic, replay_misses
 
+    if only_failed and resume:
+        raise UsageError("--only-failed starts a new run; it cannot be combined with --resume")
+    if policy and not only_failed:
+        raise UsageError("--policy only chooses the judges of --only-failed; add --only-failed RUN")
     try:
         settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
+        failed = _failed_in(settings, only_failed, policy) if only_failed else None
         config = settings_to_config(
             settings,
-            suite=str(suite.resolve()) if suite else None,
+            suite=str(suite.resolve()) if suite else failed.suite if failed else None,
             agent=agent,
-            trials=trials,
+            trials=trials or (failed.trials if failed else None),
             concurrency=concurrency,
             timeout=timeout,
             tags=tag,
@@ -93,6 +115,16 @@ def run(
             resume=resume,
             name=name,
         )
+        if failed is not None:
+            if not failed.failed:
+                return _nothing_failed(failed, as_json)
+            from costar.gate import rerun_config
+
+            config, failed = rerun_config(config, failed)
+            if not as_json:
+                _print_rerun(failed, config.scenarios)
+        if not config.resume:
+            _check_judge_names(settings, config)
         with llm_traffic(llm_record, llm_replay) as proxy:
             summary = _run_with_progress(run_suite, config, show=not as_json)
         misses = replay_misses(proxy, config, summary.run_id)
@@ -100,7 +132,10 @@ def run(
         typer.echo("costar: interrupted before any trial ran; nothing was recorded", err=True)
         exit_code(ExitCode.INTERRUPTED)
     if as_json:
-        emit_json(summary.to_json())
+        data = summary.to_json()
+        if failed is not None:
+            data["only_failed"] = failed.to_json()
+        emit_json(data)
     else:
         _print_summary(summary)
     if misses:  # recordings out of date: a usage problem, said per scenario and turn
@@ -124,6 +159,66 @@ def run(
         exit_code(ExitCode.INFRA)
     if summary.failures and not allow_errors:
         exit_code(ExitCode.FINDINGS)
+
+
+def _check_judge_names(settings: Any, config: Any) -> None:
+    """A scenario's `judges:` block must name judges the project has: a typo is found before
+    the run, not after it."""
+    from costar._exceptions import ScenarioError
+    from costar.judges import load_judges, unknown_judges
+    from costar.scenarios import load_suite
+
+    suite = load_suite(
+        config.suite, config.tags or None, config.scenarios or None, config.allow_outside_fixtures
+    )
+    if not any(s.scenario.judges for s in suite.scenarios):
+        return
+    known = {j.name for j in load_judges(settings.root, settings.judges)}
+    problems = unknown_judges(suite.scenarios, known)
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _failed_in(settings: Any, run_id: str, policy: Path | None) -> Any:
+    """The scenarios of `run_id` that failed a gated judge (its newest verdicts)."""
+    from costar.assess import VerdictStore
+    from costar.gate import failed_scenarios, load_policy
+    from costar.traces import TraceStore
+
+    rules = load_policy(policy)
+    run = TraceStore(settings.store_uri(), settings.experiment).get_run(run_id)
+    store = VerdictStore(settings.verdict_url())
+    try:
+        return failed_scenarios(run, store.for_run(run.run_id), rules)
+    finally:
+        store.close()
+
+
+def _nothing_failed(failed: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json({"run_id": None, "only_failed": failed.to_json()})
+        return
+    judges = ", ".join(failed.judges) or "none"
+    typer.echo(
+        f"no scenario failed a gated judge in run {failed.run_id} (gated judges: {judges}); "
+        "nothing to run"
+    )
+
+
+def _print_rerun(failed: Any, ids: list[str]) -> None:
+    out = console()
+    say = {"highlight": False, "markup": False, "soft_wrap": True}
+    out.print(
+        f"re-running {len(ids)} scenario(s) that failed a gated judge in run {failed.run_id}:",
+        **say,
+    )
+    for sid in ids:
+        out.print(f"  {sid}  ({', '.join(failed.failed[sid])})", **say)
+    if failed.missing:
+        out.print(
+            f"not in the suite now (or left out by --tag), so not run: {', '.join(failed.missing)}",
+            **say,
+        )
 
 
 def _run_with_progress(run_suite: Any, config: Any, show: bool) -> Any:

@@ -2,14 +2,16 @@
 
 from costar.gate._ci import CiResult, ci
 from costar.gate._decide import JudgeDecision, holm
-from costar.gate._gate import GateCheck, GateResult, dependency_changes, evaluate
+from costar.gate._gate import GateCheck, GateResult, dependency_changes, evaluate, gated_judges
 from costar.gate._output import headline, junit_xml, lines, markdown
 from costar.gate._plan import TrialPlan, plan_trials
 from costar.gate._policy import GatePolicy, load_policy
+from costar.gate._rerun import FailedScenarios, failed_by_scenario, failed_scenarios, rerun_config
 from costar.gate._runs import SuiteId, incomparable, previous_run, suite_of
 
 __all__ = [
     "CiResult",
+    "FailedScenarios",
     "GateCheck",
     "GatePolicy",
     "GateResult",
@@ -19,6 +21,9 @@ __all__ = [
     "ci",
     "dependency_changes",
     "evaluate",
+    "failed_by_scenario",
+    "failed_scenarios",
+    "gated_judges",
     "headline",
     "holm",
     "incomparable",
@@ -28,5 +33,6 @@ __all__ = [
     "markdown",
     "plan_trials",
     "previous_run",
+    "rerun_config",
     "suite_of",
 ]

@@ -98,6 +98,13 @@ def _paired(
     return decisions, [name for name in gated if name not in base]
 
 
+def gated_judges(policy: GatePolicy, verdicts: list[Verdict]) -> list[str]:
+    """The judges that gate: the policy's list, else every judge with pass/fail verdicts."""
+    if policy.judges:
+        return list(policy.judges)
+    return sorted(name for name, s in summarise(verdicts).items() if s.rate is not None)
+
+
 def evaluate(
     baseline: list[Verdict] | None,
     candidate: list[Verdict],
@@ -107,7 +114,7 @@ def evaluate(
     """Apply the policy to the candidate's verdicts, paired with the baseline's (None: only
     the absolute rules apply). `runs` (the two RunInfos) lets the gate check their suites."""
     cand = summarise(candidate)
-    gated = policy.judges or sorted(name for name, s in cand.items() if s.rate is not None)
+    gated = gated_judges(policy, candidate)
     checks: list[GateCheck] = []
     paired = baseline is not None and policy.no_regression
     if baseline is not None:

@@ -64,6 +64,12 @@ class RunConfig(BaseModel):
         False, description="Fixture paths may point outside the suite folder."
     )
     redact: list[str] = Field(default_factory=list, description="Extra secret patterns.")
+    only_failed: str | None = Field(
+        None, description="The run whose failed scenarios this run re-runs (recorded as a tag)."
+    )
+
+
+ONLY_FAILED_TAG = "costar.only_failed"
 
 
 @dataclass
@@ -245,6 +251,8 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         }
         if deps:
             tags[DEPS_RUN_TAG] = encode(deps, 7900)
+        if config.only_failed:
+            tags[ONLY_FAILED_TAG] = config.only_failed
         run_id = store.create_run(
             config.name or f"{suite.root.name}", _params(config, suite, version), tags=tags
         )

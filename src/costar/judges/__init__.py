@@ -1,7 +1,7 @@
 """Judges: the Judge protocol and registry, TraceView, built-in checks and metrics."""
 
 from costar.judges._judge import ENTRY_POINT_GROUP, Judge, JudgeSpec, build, judge, registered
-from costar.judges._load import default_judges, describe, load_judges
+from costar.judges._load import default_judges, describe, load_judges, narrow, unknown_judges
 from costar.judges._metrics import DEFAULT_METRICS, cost_usd, metrics
 from costar.judges._verdict import VERDICT_VERSION, JudgeCost, Outcome, Verdict, skip
 from costar.judges._view import SpanView, ToolCallView, TraceView, TurnView
@@ -26,6 +26,8 @@ __all__ = [
     "judge",
     "load_judges",
     "metrics",
+    "narrow",
     "registered",
     "skip",
+    "unknown_judges",
 ]

@@ -8,6 +8,11 @@ reads, `reads=`, and an LLM judge's model) is hashed by `Judge.inputs`, so editi
 re-scores only the verdicts that read what changed. The decorator only records metadata and
 registers; nothing is wrapped. Other packages add judges through the `costar.judges`
 entry-point group.
+
+A scenario may narrow the judges that score it (`judges: {only: [...]}`) or ask for opt-in
+judges (`judges: {also: [...]}`); a judge that does not apply gives a skipped verdict with the
+reason, and that reason is part of `Judge.inputs`, so changing which judges apply re-scores
+exactly the verdicts it changes. Metrics are measured on every trace.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class JudgeSpec:
     fn: JudgeFn
     description: str = ""
     reads: tuple[str, ...] | None = None  # scenario fields read; None: the whole scenario
+    opt_in: bool = False  # scores only scenarios that ask for it (`judges: {also: [...]}`)
 
 
 def judge_model(model: str | None) -> str | None:
@@ -64,6 +70,20 @@ class Judge:
     params: dict[str, Any] = field(default_factory=dict)
     uses: str = ""  # the registered spec it was built from
     reads: tuple[str, ...] | None = None  # scenario fields read; None: the whole scenario
+    opt_in: bool = False  # scores only scenarios whose `judges.also` (or `only`) names it
+
+    def applies(self, scenario: Any) -> str | None:
+        """None when this judge scores `scenario`, else why it skips it: the scenario's
+        `judges.only` leaves it out, or it is opt-in and the scenario does not ask for it.
+        Metrics apply to every trace."""
+        if self.kind == "metric":
+            return None
+        selection = getattr(scenario, "judges", None)
+        if selection is not None:
+            return selection.applies(self.name, self.opt_in)
+        if self.opt_in:
+            return "an opt-in judge the scenario does not ask for (judges.also)"
+        return None
 
     @cached_property
     def version(self) -> str:
@@ -96,6 +116,9 @@ class Judge:
         payload: dict[str, Any] = {"scenario": read}
         if self.kind in ("llm", "agentic"):
             payload["model"] = judge_model(self.params.get("model"))
+        skipped = self.applies(scenario)
+        if skipped is not None:  # only then: a judge that applies keys its verdicts as before
+            payload["skipped"] = skipped
         text = json.dumps(payload, sort_keys=True, default=repr)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -113,6 +136,9 @@ class Judge:
             "scenario_id": view.scenario_id,
             "trial": view.trial,
         }
+        skipped = self.applies(scenario)
+        if skipped is not None:
+            return Verdict(**base, status="skipped", rationale=skipped)
         try:
             outcome = _as_outcome(self.fn(view, scenario, **self.params))
         except Exception as exc:  # a judge's failure is data
@@ -156,12 +182,14 @@ def judge(
     kind: JudgeKind = "check",
     description: str = "",
     reads: list[str] | tuple[str, ...] | None = None,
+    opt_in: bool = False,
 ) -> Callable:
     """Register a judge function: `@costar.judge(name="refund-needs-policy", kind="check")`.
 
     `reads` names the scenario fields the judge reads (e.g. `["expectations.facts"]`, `[]` for
     none); its verdicts are re-scored when one of them changes. By default a judge reads the
     whole scenario, so editing any part of a scenario re-scores its verdicts on that scenario.
+    With `opt_in`, the judge scores only scenarios that name it (`judges: {also: [...]}`).
     """
 
     def register(fn: JudgeFn) -> JudgeFn:
@@ -171,6 +199,7 @@ def judge(
             fn,
             description or (inspect.getdoc(fn) or "").split("\n")[0],
             None if reads is None else tuple(reads),
+            opt_in,
         )
         _REGISTRY[spec.name] = spec
         fn.__costar_judge__ = spec  # type: ignore[attr-defined]
@@ -195,7 +224,12 @@ def _load_entry_points() -> None:
 
 def registered() -> dict[str, JudgeSpec]:
     """Every registered judge spec: built-ins, the project's, and plugins'."""
-    from costar.judges import _checks, _llm_judges, _metrics  # noqa: F401 - registers built-ins
+    from costar.judges import (  # noqa: F401 - registers built-ins
+        _checks,
+        _inline,
+        _llm_judges,
+        _metrics,
+    )
 
     _load_entry_points()
     return dict(_REGISTRY)
@@ -221,4 +255,5 @@ def build(uses: str, name: str | None = None, params: dict[str, Any] | None = No
         params=params,
         uses=uses,
         reads=spec.reads,
+        opt_in=spec.opt_in,
     )

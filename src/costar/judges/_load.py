@@ -1,13 +1,19 @@
 """The judge set of a project: defaults, then the project's judges/*.yaml and judges/*.py.
 
 Defaults judge what scenarios already say: output present, expected tool calls, expected facts,
-final state, budgets, no repeated failing tool call, and the main metrics. A YAML file adds
-built-ins with parameters (and `defaults: false` drops the defaults)::
+the inline expectations (reply patterns, excluded texts, JSON paths of the output), final state,
+budgets, no repeated failing tool call, and the main metrics. A YAML file adds built-ins with
+parameters (and `defaults: false` drops the defaults); `opt_in: true` makes a judge score only
+the scenarios that ask for it (`judges: {also: [name]}`)::
 
     judges:
       - name: policy-before-refund
         use: tool-sequence
         params: {before: [[read_policy, issue_refund]]}
+      - name: refund-tone
+        use: guidelines
+        opt_in: true
+        params: {guidelines: ["Apologises for the damage"]}
 
 A Python file's `@costar.judge` functions become judges of the same name. Files in
 `judges/aligned/` (written by `costar align`) are read last, so an aligned definition replaces
@@ -34,6 +40,9 @@ def default_judges() -> list[Judge]:
         build("output-present"),
         build("expected-tool-calls"),
         build("expected-facts"),
+        build("reply-matches"),
+        build("reply-excludes"),
+        build("output-json"),
         build("final-state"),
         build("budgets"),
         build("tool-sequence", name="no-repeated-failures"),
@@ -78,11 +87,14 @@ def _yaml_file(path: Path) -> tuple[list[Judge], bool]:
         line = doc.pos("judges", i)[0]
         if not isinstance(entry, dict) or "use" not in entry:
             raise InputError(f"{path}:{line}: judges[{i}] needs 'use: <built-in judge>'")
-        unknown = sorted(map(str, set(entry) - {"use", "name", "params"}))
+        unknown = sorted(map(str, set(entry) - {"use", "name", "params", "opt_in"}))
         if unknown:
             raise InputError(
-                f"{path}:{line}: judges[{i}]: unknown key {excerpt(unknown[0])} (use, name, params)"
+                f"{path}:{line}: judges[{i}]: unknown key {excerpt(unknown[0])} "
+                "(use, name, params, opt_in)"
             )
+        if not isinstance(entry.get("opt_in", False), bool):
+            raise InputError(f"{path}:{line}: judges[{i}].opt_in must be true or false")
         bad = next((k for k in ("use", "name") if not isinstance(entry.get(k, ""), str)), None)
         if bad or not isinstance(entry.get("params") or {}, dict):
             field = bad or "params"
@@ -94,7 +106,10 @@ def _yaml_file(path: Path) -> tuple[list[Judge], bool]:
                 "(`costar judges list` shows the built-ins)"
             )
         try:
-            judges.append(build(entry["use"], entry.get("name"), entry.get("params") or {}))
+            built = build(entry["use"], entry.get("name"), entry.get("params") or {})
+            if "opt_in" in entry:
+                built = dataclasses.replace(built, opt_in=entry["opt_in"])
+            judges.append(built)
         except (ConfigError, ValueError, TypeError) as exc:
             raise InputError(f"{path}:{line}: judges[{i}]: {clip(str(exc), 160)}") from exc
     return judges, data.get("defaults", True)
@@ -140,20 +155,51 @@ def load_judges(
     by_name: dict[str, Judge] = {}
     for j in (default_judges() if keep_defaults else []) + project:
         by_name[j.name] = j  # the project's definition wins over a default of the same name
-    judges = [_with_read_only(j, read_only) for j in by_name.values()]
-    if only:
-        missing = sorted(set(only) - set(by_name))
-        if missing:
-            raise ConfigError(
-                f"no judge named {missing} (the project has: {', '.join(sorted(by_name))})"
-            )
-        judges = [j for j in judges if j.name in only]
-    return judges
+    return narrow([_with_read_only(j, read_only) for j in by_name.values()], only)
+
+
+def narrow(judges: list[Judge], only: list[str] | None) -> list[Judge]:
+    """The judges named in `only` (all when it is empty or None); a name the set does not
+    have is a ConfigError that lists the names it has."""
+    if not only:
+        return judges
+    names = {j.name for j in judges}
+    missing = sorted(set(only) - names)
+    if missing:
+        raise ConfigError(f"no judge named {missing} (the project has: {', '.join(sorted(names))})")
+    return [j for j in judges if j.name in only]
 
 
 def describe(judges: list[Judge]) -> list[dict[str, Any]]:
-    """One row per judge: name, kind, version, what it is built from, parameters."""
+    """One row per judge: name, kind, version, what it is built from, parameters, opt-in."""
     return [
-        {"name": j.name, "kind": j.kind, "version": j.version, "uses": j.uses, "params": j.params}
+        {
+            "name": j.name,
+            "kind": j.kind,
+            "version": j.version,
+            "uses": j.uses,
+            "params": j.params,
+            "opt_in": j.opt_in,
+        }
         for j in judges
     ]
+
+
+def unknown_judges(scenarios: list[Any], known: set[str] | list[str]) -> list[str]:
+    """One `path:line: ...` problem per judge name a scenario's `judges:` block names that the
+    project does not have (`scenarios` are LoadedScenarios; `known` the project's judge names)."""
+    problems = []
+    for item in scenarios:
+        selection = item.scenario.judges
+        if selection is None:
+            continue
+        for field in ("only", "also"):
+            for name in getattr(selection, field) or []:
+                if name not in known:
+                    at = item.where(f"judges.{field}")
+                    problems.append(
+                        f"{at}: scenario {item.id!r}: judges.{field} names "
+                        f"{excerpt(name)}, which the project has no judge of (it has: "
+                        f"{clip(', '.join(sorted(known)), 300)}; `costar judges list`)"
+                    )
+    return problems

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from costar._exceptions import InputError, ScenarioError, UsageError
 from costar._input import clip, excerpt, parse_yaml, read_text
+from costar.scenarios._matrix import expand, label_problem
 from costar.scenarios._model import FileSpec, Scenario
 
 SUFFIXES = (".yaml", ".yml")
@@ -28,6 +29,14 @@ class LoadedScenario:
     scenario: Scenario
     path: Path
     line: int = 1
+    positions: dict[str, Pos] = field(  # "judges.only" -> (line, col)
+        default_factory=dict, hash=False, compare=False
+    )
+
+    def where(self, dotted: str) -> str:
+        """`path:line:col` of a field of the scenario (`judges.only`), else of the scenario."""
+        line, col = self.positions.get(dotted, (self.line, 1))
+        return f"{self.path}:{line}:{col}"
 
     @property
     def id(self) -> str:
@@ -205,18 +214,37 @@ def load_file(
                 "(start with 'id: ...'; `costar schema` shows the fields)"
             )
             continue
-        try:
-            scenario = Scenario.model_validate(data)
-        except ValidationError as exc:
-            problems.extend(_problems(exc, data, marks, path, base))
-            continue
-        item = LoadedScenario(scenario=scenario, path=path, line=line)
-        file_problems = _check_fixture_paths(item, marks, base, confine_to)
-        if file_problems:
-            problems.extend(file_problems)
-            continue
-        loaded.append(item)
-        id_pos[scenario.id] = marks.get((*base, "id"), (line, col))
+        positions = {
+            ".".join(at): pos
+            for at, pos in document.marks.items()
+            if 0 < len(at) <= 2 and all(isinstance(p, str) and p != "<key>" for p in at)
+        }
+        variants, matrix_problems = expand(data, marks, base, path)
+        problems.extend(matrix_problems)
+        found: list[tuple[Any, list[str]]] = []
+        for variant in variants:
+            try:
+                scenario = Scenario.model_validate(variant.data)
+            except ValidationError as exc:
+                found.append((variant, _problems(exc, variant.data, marks, path, base)))
+                continue
+            item = LoadedScenario(scenario=scenario, path=path, line=line, positions=positions)
+            file_problems = _check_fixture_paths(item, marks, base, confine_to)
+            if file_problems:
+                found.append((variant, file_problems))
+                continue
+            loaded.append(item)
+            id_pos[scenario.id] = marks.get((*base, "id"), (line, col))
+        # a problem every variant has is said once; one of some variants names their values
+        counts: dict[str, int] = {}
+        for _variant, lines in found:
+            for text in lines:
+                counts[text] = counts.get(text, 0) + 1
+        for variant, lines in found:
+            for text in lines:
+                labelled = label_problem(text, variant, counts[text] == len(variants))
+                if labelled not in problems:
+                    problems.append(labelled)
     return loaded, problems, id_pos
 
 

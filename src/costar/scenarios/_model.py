@@ -5,23 +5,69 @@ Persistent schema: `version` lets old files keep loading as the schema grows.
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+import re
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 SCENARIO_VERSION: Final = 1
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Scalar = str | int | float | bool | None
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _omit_when_empty(
+    model: BaseModel, handler: SerializerFunctionWrapHandler, fields: tuple[str, ...]
+) -> dict[str, Any]:
+    """The model's dump without `fields` that hold no value. Fields added to the schema after
+    version 1 go here: a scenario that does not use them dumps exactly as it did before they
+    existed, so its suite hash and every verdict's `inputs` hash stay the same and upgrading
+    costar re-scores nothing."""
+    data = handler(model)
+    for name in fields:
+        if name in data and data[name] in (None, [], {}):
+            del data[name]
+    return data
+
+
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return pattern
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("an empty text is in every reply; give the words to exclude")
+    return text
+
+
+def _json_path(path: str) -> str:
+    import jsonpath_rfc9535
+
+    try:
+        jsonpath_rfc9535.compile(path)
+    except jsonpath_rfc9535.JSONPathError as exc:
+        raise ValueError(
+            f"{path!r} is not a JSON path (RFC 9535, such as $.refund.amount or "
+            f"$.items[0].sku): {str(exc).splitlines()[0]}"
+        ) from None
+    return path
 
 
 class FileSpec(_Strict):
@@ -185,6 +231,56 @@ class Expectations(_Strict):
         default_factory=dict,
         description="Upper limits on metrics, e.g. {tool_calls: 8, total_tokens: 20000}.",
     )
+    reply_matches: list[Annotated[str, AfterValidator(_regex)]] = Field(
+        default_factory=list,
+        description="Regular expressions (Python syntax, searched anywhere in a reply); each "
+        "must match at least one of the agent's replies.",
+    )
+    reply_excludes: list[Annotated[str, AfterValidator(_text)]] = Field(
+        default_factory=list,
+        description="Texts no reply may contain (case and spacing ignored, as for facts).",
+    )
+    output_json: dict[Annotated[str, AfterValidator(_json_path)], Any] = Field(
+        default_factory=dict,
+        description="JSON path (RFC 9535, e.g. $.refund.amount) -> the value it must select "
+        "in the agent's final output read as JSON. A path with wildcards or filters is "
+        "compared as the list of the values it selects.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _omit_when_empty(self, handler, ("reply_matches", "reply_excludes", "output_json"))
+
+
+class JudgeSelection(_Strict):
+    """Which of the project's judges score this scenario (metrics are always measured)."""
+
+    only: list[str] | None = Field(
+        None,
+        description="Only these judges score the scenario; the others skip it with a reason.",
+    )
+    also: list[str] = Field(
+        default_factory=list,
+        description="Opt-in judges (`opt_in: true` in judges/*.yaml) that score it too.",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> JudgeSelection:
+        if self.only is None and not self.also:
+            raise ValueError("give 'only: [judge, ...]' or 'also: [judge, ...]'")
+        if self.only is not None and self.also:
+            raise ValueError("'only' already names every judge that applies; drop 'also'")
+        if self.only is not None and not self.only:
+            raise ValueError("'only: []' would skip every judge; name at least one")
+        return self
+
+    def applies(self, judge: str, opt_in: bool) -> str | None:
+        """None when `judge` scores the scenario, else why it skips it."""
+        if self.only is not None:
+            return None if judge in self.only else "not among the scenario's judges.only"
+        if opt_in and judge not in self.also:
+            return "an opt-in judge the scenario does not ask for (judges.also)"
+        return None
 
 
 class Scenario(_Strict):
@@ -206,6 +302,33 @@ class Scenario(_Strict):
     source: Literal["written", "production", "generated"] = Field(
         "written", description="Where the scenario came from."
     )
+    judges: JudgeSelection | None = Field(
+        None,
+        description="Which judges score this scenario: {only: [...]} or {also: [opt-in ...]}; "
+        "default every judge of the project that is not opt-in.",
+    )
+    matrix: dict[str, list[Scalar]] | list[dict[str, Scalar]] | None = Field(
+        None,
+        description="Values to expand this file into one scenario per combination: a mapping "
+        "of lists (every combination) or a list of mappings (these rows). `{name}` in the "
+        "other fields takes each value; the values go into the id.",
+    )
+    variant: dict[str, Scalar] = Field(
+        default_factory=dict,
+        description="The matrix values this scenario was expanded with (set when loading).",
+    )
+
+    @model_validator(mode="after")
+    def _expanded(self) -> Scenario:
+        if self.matrix is not None:
+            raise ValueError(
+                "a matrix scenario is expanded when its file loads (costar.scenarios.load_suite)"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _omit_when_empty(self, handler, ("judges", "matrix", "variant"))
 
     @field_validator("input")
     @classmethod

@@ -5,7 +5,9 @@ API in the `X-Costar-Token` header); other requests get 403. Requests whose Host
 loopback name are refused too (DNS rebinding). The page's Content-Security-Policy allows only
 its own nonce'd script, and trace content is only ever inserted as text, so a trace holding
 `<script>` shows as text and does not run. The judge's verdict on a trace is sent only after
-this labeller has answered for that judge, so it cannot anchor the answer.
+this labeller has answered for that judge, so it cannot anchor the answer. Beside the trace the
+page shows what the trace is judged against: the scenario's guidelines and expectations (from
+the run's suite as it is now) and the judges' own guidelines, and the final state as tables.
 
 POSTs from another origin are refused (403) even with the token; bodies must be a JSON object
 of at most MAX_BODY bytes with a scalar label value (else 400/413, answered at once); a client
@@ -25,15 +27,16 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from costar._exceptions import CostarError
 from costar.align._golden import GoldenSet, Label, consensus, parse_value
 from costar.assess import AssessConfig, score_traces
 from costar.assess._cache import TraceCache
 from costar.assess._engine import _views
-from costar.judges import Judge, TraceView
-from costar.judges._prompt import clip_value
+from costar.judges import Judge
+from costar.scenarios import load_suite
 from costar.traces import TraceStore
+from costar.web._label_doc import MAX_TEXT, judge_brief, scenario_document, trace_document
 
-MAX_TEXT = 20_000  # characters of any one text sent to the page
 MAX_BODY = 1_000_000  # bytes of one POST body
 _HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 _SCALAR = (str, bool, int, float)
@@ -45,54 +48,6 @@ class BadRequest(ValueError):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
-
-
-def _clip(value: Any) -> str:
-    return clip_value(value, MAX_TEXT, indent=2)
-
-
-def trace_document(view: TraceView) -> dict[str, Any]:
-    """A trace as a person reads it: user turns, tool calls and replies in order, the final
-    state. No verdicts."""
-    items: list[dict[str, Any]] = []
-    chains = view.turn_spans()
-    tools = view.tool_calls()
-    by_id = {s.span_id: s for s in view.spans}
-    turns = view.turns
-    if not chains:
-        items += [{"kind": "user", "text": _clip(t)} for t in turns]
-    for i, chain in enumerate(chains):
-        if i < len(turns):
-            items.append({"kind": "user", "text": _clip(turns[i])})
-        for call in tools:
-            span = by_id[call.span_id]
-            if chain.start_ns <= span.start_ns <= chain.end_ns:
-                items.append(_tool(call))
-        if chain.outputs is not None or chain.error:
-            items.append(
-                {"kind": "agent", "text": _clip(chain.outputs or ""), "error": chain.error}
-            )
-    if not chains:
-        items += [_tool(c) for c in tools]
-        items.append({"kind": "agent", "text": _clip(view.output or ""), "error": view.error})
-    return {
-        "trace_id": view.trace_id,
-        "scenario_id": view.scenario_id,
-        "run_id": view.run_id,
-        "status": view.status,
-        "items": items,
-        "final_state": _clip(view.snapshot) if view.snapshot else None,
-    }
-
-
-def _tool(call: Any) -> dict[str, Any]:
-    return {
-        "kind": "tool",
-        "name": call.name,
-        "args": _clip(call.args),
-        "result": _clip(call.result) if call.result is not None else "",
-        "error": call.error,
-    }
 
 
 @dataclass
@@ -109,6 +64,25 @@ class LabelSession:
         self.store = TraceStore(self.config.tracking_uri, self.config.experiment)
         self.golden = GoldenSet(self.store)
         self._lock = threading.Lock()
+        self._suites: dict[str, dict[str, Any] | str] = {}  # run id -> scenarios, or why none
+        self._suite_lock = threading.Lock()
+
+    def scenarios(self, run_id: str) -> dict[str, Any] | str:
+        """The run's scenarios by id (its suite as it is now), or why they cannot be shown."""
+        with self._suite_lock:
+            if run_id not in self._suites:
+                self._suites[run_id] = self._load_scenarios(run_id)
+            return self._suites[run_id]
+
+    def _load_scenarios(self, run_id: str) -> dict[str, Any] | str:
+        try:
+            suite = self.store.get_run(run_id).params.get("suite")
+            if not suite:
+                return "the run names no suite (an imported run)"
+            loaded = load_suite(suite, allow_outside_fixtures=self.config.allow_outside_fixtures)
+        except CostarError as exc:
+            return f"the suite cannot be loaded: {str(exc).splitlines()[0]}"
+        return {s.id: s.scenario for s in loaded.scenarios}
 
     # -- API ---------------------------------------------------------------------------------
     def queue_state(self) -> dict[str, Any]:
@@ -136,7 +110,18 @@ class LabelSession:
             views = _views(self.store, cache, [trace_id])
         finally:
             cache.close()
-        return trace_document(views[0]) if views else None
+        if not views:
+            return None
+        doc = trace_document(views[0])
+        found = self.scenarios(views[0].run_id)
+        scenario = found.get(views[0].scenario_id) if isinstance(found, dict) else None
+        doc["scenario"] = scenario_document(scenario) if scenario is not None else None
+        if scenario is None:
+            doc["scenario_missing"] = (
+                found if isinstance(found, str) else "the scenario is not in the suite now"
+            )
+        doc["judges"] = [judge_brief(j, scenario) for j in self.judges]
+        return doc
 
     def save(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -189,7 +174,7 @@ class LabelSession:
                 "status": verdict.status,
                 "passed": verdict.passed,
                 "value": verdict.value,
-                "rationale": _clip(verdict.rationale or verdict.error or ""),
+                "rationale": (verdict.rationale or verdict.error or "")[:MAX_TEXT],
             },
         }
 
@@ -364,4 +349,4 @@ class LabelServer:
         self.stop()
 
 
-__all__ = ["LabelServer", "LabelSession", "trace_document"]
+__all__ = ["LabelServer", "LabelSession"]
