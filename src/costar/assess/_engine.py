@@ -119,7 +119,9 @@ def _scenarios(
     try:
         return {
             s.id: s.scenario
-            for s in load_suite(suite_path, allow_outside_fixtures=allow_outside).scenarios
+            for s in load_suite(
+                suite_path, allow_outside_fixtures=allow_outside, include_drafts=True
+            ).scenarios
         }
     except CostarError as exc:
         first = str(exc).splitlines()[0]

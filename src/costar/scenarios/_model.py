@@ -206,6 +206,11 @@ class Scenario(_Strict):
     source: Literal["written", "production", "generated"] = Field(
         "written", description="Where the scenario came from."
     )
+    draft: bool = Field(
+        False,
+        description="A candidate written by costar (`costar scenario generate`): never run, "
+        "assessed into a gate or gated until a person accepts it (`costar scenario accept`).",
+    )
 
     @field_validator("input")
     @classmethod
