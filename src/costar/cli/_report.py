@@ -23,6 +23,13 @@ def report(
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
     ] = None,
+    coverage_of: Annotated[
+        str | None,
+        typer.Option(
+            "--coverage",
+            help="Add coverage of this production experiment to the HTML report.",
+        ),
+    ] = None,
     ui_url: Annotated[
         str, typer.Option("--ui-url", help="MLflow UI address for the report's trace links.")
     ] = "http://127.0.0.1:5000",
@@ -52,6 +59,14 @@ def report(
     if html_file:
         from costar.report import ReportInput, render_html
 
+        sections = []
+        if coverage_of:
+            from costar.cli._coverage import coverage_config
+            from costar.discover import coverage
+            from costar.report import coverage_section
+
+            sections.append(coverage_section(coverage(coverage_config(settings, coverage_of))))
+
         html_file.write_text(
             render_html(
                 ReportInput(
@@ -66,6 +81,7 @@ def report(
                     ui_url=ui_url,
                     experiment_id=store.experiment_id,
                     redact=settings.redact,
+                    sections=sections,
                 )
             ),
             encoding="utf-8",

@@ -19,7 +19,7 @@ from typing import Any
 from costar.discover._space import Space, agglomerate, embed_texts, top_terms
 from costar.scenarios import LoadedScenario
 
-DEFAULT_THRESHOLD = 0.35  # cosine similarity at which a conversation counts as covered
+DEFAULT_THRESHOLD = 0.25  # cosine similarity at which a conversation counts as covered
 DEFAULT_DISTANCE = 0.95  # average-linkage cosine distance under which conversations group
 
 

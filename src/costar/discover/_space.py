@@ -26,6 +26,10 @@ SAMPLE = 3000  # texts clustered directly; the rest are assigned to the nearest 
 LSA_DIMS = 100
 LSA_MIN_TEXTS = 200  # fewer texts carry too little co-occurrence for LSA: plain TF-IDF
 TOKENS = r"(?u)\b[^\W\d_]{2,}\b"  # words of two letters or more; no numbers or ids
+# greetings and courtesies say nothing about what a conversation is about
+CHAT_WORDS = frozenset(
+    ["hi", "hello", "hey", "dear", "thanks", "thank", "cheers", "regards", "please", "morning", "afternoon", "evening", "team", "ok", "okay", "sorry", "yes", "hope", "help", "quick", "question", "just", "kind", "best", "wishes"]
+)
 
 
 def _sklearn() -> Any:
@@ -57,7 +61,7 @@ def embed_texts(texts: list[str], embedding_model: str | None = None, seed: int 
     """One space for all `texts` (fit on them together, so their weights are comparable)."""
     _sklearn()
     import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
     from sklearn.preprocessing import normalize
 
     docs = [t if t.strip() else "(empty)" for t in texts]
@@ -65,7 +69,7 @@ def embed_texts(texts: list[str], embedding_model: str | None = None, seed: int 
         vectorizer = TfidfVectorizer(
             sublinear_tf=True,
             ngram_range=(1, 2),
-            stop_words="english",
+            stop_words=sorted(ENGLISH_STOP_WORDS | CHAT_WORDS),
             token_pattern=TOKENS,
             min_df=1 if len(docs) < 50 else 2,
         )

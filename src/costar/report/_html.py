@@ -38,6 +38,7 @@ class ReportInput:
     ui_url: str = "http://127.0.0.1:5000"
     experiment_id: str = "0"
     redact: list[str] = field(default_factory=list)  # the project's own secret patterns
+    sections: list[str] = field(default_factory=list)  # extra HTML sections (coverage), escaped
 
 
 def _e(value: Any) -> str:
@@ -190,5 +191,6 @@ blue tick: the baseline's rate.</p>
 {metric_rows(data)}
 <h2>Failing verdicts</h2>
 {failures_table(data)}
+{"".join(data.sections)}
 </body></html>
 """)
