@@ -28,7 +28,33 @@ LSA_MIN_TEXTS = 200  # fewer texts carry too little co-occurrence for LSA: plain
 TOKENS = r"(?u)\b[^\W\d_]{2,}\b"  # words of two letters or more; no numbers or ids
 # greetings and courtesies say nothing about what a conversation is about
 CHAT_WORDS = frozenset(
-    ["hi", "hello", "hey", "dear", "thanks", "thank", "cheers", "regards", "please", "morning", "afternoon", "evening", "team", "ok", "okay", "sorry", "yes", "hope", "help", "quick", "question", "just", "kind", "best", "wishes"]
+    {
+        "hi",
+        "hello",
+        "hey",
+        "dear",
+        "thanks",
+        "thank",
+        "cheers",
+        "regards",
+        "please",
+        "morning",
+        "afternoon",
+        "evening",
+        "team",
+        "ok",
+        "okay",
+        "sorry",
+        "yes",
+        "hope",
+        "help",
+        "quick",
+        "question",
+        "just",
+        "kind",
+        "best",
+        "wishes",
+    }
 )
 
 
