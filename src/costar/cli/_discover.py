@@ -39,10 +39,11 @@ def discover(
     """Group the runs' failures into named failure modes, with draft judges for unchecked ones.
 
     Findings are failing verdicts with their rationales, and traces that no judge failed
-    whose metrics stand out (robust z-score above --z). Each mode has its count, example traces and the judges involved. For a mode no judge
-    checks, a judge is proposed as a draft file in judges/proposed/ (not loaded until you move
-    it into judges/). Grouping is deterministic; naming and proposals use the model at
-    temperature 0 with --seed."""
+    whose metrics stand out (robust z-score above --z). Each mode has its count, example
+    traces and the judges involved. For a mode no judge checks, a judge is proposed as a
+    draft file in judges/proposed/ (not loaded until you move it into judges/). Grouping is
+    deterministic; naming and proposals use the model at temperature 0 with --seed.
+    """
     from costar.discover import DiscoverConfig
     from costar.discover import discover as find
 
