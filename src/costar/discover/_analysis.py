@@ -20,7 +20,10 @@ from costar.discover._space import Space, agglomerate, embed_texts, top_terms
 from costar.scenarios import LoadedScenario
 
 DEFAULT_THRESHOLD = 0.25  # cosine similarity at which a conversation counts as covered
-DEFAULT_DISTANCE = 0.95  # average-linkage cosine distance under which conversations group
+# average-linkage cosine distance under which conversations group: LSA (and embeddings) pack
+# a topic's texts closer than plain TF-IDF of a few texts does
+DEFAULT_DISTANCE = 0.95
+DISTANCE_PLAIN_TFIDF = 0.9
 
 
 def scenario_topic(item: LoadedScenario) -> str:
@@ -57,6 +60,7 @@ class Analysis:
     groups: list[Group] = field(default_factory=list)
     representation: str = ""
     space: Space | None = None
+    distance: float = DEFAULT_DISTANCE
 
     @property
     def covered(self) -> list[bool]:
@@ -70,11 +74,12 @@ def analyse(
     conversations: list[str],
     scenarios: list[str],
     threshold: float = DEFAULT_THRESHOLD,
-    distance: float = DEFAULT_DISTANCE,
+    distance: float | None = None,
     embedding_model: str | None = None,
     seed: int = 0,
 ) -> Analysis:
-    """Compare production texts with scenario texts (see the module docstring)."""
+    """Compare production texts with scenario texts (see the module docstring). `distance`
+    defaults to DEFAULT_DISTANCE, or DISTANCE_PLAIN_TFIDF when the texts are too few for LSA."""
     import numpy as np
 
     n = len(conversations)
@@ -96,6 +101,9 @@ def analyse(
     )
     if n == 0:
         return result
+    if distance is None:
+        distance = DISTANCE_PLAIN_TFIDF if space.representation == "tf-idf" else DEFAULT_DISTANCE
+    result.distance = distance
     labels = agglomerate(space.vectors[prod], distance, seed)
     covered = best >= threshold
     for g in sorted(set(int(x) for x in labels)):

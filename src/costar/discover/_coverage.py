@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 
 from costar.assess import wilson
 from costar.discover._analysis import (
-    DEFAULT_DISTANCE,
     DEFAULT_THRESHOLD,
     Analysis,
     analyse,
@@ -36,7 +35,7 @@ class CoverageConfig(BaseModel):
     tracking_uri: str = Field(description="Store holding the production experiment.")
     experiment: str = Field(description="Production experiment.")
     threshold: float = Field(DEFAULT_THRESHOLD, gt=0, le=1, description="Covered at or above.")
-    distance: float = Field(DEFAULT_DISTANCE, gt=0, lt=2, description="Grouping distance.")
+    distance: float | None = Field(None, gt=0, lt=2, description="Grouping distance.")
     limit: int | None = Field(None, ge=1, description="Newest conversations read (None: all).")
     seed: int = 0
     embedding_model: str | None = None

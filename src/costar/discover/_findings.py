@@ -55,9 +55,12 @@ class Outlier:
 
 def outliers(verdicts: list[Verdict], z: float, exclude: set[str]) -> list[Outlier]:
     """Metric values more than `z` robust standard deviations above their median, on traces
-    not in `exclude` (those a judge failed already)."""
+    not in `exclude` (those a judge failed already). Latency is left out: it moves with the
+    machine's load, not with what the agent did."""
     values: dict[str, list[tuple[Verdict, float]]] = {}
     for v in verdicts:
+        if "latency" in v.judge:
+            continue
         if v.kind == "metric" and v.status == "ok" and isinstance(v.value, (int, float)):
             values.setdefault(v.judge, []).append((v, float(v.value)))
     found = []

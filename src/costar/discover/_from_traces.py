@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 
 from costar.assess import VerdictStore
 from costar.discover._analysis import (
-    DEFAULT_DISTANCE,
     DEFAULT_THRESHOLD,
     analyse,
     centroid,
@@ -51,7 +50,7 @@ class FromTracesConfig(BaseModel):
     verdict_store: str | None = Field(None, description="For failing verdicts' rationales.")
     out: Path | None = Field(None, description="Drafts folder (default SUITE/generated).")
     threshold: float = Field(DEFAULT_THRESHOLD, gt=0, le=1)
-    distance: float = Field(DEFAULT_DISTANCE, gt=0, lt=2)
+    distance: float | None = Field(None, gt=0, lt=2, description="Grouping distance.")
     min_size: int = Field(3, ge=1, description="Smallest group that becomes a draft.")
     max_drafts: int = Field(10, ge=1)
     limit: int | None = Field(None, ge=1, description="Newest conversations read.")

@@ -26,6 +26,10 @@ SAMPLE = 3000  # texts clustered directly; the rest are assigned to the nearest 
 LSA_DIMS = 100
 LSA_MIN_TEXTS = 200  # fewer texts carry too little co-occurrence for LSA: plain TF-IDF
 TOKENS = r"(?u)\b[^\W\d_]{2,}\b"  # words of two letters or more; no numbers or ids
+# question words and negations carry what a user wants ("where is", "not arrived"): kept
+INTENT_WORDS = frozenset(
+    {"where", "when", "how", "what", "why", "which", "who", "not", "no", "never", "cannot"}
+)
 # greetings and courtesies say nothing about what a conversation is about
 CHAT_WORDS = frozenset(
     {
@@ -95,7 +99,7 @@ def embed_texts(texts: list[str], embedding_model: str | None = None, seed: int 
         vectorizer = TfidfVectorizer(
             sublinear_tf=True,
             ngram_range=(1, 2),
-            stop_words=sorted(ENGLISH_STOP_WORDS | CHAT_WORDS),
+            stop_words=sorted((ENGLISH_STOP_WORDS - INTENT_WORDS) | CHAT_WORDS),
             token_pattern=TOKENS,
             min_df=1 if len(docs) < 50 else 2,
         )
@@ -110,7 +114,7 @@ def embed_texts(texts: list[str], embedding_model: str | None = None, seed: int 
 
         dense = np.asarray(get_client(embedding_model).embed(docs), dtype=float)
         return Space(normalize(dense), tfidf, terms, f"embeddings {embedding_model}")
-    dims = min(LSA_DIMS, tfidf.shape[0] - 1, tfidf.shape[1] - 1)
+    dims = min(LSA_DIMS, tfidf.shape[0] // 2, tfidf.shape[1] - 1)
     if tfidf.shape[0] >= LSA_MIN_TEXTS and dims >= 2:
         from sklearn.decomposition import TruncatedSVD
 
