@@ -88,7 +88,7 @@ def production(root: Path, seed: int = 3) -> list[tuple[str, dict]]:
     out = []
     t = 1_790_000_000_000
     for intent, count in COUNTS.items():
-        for i in range(count):
+        for _ in range(count):
             text = rng.choice(PHRASES[intent]).format(
                 n=rng.randint(1000, 9999), item=rng.choice(["kettle", "toaster", "mug set"])
             )
