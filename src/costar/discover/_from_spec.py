@@ -243,10 +243,9 @@ def generate_from_spec(config: FromSpecConfig, progress: Any = None) -> Generate
             progress(f"writing a {cell['category']} scenario for {cell['intent']}")
         task = "Write one scenario for this cell of the test plan."
         data = {"cell": cell, "spec": spec, "setups": shown_setups}
-        found = _candidate(
-            model.ask(WRITE, task, data), cell, {_tool_name(t) for t in tools}, named
-        )
-        wanted = slug(str(found["id"]) if isinstance(found, dict) else cell["intent"], 50)
+        answer = model.ask(WRITE, task, data)
+        found = _candidate(answer, cell, {_tool_name(t) for t in tools}, named)
+        wanted = slug(str((answer or {}).get("id") or cell["intent"]), 50)
         sid = unique_id(f"gen-{wanted.removeprefix('gen-')}", taken)
         if isinstance(found, str):
             result.rejected.append(Rejected(sid, found))
