@@ -128,7 +128,9 @@ def write_production(store, suite: Path) -> dict[str, str]:
     setup = json.dumps(
         {
             "sqlite": {"shop.db": {"sql_file": str((suite / "fixtures" / "shop.sql").resolve())}},
-            "files": {"policy.md": {"from": str((suite / "fixtures" / "refund-policy.md"))}},
+            "files": {
+                "policy.md": {"from": str((suite / "fixtures" / "refund-policy.md").resolve())}
+            },
         }
     )
     run_id = store.create_run("production", {}, {"costar.kind": "production"})

@@ -77,7 +77,7 @@ def coverage(
     if result.uncovered:
         grid = table("largest uncovered groups", ["group"], ["conversations", "share", "examples"])
         for g in result.uncovered[:top]:
-            examples = "\n".join(f"{x['trace_id'][:16]} {x['text'][:70]}" for x in g.examples)
+            examples = "\n".join(f"{x['trace_id'][:12]} {x['text'][:50]}" for x in g.examples[:2])
             grid.add_row(g.name, str(g.conversations), f"{g.share:.0%}", examples)
         out.print(grid)
     spread = table("the suite over production groups", ["group"], ["share", "scenarios"])
