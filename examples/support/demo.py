@@ -4,7 +4,9 @@ Offline (the default), the model is the scripted fake LLM serving fake_llm.yaml 
 replies come from that script, not from a real model. With COSTAR_MODEL set (and the
 provider's key, or COSTAR_LLM_BASE_URL for a local server), the same suite runs against that
 real model. Then the project's judges score the run (`costar assess --last`) and print its
-report (`costar report`, also written to .costar/report.html). Offline, it then shows the
+report (`costar report`, also written to .costar/report.html). It runs and judges the suite
+once more and writes the suite's history (`costar report --history 10`, also as
+.costar/history.html). Offline, it then shows the
 judge loop: a stand-in expert's labels are imported into the golden set, the LLM judge's
 agreement with them is measured, and the next traces worth labelling are listed. It ends with the
 agent loop: `costar refine` with a scripted stand-in for a coding assistant
@@ -54,10 +56,26 @@ def main() -> int:
             subprocess.call(run, cwd=HERE, env=env)
             or subprocess.call(ASSESS, cwd=HERE, env=env)
             or subprocess.call(REPORT, cwd=HERE, env=env)
+            or history_demo(env, args)
             or judge_loop_demo(env)
             or refine_demo(HERE / ".costar" / "refine-demo", env)
             or coverage_demo(env)
         )
+
+
+def history_demo(env: dict[str, str], args: list[str]) -> int:
+    """Run and judge the suite once more, then print the suite's history (`costar report
+    --history 10`) and write it as HTML to .costar/history.html. Each `make demo` adds runs,
+    so the history grows."""
+    print("== history: the suite's runs side by side", flush=True)
+    run = [COSTAR, "run", "--name", "support, the nightly run", *args]
+    history = [COSTAR, "report", "--history", "10", "--html", ".costar/history.html"]
+    for step in (run, ASSESS, history):
+        code = subprocess.call(step, cwd=HERE, env=env)
+        if code:
+            return code
+    print(f"history report: {HERE / '.costar' / 'history.html'}", flush=True)
+    return 0
 
 
 # What a stand-in expert says about each scenario for the LLM judge `follows-guidelines`. The

@@ -78,7 +78,7 @@ def test_bad_scenarios_exit_2_with_one_line_each_and_no_traceback(project: Path)
         (["run"], "no agent given"),
         (["run", "nowhere", "-a", "sample_agents:echo"], "suite folder not found"),
         (["run", "-a", "missing_mod:fn"], "cannot import missing_mod"),
-        (["show", "abc123"], "no run 'abc123'"),
+        (["show", "abc123"], "no run or trace 'abc123'"),
         (["run", "-a", "sample_agents:echo", "--resume", "beef"], "no run 'beef'"),
     ],
 )

@@ -33,31 +33,54 @@ def report(
     ui_url: Annotated[
         str, typer.Option("--ui-url", help="MLflow UI address for the report's trace links.")
     ] = "http://127.0.0.1:5000",
+    history_runs: Annotated[
+        int | None,
+        typer.Option(
+            "--history",
+            metavar="N",
+            help="The suite's last N assessed runs instead (up to RUN): pass rates, metric "
+            "medians and p90, outliers and dependency changes per run.",
+        ),
+    ] = None,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Per judge: pass rate with its 95% interval, pass^k, flaky scenarios, judge errors,
-    metric median and p90; with --baseline, a paired comparison by scenario."""
+    metric median and p90; with --baseline, a paired comparison by scenario.
+
+    --html writes one self-contained file: every failing verdict opens its trace's transcript
+    in place with the cited evidence highlighted, and with --baseline each regressed scenario
+    shows a baseline and a candidate trace side by side with a diff.
+
+    --history N reports the suite's last N assessed runs instead: per judge the pass rate of
+    each run with its interval, per metric the median and p90 of each run, the runs holding an
+    outlier (the monitor's robust rule) and those whose dependencies changed; as sparklines
+    here, as interactive plots with --html (needs the plots extra: pip install
+    'costar[plots]').
+    """
     from dataclasses import asdict
 
     from costar.assess import VerdictStore, compare_runs, summarise
     from costar.gate import dependency_changes
 
     settings, store = open_store(tracking_uri, experiment)
-    run = store.resolve_run(run_id)
     verdict_store = VerdictStore(settings.verdict_url())
+    if history_runs is not None:
+        _history(settings, store, verdict_store, run_id, history_runs, html_file, as_json)
+        return
+    run = store.resolve_run(run_id)
     found = verdict_store.for_run(run.run_id)
     base = store.get_run(baseline) if baseline else None
     base_found = verdict_store.for_run(base.run_id) if base else []
     if not found:
         raise UsageError(
-            f"run {run.run_id[:12]} has no verdicts; run `costar assess {run.run_id[:12]}` first"
+            f"run {run.run_id} has no verdicts; run `costar assess {run.run_id}` first"
         )
     summary = summarise(found)
     deltas = compare_runs(base_found, found) if base else {}
     if html_file:
-        from costar.report import ReportInput, render_html
+        from costar.report import ReportInput, load_views, render_html
 
         sections = []
         if coverage_of:
@@ -66,26 +89,23 @@ def report(
             from costar.report import coverage_section
 
             sections.append(coverage_section(coverage(coverage_config(settings, coverage_of))))
-
-        html_file.write_text(
-            render_html(
-                ReportInput(
-                    run_id=run.run_id,
-                    run_name=run.name,
-                    agent=run.params.get("agent", ""),
-                    agent_version=run.params.get("agent_version", ""),
-                    summary=summary,
-                    verdicts=found,
-                    baseline_id=base.run_id if base else None,
-                    deltas=deltas or None,
-                    ui_url=ui_url,
-                    experiment_id=store.experiment_id,
-                    redact=settings.redact,
-                    sections=sections,
-                )
-            ),
-            encoding="utf-8",
+        data = ReportInput(
+            run_id=run.run_id,
+            run_name=run.name,
+            agent=run.params.get("agent", ""),
+            agent_version=run.params.get("agent_version", ""),
+            summary=summary,
+            verdicts=found,
+            baseline_id=base.run_id if base else None,
+            deltas=deltas or None,
+            ui_url=ui_url,
+            experiment_id=store.experiment_id,
+            redact=settings.redact,
+            baseline_verdicts=base_found,
+            sections=sections,
         )
+        data.views = load_views(store, data.shown_traces())
+        html_file.write_text(render_html(data), encoding="utf-8")
     if as_json:
         emit_json(
             {
@@ -106,6 +126,38 @@ def report(
         echo_changes(dependency_changes(base, run))
 
 
+def _history(
+    settings: Any,
+    store: Any,
+    verdict_store: Any,
+    run_id: str | None,
+    last: int,
+    html_file: Path | None,
+    as_json: bool,
+) -> None:
+    from costar.report import history, history_renderables
+
+    found = history(store, verdict_store, last, run_id)
+    if html_file:
+        try:
+            from costar.report import render_history_html
+
+            page = render_history_html(found, settings.redact)
+        except ImportError as exc:
+            raise UsageError(
+                f"the history plots need plotly ({exc}): pip install 'costar[plots]'"
+            ) from exc
+        html_file.write_text(page, encoding="utf-8")
+    if as_json:
+        emit_json(found.to_json())
+        return
+    out = console()
+    for part in history_renderables(found):
+        out.print(part)
+    if html_file:
+        out.print(f"history report written to {html_file.resolve()}", soft_wrap=True)
+
+
 WIDE = 120  # below this terminal width, the lists of scenarios move under the tables
 
 
@@ -119,7 +171,7 @@ def report_tables(
     lists = ["flaky"] if wide else []
     narrow = {} if wide else {"collapse_padding": True, "show_edge": False}
     grid = table(
-        f"run {run_id[:12]}: verdicts per judge",
+        f"run {run_id}: verdicts per judge",
         ["judge"],
         ["pass rate [95% CI]", "pass^k", *lists, "errors", "median / p90"],
         **narrow,
@@ -138,7 +190,7 @@ def report_tables(
         return out
     lists = ["regressed", "fixed"] if wide else []
     paired = table(
-        f"against baseline {baseline[:12]} (paired by scenario)",
+        f"against baseline {baseline} (paired by scenario)",
         ["judge"],
         ["baseline", "candidate", "effect [95% CI]", "p", *lists],
         **narrow,

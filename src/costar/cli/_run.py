@@ -199,10 +199,15 @@ def _print_summary(summary: Any) -> None:
     out.print(f"store: {summary.tracking_uri}", soft_wrap=True)
     out.print(f"view:  mlflow ui --backend-store-uri {summary.tracking_uri}", soft_wrap=True)
     for f in summary.failures:
-        reason = escape(f"{f['scenario_id']}#{f['trial']}: {f['error'] or 'no reason recorded'}")
+        where = f"{f['scenario_id']}#{f['trial']} {f.get('trace_id', '')}".rstrip()
+        reason = escape(f"{where}: {f['error'] or 'no reason recorded'}")
         out.print(f"[red]{f['status']}[/] {reason}", soft_wrap=True, highlight=False)
     if summary.failures:
-        out.print("exit code 1: trials ended in error or timeout (--allow-errors: exit 0)")
+        out.print(
+            "exit code 1: trials ended in error or timeout (--allow-errors: exit 0); "
+            "`costar show TRACE_ID` prints a trial's conversation and traceback",
+            soft_wrap=True,
+        )
     if summary.spilled:
         out.print(
             f"[red]{summary.spilled} trials could not be written ({summary.store_error}); kept in "

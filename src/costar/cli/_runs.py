@@ -14,6 +14,12 @@ from costar.cli._output import emit_json
 from costar.cli._render import console, table
 
 
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 def runs(
     limit: Annotated[int, typer.Option("--limit", help="How many runs, newest first.")] = 20,
     tracking_uri: TrackingUri = None,
@@ -34,7 +40,7 @@ def runs(
     )
     for r in rows:
         grid.add_row(
-            r["run_id"][:12],
+            r["run_id"],
             r["name"],
             r["status"],
             r["started"],
@@ -64,14 +70,58 @@ def _run_json(r: Any) -> dict[str, Any]:
 
 
 def show(
-    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    ident: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN_OR_TRACE",
+            help="A run id or a trace id (tr-...), in full or a unique prefix.",
+        ),
+    ],
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Summarise one run: its settings and each scenario's trials as stored."""
-    _, store = open_store(tracking_uri, experiment)
-    info = store.get_run(run_id)
+    """Show a run or a trace.
+
+    A trace (tr-...) prints as a person reads it: each user turn, the model calls with their
+    tokens, the tool calls with arguments and results, failed tools, the agent's replies, the
+    error and its traceback when the trial failed, the final state (database tables and
+    files), and the trace's verdicts with their rationale; the spans a verdict cites as
+    evidence are marked in the conversation. Secrets are redacted as in the report.
+
+    A run prints its settings, each scenario's trials with their full trace ids, and the reason
+    of every trial that ended in error or timeout.
+    """
+    from costar.report import resolve_id
+
+    settings, store = open_store(tracking_uri, experiment)
+    found = resolve_id(store, ident)
+    if found.kind == "trace":
+        _show_trace(settings, store, found.id, as_json)
+    else:
+        _show_run(settings, store, found.run, as_json)
+
+
+def _show_trace(settings: Any, store: Any, trace_id: str, as_json: bool) -> None:
+    from costar.assess import VerdictStore
+    from costar.report import trace_transcript, transcript_renderables
+
+    shown = trace_transcript(
+        store, VerdictStore(settings.verdict_url()), trace_id, redact=settings.redact
+    )
+    if as_json:
+        emit_json(shown.to_json())
+        return
+    out = console()
+    for part in transcript_renderables(shown):
+        out.print(part, highlight=False)
+
+
+def _show_run(settings: Any, store: Any, info: Any, as_json: bool) -> None:
+    from rich.text import Text
+
+    from costar.report import failed_trials
+
     traces = store.run_traces(info.run_id)
     data = _run_json(info)
     per: dict[str, dict[str, Any]] = {}
@@ -81,19 +131,33 @@ def show(
         entry["traces"].append({"trial": t.trial, "status": t.status, "trace_id": t.trace_id})
     data["traces"] = len(traces)
     data["scenarios"] = per
+    data["failures"] = failed_trials(store, info.run_id, settings.redact)
     if as_json:
         emit_json(data)
         return
     out = console()
-    out.print(f"[bold]run {data['run_id']}[/] {data['name']} ({data['status']})")
-    out.print(f"agent: {data['agent']}  version: {data['agent_version']}")
-    out.print(f"suite: {data['suite']}  hash: {data['suite_hash']}  trials: {data['trials']}")
+    out.print(f"[bold]run {data['run_id']}[/] {escape(data['name'])} ({data['status']})")
+    out.print(f"agent: {escape(data['agent'])}  version: {escape(data['agent_version'])}")
+    out.print(
+        f"suite: {escape(data['suite'])}  hash: {data['suite_hash']}  trials: {data['trials']}",
+        soft_wrap=True,
+    )
     grid = table(None, ["scenario"], ["ok", "error", "timeout", "trace ids"])
     for sid, entry in per.items():
-        ids = " ".join(t["trace_id"][:11] for t in entry["traces"][:3])
-        grid.add_row(sid, str(entry["ok"]), str(entry["error"]), str(entry["timeout"]), ids)
+        ids = "\n".join(
+            t["trace_id"] + ("" if t["status"] == "ok" else f" ({t['status']})")
+            for t in entry["traces"]
+        )
+        grid.add_row(
+            Text(sid), str(entry["ok"]), str(entry["error"]), str(entry["timeout"]), Text(ids)
+        )
     out.print(grid)
-    out.print(f"{len(traces)} traces stored")
+    out.print(f"{len(traces)} traces stored; `costar show TRACE_ID` prints one")
+    for f in data["failures"]:
+        line = Text(f["status"], style="red")
+        line.append(f" {f['scenario_id']}#{f['trial']} {f['trace_id']}: ")
+        line.append(f["error"] or "no reason recorded")
+        out.print(line, soft_wrap=True, highlight=False)
 
 
 def schema(

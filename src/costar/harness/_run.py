@@ -385,6 +385,7 @@ def _count(summary: RunSummary, record: TrialRecord) -> None:
                 "trial": record.trial,
                 "status": record.status,
                 "error": record.error,
+                "trace_id": record.trace_id,
             }
         )
 

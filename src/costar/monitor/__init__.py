@@ -9,6 +9,7 @@ from costar.monitor._alerts import (
     alerts_for,
     detect,
     fisher_lower,
+    robust_outliers,
     robust_z,
     send,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "fisher_lower",
     "monitor_pass",
     "parse_duration",
+    "robust_outliers",
     "robust_z",
     "sampled",
     "scenario_text",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,19 @@ def robust_z(value: float, baseline: list[float]) -> float:
     mad = quantile(sorted(abs(x - med) for x in baseline), 0.5) * 1.4826
     scale = mad or (0.1 * abs(med)) or 1.0  # a constant baseline: 10% of it counts as one unit
     return (value - med) / scale
+
+
+def robust_outliers(
+    values: Sequence[float], baseline: Sequence[float], policy: AlertPolicy
+) -> list[tuple[float, int]]:
+    """The values far above the baseline, as (robust z, index), highest first: the rule of
+    the monitor's `metric_anomaly` alert (robust z-score above `policy.z`). Nothing is an
+    outlier while the baseline holds fewer than `policy.min_n` values."""
+    if len(baseline) < policy.min_n:
+        return []
+    ref = list(baseline)
+    scored = sorted(((robust_z(x, ref), i) for i, x in enumerate(values)), reverse=True)
+    return [(z, i) for z, i in scored if z > policy.z]
 
 
 @dataclass
@@ -166,17 +180,9 @@ def detect(current: Window, baseline: list[Window], policy: AlertPolicy) -> list
             )
     for metric in ANOMALY_METRICS:
         ref = [float(v.value) for v in base if v.judge == metric and _num(v.value)]
-        if len(ref) < policy.min_n:
-            continue
-        high = sorted(
-            (
-                (robust_z(float(v.value), ref), v.trace_id, float(v.value))
-                for v in now
-                if v.judge == metric and _num(v.value)
-            ),
-            reverse=True,
-        )
-        outliers = [h for h in high if h[0] > policy.z]
+        mine = [v for v in now if v.judge == metric and _num(v.value)]
+        found = robust_outliers([float(v.value) for v in mine], ref, policy)
+        outliers = [(z, mine[i].trace_id, float(mine[i].value)) for z, i in found]
         if outliers:
             alerts.append(
                 Alert(

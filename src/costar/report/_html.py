@@ -1,7 +1,9 @@
 """One self-contained HTML report: pass rates with intervals, metric distributions, the paired
-comparison with a baseline, and every failing verdict with its rationale, evidence and a link
-to the trace in the MLflow UI. No scripts, no external resources; all text is escaped, and
-secrets are redacted from the finished document."""
+comparison with a baseline and its regressed scenarios side by side, and every failing verdict
+with its rationale, evidence, a link to the trace in the MLflow UI and the trace's transcript
+(opened in place, the verdict's evidence highlighted). No scripts and no external resources (a
+Content-Security-Policy enforces both); all text is escaped, and secrets are redacted from the
+finished document."""
 
 from __future__ import annotations
 
@@ -11,8 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costar.assess import JudgeDelta, JudgeSummary, quantile
-from costar.judges import Verdict
+from costar.judges import TraceView, Verdict
+from costar.report._regressions import CSS as REGRESSION_CSS
+from costar.report._regressions import regressions, regressions_html
+from costar.report._transcript import transcript
+from costar.report._transcript_html import CSS as TRANSCRIPT_CSS
+from costar.report._transcript_html import transcript_html
 from costar.traces._redact import Redactor
+
+MAX_TRANSCRIPTS = 200  # failing verdicts shown with their transcript; the rest link to the UI
+POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -20,6 +30,8 @@ h1{font-size:1.5em}h2{margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%}td,th{padding:4px 8px;border-bottom:1px solid #eee;
 text-align:left;vertical-align:top}.fail{color:#b00020}.ok{color:#1b7f3b}.muted{color:#777}
 code{font-size:12px}svg text{font:12px system-ui,sans-serif}
+tr.transcript-row>td{padding:0 8px 8px 24px;border-bottom:1px solid #ddd}
+details>summary{cursor:pointer;color:#3050c0}
 """
 
 
@@ -38,7 +50,22 @@ class ReportInput:
     ui_url: str = "http://127.0.0.1:5000"
     experiment_id: str = "0"
     redact: list[str] = field(default_factory=list)  # the project's own secret patterns
+    views: dict[str, TraceView] = field(default_factory=dict)  # traces shown as transcripts
+    baseline_verdicts: list[Verdict] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)  # extra HTML sections (coverage), escaped
+
+    def shown_traces(self) -> set[str]:
+        """The traces whose transcripts the report shows: those of failing verdicts (up to
+        MAX_TRANSCRIPTS) and the two of each regressed scenario."""
+        ids = {v.trace_id for v in _failing(self.verdicts)[:MAX_TRANSCRIPTS]}
+        for r in regressions(self.deltas or {}, self.baseline_verdicts, self.verdicts):
+            ids |= {r.baseline_trace, r.candidate_trace}
+        return ids
+
+
+def _failing(verdicts: list[Verdict]) -> list[Verdict]:
+    bad = [v for v in verdicts if v.passed is False or v.status == "error"]
+    return sorted(bad, key=lambda v: (v.judge, v.scenario_id, v.trial))
 
 
 def _e(value: Any) -> str:
@@ -50,7 +77,7 @@ def trace_link(data: ReportInput, trace_id: str) -> str:
         f"{data.ui_url.rstrip('/')}/#/experiments/{data.experiment_id}/traces"
         f"?selectedEvaluationId={trace_id}"
     )
-    return f'<a href="{_e(url)}" class="trace">{_e(trace_id[:16])}</a>'
+    return f'<a href="{_e(url)}" class="trace">{_e(trace_id)}</a>'
 
 
 def rate_chart(data: ReportInput) -> str:
@@ -142,18 +169,19 @@ def comparison_table(data: ReportInput) -> str:
         "<th>p</th><th>regressed</th><th>fixed</th></tr>"
     )
     return (
-        f"<h2>Against baseline {_e(data.baseline_id or '')[:12]}</h2>"
+        f"<h2>Against baseline {_e(data.baseline_id or '')}</h2>"
         f'<p class="muted">Paired by scenario; sign-flip permutation test.</p>'
         f'<table id="comparison">{head}{"".join(rows)}</table>'
     )
 
 
 def failures_table(data: ReportInput) -> str:
-    bad = [v for v in data.verdicts if v.passed is False or v.status == "error"]
+    bad = _failing(data.verdicts)
     if not bad:
         return '<p class="ok">No failing verdicts.</p>'
+    red = Redactor(data.redact)
     rows = []
-    for v in sorted(bad, key=lambda v: (v.judge, v.scenario_id, v.trial)):
+    for i, v in enumerate(bad):
         result = "error" if v.status == "error" else "fail"
         spans = (
             ", ".join(f"<code>{_e(s)}</code>" for s in v.evidence)
@@ -165,6 +193,16 @@ def failures_table(data: ReportInput) -> str:
             f"<td>{_e(v.error or v.rationale)}</td><td>{spans}</td>"
             f"<td>{trace_link(data, v.trace_id)}</td></tr>"
         )
+        view = data.views.get(v.trace_id) if i < MAX_TRANSCRIPTS else None
+        if view is None:
+            why = "not embedded (too many failures)" if i >= MAX_TRANSCRIPTS else "not found"
+            body = f'<span class="muted">transcript {why}: costar show {_e(v.trace_id)}</span>'
+        else:
+            body = (
+                "<details><summary>transcript</summary>"
+                f"{transcript_html(transcript(view, [v], red))}</details>"
+            )
+        rows.append(f'<tr class="transcript-row"><td colspan="6">{body}</td></tr>')
     head = (
         "<tr><th>judge</th><th>scenario</th><th>result</th><th>rationale</th>"
         "<th>evidence spans</th><th>trace</th></tr>"
@@ -172,14 +210,26 @@ def failures_table(data: ReportInput) -> str:
     return f'<table id="failures">{head}{"".join(rows)}</table>'
 
 
+def regressions_section(data: ReportInput) -> str:
+    if not data.deltas:
+        return ""
+    found = regressions(data.deltas, data.baseline_verdicts, data.verdicts)
+    body = regressions_html(
+        found, data.views, data.baseline_verdicts, data.verdicts, Redactor(data.redact)
+    )
+    return f'<h2>Regressed scenarios</h2><div id="regressions">{body}</div>'
+
+
 def render_html(data: ReportInput) -> str:
     """The whole report as one HTML document."""
     judged = sum(1 for s in data.summary.values() if s.rate is not None)
     stamp = time.strftime("%Y-%m-%d %H:%M")
     return Redactor(data.redact).text(f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>costar report {_e(data.run_id[:12])}</title>
-<style>{CSS}</style></head><body>
-<h1>costar report: run <code>{_e(data.run_id[:12])}</code> {_e(data.run_name)}</h1>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{POLICY}">
+<title>costar report {_e(data.run_id)}</title>
+<style>{CSS}{TRANSCRIPT_CSS}{REGRESSION_CSS}</style></head><body>
+<h1>costar report: run <code>{_e(data.run_id)}</code> {_e(data.run_name)}</h1>
 <p>agent <code>{_e(data.agent)}</code>, version <code>{_e(data.agent_version)}</code>;
 {len(data.verdicts)} verdicts from {judged} pass/fail judges; made {stamp}.</p>
 <h2>Pass rates with 95% intervals</h2>
@@ -187,6 +237,7 @@ def render_html(data: ReportInput) -> str:
 blue tick: the baseline's rate.</p>
 {rate_chart(data)}
 {comparison_table(data)}
+{regressions_section(data)}
 <h2>Metrics</h2>
 {metric_rows(data)}
 <h2>Failing verdicts</h2>

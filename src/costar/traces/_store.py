@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -30,6 +31,7 @@ from costar.traces._redact import Redactor
 RUN_TAG = f"{TAG_PREFIX}run_id"
 _LINK_CHUNK = 100  # MLflow's limit for link_traces_to_run
 _SEARCH_PAGE = 500  # the REST API refuses more per page
+_ID_PREFIX = re.compile(r"[A-Za-z0-9-]{1,64}")  # no LIKE wildcards (% and _)
 
 
 def quiet_mlflow() -> None:
@@ -346,6 +348,24 @@ class TraceStore:
         except Exception as exc:
             raise StoreError(f"cannot read traces of run {run_id}: {exc}") from exc
         return rows
+
+    def find_traces(self, prefix: str, limit: int = 2) -> list[str]:
+        """Ids of this experiment's traces that start with `prefix` (up to `limit`), for
+        resolving the unique prefixes users type (as `git` accepts short hashes)."""
+        if not _ID_PREFIX.fullmatch(prefix):
+            return []  # no stored id holds other characters; never reaches the filter
+        self._connect()
+        try:
+            found = self._tracing.search_traces(
+                locations=[self.experiment_id],
+                filter_string=f"attributes.request_id LIKE '{prefix}%'",
+                max_results=limit,
+                include_spans=False,
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot search traces in {self.tracking_uri}: {exc}") from exc
+        ids = [(t.info if hasattr(t, "info") else t).trace_id for t in found]
+        return [i for i in ids if i.startswith(prefix)]
 
     def get_traces(self, trace_ids: Iterable[str]) -> list[Any]:
         """Full MLflow traces (with spans) by id."""
