@@ -124,9 +124,9 @@ def generate(
             FromSpecConfig(
                 **common,
                 root=settings.root,
-                prompts=prompt or [],
-                skills=skills or [],
-                tools=tools,
+                prompts=[p.resolve() for p in prompt or []],
+                skills=[p.resolve() for p in skills or []],
+                tools=str(Path(tools).resolve()) if tools and Path(tools).is_file() else tools,
                 model=model,
             ),
             progress=progress_printer(as_json),
