@@ -20,6 +20,7 @@ PACKAGES = [
     "costar.harness",
     "costar.traces",
     "costar.cli",
+    "costar.discover",
 ]
 
 

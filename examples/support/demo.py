@@ -12,6 +12,8 @@ agreement with them is measured, and the next traces worth labelling are listed.
 agent loop: `costar refine` with a scripted stand-in for a coding assistant
 (assistant/fix_refunds.py) fixes the refund scenarios the judges caught, on a branch of a copy
 of this example (.costar/refine-demo, its own git repository), and prints the reviewer's report.
+Last, production traffic (production_requests.txt) is measured against the suite: `costar
+coverage` ends the demo with the share covered and the largest gaps.
 Extra arguments go to `costar run` (default: --trials 2).
 """
 
@@ -57,6 +59,7 @@ def main() -> int:
             or history_demo(env, args)
             or judge_loop_demo(env)
             or refine_demo(HERE / ".costar" / "refine-demo", env)
+            or coverage_demo(env)
         )
 
 
@@ -139,6 +142,24 @@ def refine_demo(target: Path, env: dict[str, str]) -> int:
     if reports:
         print(reports[-1].read_text(encoding="utf-8"), flush=True)
     return code
+
+
+def coverage_demo(env: dict[str, str]) -> int:
+    """Production traffic (production_requests.txt, served by the agent through replay.py into
+    its own store), then `costar coverage`: how much of it the suite covers, and the gaps.
+    Ends with the coverage line."""
+    print("== production coverage: which requests the suite covers", flush=True)
+    store = HERE / ".costar" / "production.db"
+    store.unlink(missing_ok=True)
+    uri = f"sqlite:///{store}"
+    serve = [sys.executable, str(HERE / "replay.py"), "--tracking-uri", uri, "--requests",
+             str(HERE / "production_requests.txt")]  # fmt: skip
+    code = subprocess.call(serve, cwd=HERE, env=env, stdout=subprocess.DEVNULL)
+    if code:
+        return code
+    return subprocess.call(
+        [COSTAR, "coverage", "support-production", "--tracking-uri", uri], cwd=HERE, env=env
+    )
 
 
 if __name__ == "__main__":

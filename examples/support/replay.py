@@ -12,6 +12,9 @@ traces. Each trace carries the tag `costar.setup` (the initial state it ran agai
     python replay.py --tracking-uri http://127.0.0.1:5000 --rounds 3
     costar monitor --tracking-uri http://127.0.0.1:5000 --experiment support-production
 
+`--requests production_requests.txt` serves other requests than the suite's (some that no
+scenario covers), for `costar coverage`.
+
 Offline, the model is the scripted fake LLM (fake_llm.yaml); with COSTAR_MODEL set, that model.
 """
 
@@ -37,6 +40,13 @@ def absolute(setup: dict, base: Path) -> dict:
         if isinstance(spec, dict) and "sql_file" in spec:
             spec["sql_file"] = str((base / spec["sql_file"]).resolve())
     return setup
+
+
+def as_request(item, text: str):
+    """A request: `text` from the user, against `item`'s initial state."""
+    from dataclasses import replace
+
+    return replace(item, scenario=item.scenario.model_copy(update={"input": text}))
 
 
 def serve_one(agent_cls, item, mlflow) -> str:
@@ -85,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="Times through the requests.")
     parser.add_argument("--interval", type=float, default=0.0, help="Seconds between requests.")
     parser.add_argument("--scenario", action="append", help="Only these scenario ids.")
+    parser.add_argument(
+        "--requests",
+        type=Path,
+        help="Serve these requests instead (a text file, one request a line, # comments), "
+        "each against the first scenario's initial state.",
+    )
     args = parser.parse_args(argv)
 
     from costar._env import quiet_dependencies
@@ -105,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         for s in load_suite(HERE / "scenarios").scenarios
         if not args.scenario or s.id in args.scenario
     ]
+    if args.requests:
+        lines = args.requests.read_text(encoding="utf-8").splitlines()
+        texts = [t.strip() for t in lines if t.strip() and not t.startswith("#")]
+        items = [as_request(items[0], text) for text in texts]
     fake = None
     if not os.environ.get("COSTAR_MODEL"):
         fake = FakeLLM(HERE / "fake_llm.yaml").start()

@@ -128,6 +128,12 @@ class Settings(BaseModel):
         "(0: any judge error fails; `--allow-errors` never fails).",
     )
 
+    embedding_model: str | None = Field(
+        None,
+        description="Embedding model (e.g. openai:/text-embedding-3-small) for `costar scenario "
+        "generate`, `costar coverage` and `costar discover`; default none: TF-IDF, no model.",
+    )
+
     @field_validator("redact")
     @classmethod
     def _valid_patterns(cls, value: list[str]) -> list[str]:

@@ -123,7 +123,9 @@ def _scenarios(
     if not suite_path:
         return {}
     try:
-        loaded = load_suite(suite_path, allow_outside_fixtures=allow_outside).scenarios
+        loaded = load_suite(
+            suite_path, allow_outside_fixtures=allow_outside, include_drafts=True
+        ).scenarios
     except CostarError as exc:
         first = str(exc).splitlines()[0]
         summary.warnings.append(

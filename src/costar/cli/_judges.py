@@ -65,7 +65,12 @@ def judges_consistency(
     suite = info.params.get("suite")
     outside = settings.allow_outside_fixtures
     scenarios = (
-        {s.id: s.scenario for s in load_suite(suite, allow_outside_fixtures=outside).scenarios}
+        {
+            s.id: s.scenario
+            for s in load_suite(
+                suite, allow_outside_fixtures=outside, include_drafts=True
+            ).scenarios
+        }
         if suite
         else {}
     )

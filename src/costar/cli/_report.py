@@ -23,6 +23,13 @@ def report(
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
     ] = None,
+    coverage_of: Annotated[
+        str | None,
+        typer.Option(
+            "--coverage",
+            help="Add coverage of this production experiment to the HTML report.",
+        ),
+    ] = None,
     ui_url: Annotated[
         str, typer.Option("--ui-url", help="MLflow UI address for the report's trace links.")
     ] = "http://127.0.0.1:5000",
@@ -75,6 +82,13 @@ def report(
     if html_file:
         from costar.report import ReportInput, load_views, render_html
 
+        sections = []
+        if coverage_of:
+            from costar.cli._coverage import coverage_config
+            from costar.discover import coverage
+            from costar.report import coverage_section
+
+            sections.append(coverage_section(coverage(coverage_config(settings, coverage_of))))
         data = ReportInput(
             run_id=run.run_id,
             run_name=run.name,
@@ -88,6 +102,7 @@ def report(
             experiment_id=store.experiment_id,
             redact=settings.redact,
             baseline_verdicts=base_found,
+            sections=sections,
         )
         data.views = load_views(store, data.shown_traces())
         html_file.write_text(render_html(data), encoding="utf-8")

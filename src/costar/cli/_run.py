@@ -46,6 +46,14 @@ def run(
     keep_workspaces: Annotated[
         bool, typer.Option("--keep-workspaces", help="Keep each trial's workspace folder.")
     ] = False,
+    include_drafts: Annotated[
+        bool,
+        typer.Option(
+            "--include-drafts",
+            help="Also run draft scenarios (`costar scenario generate`); the gate still leaves "
+            "them out until they are accepted.",
+        ),
+    ] = False,
     resume: Annotated[
         str | None,
         typer.Option("--resume", help="Run id to resume: runs only the trials with no trace."),
@@ -112,6 +120,7 @@ def run(
             tags=tag,
             scenarios=scenario,
             keep_workspaces=keep_workspaces,
+            include_drafts=include_drafts or None,
             resume=resume,
             name=name,
         )
@@ -275,6 +284,11 @@ def _print_summary(summary: Any) -> None:
         f"trials: {summary.ok} ok, {summary.error} error, {summary.timeout} timeout{resumed}"
         f"  |  traces written: {summary.written}  |  wall: {summary.wall_seconds:.1f} s"
     )
+    if summary.drafts_skipped:
+        out.print(
+            f"{summary.drafts_skipped} draft scenario(s) left out: review them, then "
+            "`costar scenario accept` (or run them with --include-drafts)"
+        )
     out.print(f"agent: {summary.agent}  version: {summary.agent_version}")
     out.print(f"run id: {summary.run_id}")
     out.print(f"store: {summary.tracking_uri}", soft_wrap=True)

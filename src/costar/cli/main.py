@@ -17,8 +17,11 @@ from costar._exceptions import CostarError
 from costar.cli import (
     _align,
     _assess,
+    _coverage,
+    _discover,
     _fake_llm,
     _gate,
+    _generate,
     _import,
     _judges,
     _label,
@@ -100,9 +103,15 @@ _add(app, _label.label)
 _add(app, _align.align)
 _add(app, _monitor.monitor)
 
-scenario_app = _group("Scenario files: make them from production traces.")
+scenario_app = _group(
+    "Scenario files: make them from production traces, generate drafts, accept drafts."
+)
 _add(scenario_app, _scenario.from_trace, "from-trace")
+_add(scenario_app, _generate.generate, "generate")
+_add(scenario_app, _generate.accept, "accept")
 app.add_typer(scenario_app, name="scenario")
+_add(app, _coverage.coverage)
+_add(app, _discover.discover)
 
 _add(app, _refine.refine)
 

@@ -15,7 +15,7 @@ from typing import Any
 from costar.assess import JudgeDelta, compare_runs, summarise
 from costar.gate._decide import JudgeDecision, decide
 from costar.gate._policy import GatePolicy
-from costar.gate._runs import incomparable
+from costar.gate._runs import draft_scenarios, incomparable
 from costar.harness._deps import diff, run_manifest
 from costar.judges import Verdict
 
@@ -112,7 +112,13 @@ def evaluate(
     runs: tuple[Any, Any] | None = None,
 ) -> GateResult:
     """Apply the policy to the candidate's verdicts, paired with the baseline's (None: only
-    the absolute rules apply). `runs` (the two RunInfos) lets the gate check their suites."""
+    the absolute rules apply). `runs` (the two RunInfos) lets the gate check their suites and
+    leave out the draft scenarios either ran (`--include-drafts`): drafts are never gated."""
+    if runs is not None:
+        drafts = draft_scenarios(runs[0]) | draft_scenarios(runs[1])
+        candidate = [v for v in candidate if v.scenario_id not in drafts]
+        if baseline is not None:
+            baseline = [v for v in baseline if v.scenario_id not in drafts]
     cand = summarise(candidate)
     gated = gated_judges(policy, candidate)
     checks: list[GateCheck] = []

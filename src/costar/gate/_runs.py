@@ -15,6 +15,7 @@ from typing import Any
 
 from costar._exceptions import NotFoundError
 from costar.gate._policy import GatePolicy
+from costar.harness import DRAFTS_PARAM
 from costar.harness._run import SUITE_TAG, suite_label
 from costar.judges import Verdict
 
@@ -64,6 +65,11 @@ def suite_of(run: Any) -> SuiteId | None:
         tags=_listed(run.params.get("tags")),
         scenarios=_listed(run.params.get("scenarios")),
     )
+
+
+def draft_scenarios(run: Any) -> set[str]:
+    """The draft scenarios a stored run (a RunInfo) ran with `--include-drafts`: never gated."""
+    return set(_listed(run.params.get(DRAFTS_PARAM)))
 
 
 def planned_suite(suite: Path, root: Path, tags: list[str], scenarios: list[str]) -> SuiteId:

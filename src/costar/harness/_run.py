@@ -67,6 +67,9 @@ class RunConfig(BaseModel):
     only_failed: str | None = Field(
         None, description="The run whose failed scenarios this run re-runs (recorded as a tag)."
     )
+    include_drafts: bool = Field(
+        False, description="Also run draft scenarios (they are never gated; see DRAFTS_PARAM)."
+    )
 
 
 ONLY_FAILED_TAG = "costar.only_failed"
@@ -99,6 +102,7 @@ class RunSummary:
     tracking_uri: str = ""
     experiment_id: str = ""
     scenarios: int = 0
+    drafts_skipped: int = 0  # draft scenarios left out (no --include-drafts)
     by_scenario: dict[str, dict[str, int]] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)  # trials in error or timeout
 
@@ -122,9 +126,13 @@ def _params(config: RunConfig, suite: Suite, version: str) -> dict[str, Any]:
         "scenario_count": len(suite.scenarios),
         "suite_hash": suite.hash(),
         "agent_version": version,
+        "include_drafts": config.include_drafts,
+        DRAFTS_PARAM: json.dumps(sorted(s.id for s in suite.scenarios if s.scenario.draft)),
     }
 
 
+# the draft scenarios a run ran (`--include-drafts`), so the gate can leave them out
+DRAFTS_PARAM = "drafts"
 SUITE_TAG = "costar.suite"
 
 
@@ -150,6 +158,7 @@ def _resume_config(config: RunConfig, store: TraceStore) -> tuple[RunConfig, str
             "tags": json.loads(p.get("tags", "[]")),
             "scenarios": json.loads(p.get("scenarios", "[]")),
             "timeout": float(p.get("timeout", config.timeout)),
+            "include_drafts": p.get("include_drafts") == "True",
         }
     )
     return resumed, run.run_id
@@ -233,7 +242,11 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
     if config.resume:
         config, run_id = _resume_config(config, store)
     suite = load_suite(
-        config.suite, config.tags or None, config.scenarios or None, config.allow_outside_fixtures
+        config.suite,
+        config.tags or None,
+        config.scenarios or None,
+        config.allow_outside_fixtures,
+        include_drafts=config.include_drafts,
     )
     agent = resolve_agent(config.agent, config.root, config.autolog)
     extra = (
@@ -293,6 +306,7 @@ def _record(
         tracking_uri=config.tracking_uri,
         experiment_id=store.experiment_id,
         scenarios=len(suite.scenarios),
+        drafts_skipped=suite.drafts_skipped,
     )
     options = TrialOptions(
         run_id=run_id,

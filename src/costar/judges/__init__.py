@@ -3,6 +3,7 @@
 from costar.judges._judge import ENTRY_POINT_GROUP, Judge, JudgeSpec, build, judge, registered
 from costar.judges._load import default_judges, describe, load_judges, narrow, unknown_judges
 from costar.judges._metrics import DEFAULT_METRICS, cost_usd, metrics
+from costar.judges._prompt import data_rule, delimit
 from costar.judges._verdict import VERDICT_VERSION, JudgeCost, Outcome, Verdict, skip
 from costar.judges._view import SpanView, ToolCallView, TraceView, TurnView
 
@@ -21,7 +22,9 @@ __all__ = [
     "Verdict",
     "build",
     "cost_usd",
+    "data_rule",
     "default_judges",
+    "delimit",
     "describe",
     "judge",
     "load_judges",

@@ -1,11 +1,12 @@
 """The one client every LLM use in costar goes through.
 
-`LLMClient.chat(messages, tools=None, response_format=None, **params)` calls an
-OpenAI-compatible chat-completions endpoint and returns a ChatResult (text, tool calls, usage,
-latency). Every attempt has a timeout; 429 (honouring Retry-After), 5xx, timeouts, connection
-failures and unreadable answers are retried a bounded number of times with exponential backoff;
-then a typed LLMError is raised. Inside a costar trial, each call is recorded as a CHAT_MODEL
-span with token usage in MLflow's conventions.
+`LLMClient.chat(messages, tools=None, response_format=None, **params)` calls an OpenAI-
+compatible chat-completions endpoint and returns a ChatResult (text, tool calls, usage,
+latency); `LLMClient.embed(texts)` calls its embeddings endpoint. Every attempt has a timeout;
+429 (honouring Retry-After), 5xx, timeouts, connection failures and unreadable answers are
+retried a bounded number of times with exponential backoff; then a typed LLMError is raised.
+Inside a costar trial, each call is recorded as a CHAT_MODEL span with token usage in MLflow's
+conventions.
 """
 
 from __future__ import annotations
@@ -108,13 +109,24 @@ class LLMClient:
             step.set_attribute("costar.llm.attempts", result.attempts)
         return result
 
-    def _call(self, body: dict[str, Any]) -> ChatResult:
+    def embed(self, texts: list[str], batch: int = 256) -> list[list[float]]:
+        """One embedding vector per text, from the model's embeddings endpoint (the same
+        timeouts and retries as `chat`), in the order given."""
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), batch):
+            body = {"model": self.endpoint.model, "input": texts[start : start + batch]}
+            vectors += self._call(body, self.endpoint.embeddings_url, _parse_embeddings)
+        return vectors
+
+    def _call(self, body: dict[str, Any], url: str | None = None, parse: Any = None) -> Any:
         last: _Retryable | None = None
         for attempt in range(1, self.max_retries + 2):
             start = time.monotonic()
             try:
-                data = self._post(body)
-                return _parse(data, time.monotonic() - start, attempt)
+                data = self._post(
+                    body, url or self.endpoint.chat_url, "choices" if url is None else "data"
+                )
+                return (parse or _parse)(data, time.monotonic() - start, attempt)
             except _Retryable as exc:
                 last = exc
                 if attempt > self.max_retries:
@@ -127,9 +139,9 @@ class LLMClient:
             attempts=self.max_retries + 1,
         )
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, body: dict[str, Any], url: str, key: str) -> dict[str, Any]:
         try:
-            response = self._http.post(self.endpoint.chat_url, json=body)
+            response = self._http.post(url, json=body)
         except httpx.TimeoutException as exc:
             raise _Retryable(LLMTimeoutError, f"no answer within {self.timeout:g} s") from exc
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -154,8 +166,8 @@ class LLMClient:
             raise _Retryable(
                 LLMResponseError, f"answer is not JSON: {response.text[:120]!r}"
             ) from exc
-        if not isinstance(data, dict) or not data.get("choices"):
-            raise _Retryable(LLMResponseError, f"answer has no choices: {str(data)[:120]}")
+        if not isinstance(data, dict) or not data.get(key):
+            raise _Retryable(LLMResponseError, f"answer has no {key}: {str(data)[:120]}")
         return data
 
 
@@ -165,6 +177,14 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _parse_embeddings(data: dict[str, Any], latency: float, attempts: int) -> list[list[float]]:
+    try:
+        rows = sorted(data["data"], key=lambda row: int(row.get("index", 0)))
+        return [[float(x) for x in row["embedding"]] for row in rows]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _Retryable(LLMResponseError, f"answer is not a list of embeddings: {exc}") from exc
 
 
 def _parse(data: dict[str, Any], latency: float, attempts: int) -> ChatResult:

@@ -35,6 +35,10 @@ class Endpoint:
     def chat_url(self) -> str:
         return f"{self.base_url.rstrip('/')}/chat/completions"
 
+    @property
+    def embeddings_url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/embeddings"
+
 
 def parse_model(model_uri: str) -> tuple[str, str]:
     """('openai', 'gpt-4.1-mini') from 'openai:/gpt-4.1-mini'."""

@@ -21,7 +21,7 @@ from costar._exceptions import InputError
 from costar._input import load_jsonl
 from costar.judges import TraceView, Verdict
 
-SETUP_TAG = "costar.setup"
+SETUP_TAG = "costar.setup"  # a production trace's initial state, as a scenario `setup` in JSON
 
 
 def user_turns(view: TraceView) -> list[str]:
@@ -64,23 +64,35 @@ def _relative(setup: dict[str, Any], folder: Path | None) -> dict[str, Any]:
 
 
 def scenario_text(
-    view: TraceView, verdicts: list[Verdict], folder: Path | None = None
+    view: TraceView,
+    verdicts: list[Verdict],
+    folder: Path | None = None,
+    *,
+    sid: str | None = None,
+    tags: list[str] | None = None,
+    description: str | None = None,
+    comments: list[str] | None = None,
+    draft: bool = False,
 ) -> tuple[str, str]:
-    """(scenario id, YAML text) for one trace; fixture paths relative to `folder`."""
-    sid = f"prod-{view.trace_id.removeprefix('tr-')[:12]}"
+    """(scenario id, YAML text) for one trace; fixture paths relative to `folder`. The keyword
+    arguments let generation reuse it: another id, tags, description and header comments, and
+    `draft` marks the file a generated draft (`draft: true`, `source: generated`)."""
+    sid = sid or f"prod-{view.trace_id.removeprefix('tr-')[:12]}"
     turns = user_turns(view) or ["TODO: the user's message (the trace recorded none)"]
     failing = [v for v in verdicts if v.status == "ok" and v.passed is False]
     setup_raw = view.tags.get(SETUP_TAG)
+    about = description or (
+        f"From production trace {view.trace_id}"
+        + (f"; failed {', '.join(sorted({v.judge for v in failing}))}" if failing else "")
+    )
     lines = [
+        *(f"# {c}" for c in comments or []),
         f"# Candidate scenario from production trace {view.trace_id}, written by costar.",
         "# Review it: complete the expectations, then move it into the suite.",
         f"id: {sid}",
-        "description: "
-        + json.dumps(
-            f"From production trace {view.trace_id}"
-            + (f"; failed {', '.join(sorted({v.judge for v in failing}))}" if failing else "")
-        ),
-        "tags: [production, regression]",
+        "description: " + json.dumps(about),
+        f"tags: [{', '.join(tags or ['production', 'regression'])}]",
+        *(["draft: true", "source: generated"] if draft else []),
     ]
     if setup_raw:
         try:

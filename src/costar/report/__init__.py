@@ -3,6 +3,7 @@ structure) and the history of a suite across runs (sparklines and plots). The pe
 of `costar report` live in the CLI."""
 
 from costar.report._console import transcript_renderables
+from costar.report._coverage import coverage_page, coverage_section
 from costar.report._history import (
     History,
     MetricPoint,
@@ -48,6 +49,8 @@ __all__ = [
     "Transcript",
     "TurnBlock",
     "VerdictLine",
+    "coverage_page",
+    "coverage_section",
     "failed_trials",
     "history",
     "history_renderables",

@@ -52,6 +52,7 @@ class ReportInput:
     redact: list[str] = field(default_factory=list)  # the project's own secret patterns
     views: dict[str, TraceView] = field(default_factory=dict)  # traces shown as transcripts
     baseline_verdicts: list[Verdict] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)  # extra HTML sections (coverage), escaped
 
     def shown_traces(self) -> set[str]:
         """The traces whose transcripts the report shows: those of failing verdicts (up to
@@ -241,5 +242,6 @@ blue tick: the baseline's rate.</p>
 {metric_rows(data)}
 <h2>Failing verdicts</h2>
 {failures_table(data)}
+{"".join(data.sections)}
 </body></html>
 """)

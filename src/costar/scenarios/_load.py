@@ -53,6 +53,7 @@ class Suite:
 
     root: Path
     scenarios: list[LoadedScenario] = field(default_factory=list)
+    drafts_skipped: int = 0  # draft scenarios left out (`include_drafts` was off)
 
     @property
     def ids(self) -> list[str]:
@@ -260,8 +261,12 @@ def load_suite(
     tags: list[str] | None = None,
     ids: list[str] | None = None,
     allow_outside_fixtures: bool = False,
+    include_drafts: bool = False,
 ) -> Suite:
     """Load and validate every scenario under `folder`, then filter by tags and ids (globs).
+
+    Draft scenarios (`draft: true`, written by `costar scenario generate`) are validated but
+    left out unless `include_drafts`; how many were left out is `Suite.drafts_skipped`.
 
     Fixture paths (`from:`, `sql_file:`) must resolve, symlinks followed, inside the suite
     folder unless `allow_outside_fixtures` (the project's opt-in) is true.
@@ -295,15 +300,23 @@ def load_suite(
             scenarios.append(item)
     if problems:
         raise ScenarioError(problems)
+    drafts = 0 if include_drafts else sum(s.scenario.draft for s in scenarios)
     selected = [
         s
         for s in scenarios
-        if (not tags or set(tags) & set(s.scenario.tags))
+        if (include_drafts or not s.scenario.draft)
+        and (not tags or set(tags) & set(s.scenario.tags))
         and (not ids or any(fnmatch.fnmatchcase(s.id, pattern) for pattern in ids))
     ]
     if not selected:
+        hint = (
+            f"; {drafts} draft scenario(s) are left out until accepted (costar scenario accept) "
+            "or run with --include-drafts"
+            if drafts
+            else ""
+        )
         raise UsageError(
             f"{root}: no scenario matches the filters (tags={tags or []}, scenarios={ids or []}; "
-            f"available ids: {', '.join(sorted(seen)[:10])})"
+            f"available ids: {', '.join(sorted(seen)[:10])}){hint}"
         )
-    return Suite(root=root, scenarios=selected)
+    return Suite(root=root, scenarios=selected, drafts_skipped=drafts)

@@ -38,7 +38,7 @@ def _omit_when_empty(
     costar re-scores nothing."""
     data = handler(model)
     for name in fields:
-        if name in data and data[name] in (None, [], {}):
+        if name in data and (data[name] is None or data[name] is False or data[name] in ([], {})):
             del data[name]
     return data
 
@@ -317,6 +317,11 @@ class Scenario(_Strict):
         default_factory=dict,
         description="The matrix values this scenario was expanded with (set when loading).",
     )
+    draft: bool = Field(
+        False,
+        description="A candidate written by costar (`costar scenario generate`): never run, "
+        "assessed into a gate or gated until a person accepts it (`costar scenario accept`).",
+    )
 
     @model_validator(mode="after")
     def _expanded(self) -> Scenario:
@@ -328,7 +333,7 @@ class Scenario(_Strict):
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _omit_when_empty(self, handler, ("judges", "matrix", "variant"))
+        return _omit_when_empty(self, handler, ("judges", "matrix", "variant", "draft"))
 
     @field_validator("input")
     @classmethod

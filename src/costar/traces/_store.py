@@ -372,6 +372,35 @@ class TraceStore:
         self._connect()
         return list(self._tracing.batch_get_traces(list(trace_ids)))
 
+    def experiment_traces(self, limit: int | None = None, batch: int = 200) -> Iterator[list[Any]]:
+        """Every finished trace of the experiment (at most `limit`, newest first), with spans,
+        in batches of `batch`: memory stays bounded however many the experiment holds."""
+        self._connect()
+        token, seen = None, 0
+        try:
+            while limit is None or seen < limit:
+                page = self._tracing.search_traces(
+                    locations=[self.experiment_id],
+                    order_by=["timestamp_ms DESC"],
+                    max_results=_SEARCH_PAGE,
+                    page_token=token,
+                    include_spans=False,
+                )
+                ids = [(t.info if hasattr(t, "info") else t).trace_id for t in page]
+                ids = ids[: None if limit is None else limit - seen]
+                for start in range(0, len(ids), batch):
+                    yield self.get_traces(ids[start : start + batch])
+                seen += len(ids)
+                token = getattr(page, "token", None)
+                if not token or not ids:
+                    return
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"cannot read the traces of experiment {self.experiment_name!r}: {exc}"
+            ) from exc
+
 
 def _row(info: Any) -> TraceRow:
     tags = info.tags
