@@ -148,9 +148,11 @@ def load_judges(
             aligned += sorted((target / "aligned").glob("*.y*ml"))
         elif target.exists():
             files.append(target)
+    # Python files first: their @costar.judge_tool functions are there for YAML judges' tools
+    imported = {path: _import_file(path) for path in files + aligned if path.suffix == ".py"}
     for path in files + aligned:  # aligned definitions (`costar align`) come last and win
         if path.suffix == ".py":
-            project += [dataclasses.replace(j, root=root) for j in _import_file(path)]
+            project += [dataclasses.replace(j, root=root) for j in imported[path]]
         elif path.suffix in (".yaml", ".yml"):
             found, defaults = _yaml_file(path, root)
             project += found
