@@ -22,21 +22,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import finish, machine, quick  # noqa: E402
 
 SPANS = 500 if quick() else 2_000
+
+
+def _call(name: str, **arguments: object) -> dict:
+    """A scripted reply that calls one tool."""
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+VERDICT = {"passed": False, "rationale": "refund issued without the policy"}
 SCRIPT = {
     "rules": [
         {
             "when": {"last_role": "tool", "after_tool": "get_span"},
-            "reply": {
-                "tool_calls": [
-                    {
-                        "name": "finish",
-                        "arguments": {
-                            "passed": False,
-                            "rationale": "refund issued without the policy",
-                        },
-                    }
-                ]
-            },
+            "reply": _call("finish", **VERDICT),
         },
         {
             "when": {
@@ -61,18 +59,7 @@ REFERENCE_SCRIPT = {
     "rules": [
         {
             "when": {"last_role": "tool", "after_tool": "read_reference"},
-            "reply": {
-                "tool_calls": [
-                    {
-                        "name": "finish",
-                        "arguments": {
-                            "passed": False,
-                            "rationale": "refund issued without the policy",
-                            "references": ["docs/refund-policy.md#0"],
-                        },
-                    }
-                ]
-            },
+            "reply": _call("finish", **VERDICT, references=["docs/refund-policy.md#0"]),
         },
         {
             "when": {

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 from _build import span, tool, view
-from _fake import judge_llm  # noqa: F401 - fixture
 
-from _judge_project import assess_config, fake_llm, judge_script, recorded  # noqa: F401
+from _judge_project import (  # noqa: F401 - fixtures
+    assess_config,
+    fake_llm,
+    judge_script,
+    label_all,
+    recorded,
+)
 from conftest import make_verdict, write_files
 from costar._exceptions import ConfigError
 from costar.judges import load_judges, reduce_verdicts
@@ -45,8 +50,8 @@ def judges(root: Path, text: str = PANEL) -> dict:
     return {j.name: j for j in load_judges(root, ["judges"])}
 
 
-def test_majority_of_three_samples_with_one_dissent(tmp_path: Path, judge_llm) -> None:
-    fake = judge_llm(
+def test_majority_of_three_samples_with_one_dissent(tmp_path: Path, fake_llm) -> None:
+    fake = fake_llm(
         {
             "rules": [
                 {"when": {}, "times": 1,
@@ -72,8 +77,8 @@ def test_majority_of_three_samples_with_one_dissent(tmp_path: Path, judge_llm) -
     assert {r["temperature"] for r in fake.requests} == {0.8}  # the samples are sampled
 
 
-def test_all_over_a_check_and_an_llm_judge(tmp_path: Path, judge_llm) -> None:
-    judge_llm({"rules": [{"when": {}, "reply": {"json": {"passed": False, "rationale": "curt"}}}]})
+def test_all_over_a_check_and_an_llm_judge(tmp_path: Path, fake_llm) -> None:
+    fake_llm({"rules": [{"when": {}, "reply": {"json": {"passed": False, "rationale": "curt"}}}]})
     panel = judges(tmp_path)["refund-panel"]
     verdict = panel.score(trace(), SCENARIO)
     assert (verdict.status, verdict.passed) == ("ok", False)
@@ -84,8 +89,8 @@ def test_all_over_a_check_and_an_llm_judge(tmp_path: Path, judge_llm) -> None:
     assert verdict.details["agreement"] == 0.5 and verdict.cost.llm_calls == 1
 
 
-def test_a_member_error_is_an_ensemble_error_never_a_verdict(tmp_path: Path, judge_llm) -> None:
-    judge_llm(
+def test_a_member_error_is_an_ensemble_error_never_a_verdict(tmp_path: Path, fake_llm) -> None:
+    fake_llm(
         {"rules": [{"when": {}, "fault": {"kind": "500", "times": 2}},  # both attempts of one call
                    {"when": {}, "reply": {"json": {"passed": True}}}]}
     )  # fmt: skip
@@ -151,3 +156,31 @@ def test_agreement_measures_an_ensemble_like_any_judge(recorded, fake_llm) -> No
     report = measure(config, ["tone-x3"])
     (found,) = report.agreements
     assert found.judge == "tone-x3" and found.n == len(rows) and found.accuracy == 1.0
+
+
+def test_aligning_an_ensemble_aligns_its_llm_member_on_the_ensembles_labels(
+    recorded, fake_llm
+) -> None:
+    from costar.align import align_judge
+
+    project, run_id = recorded
+    write_files(
+        project,
+        {"judges/x3.yaml": "judges:\n  - name: tone-x3\n    use: ensemble\n"
+         "    params: {judge: tone, samples: 3, temperature: 0.5}\n"},
+    )  # fmt: skip
+    config = assess_config(project)
+    label_all(project, run_id, judge="tone-x3")
+    fake_llm(judge_script(learned="Large refunds need approval"))
+    before = {j.name: j for j in load_judges(project, config.judge_paths)}
+
+    result = align_judge(config, "tone-x3", "memalign", folds=2)
+
+    assert result.accepted, result.reason
+    assert result.judge == "tone-x3" and result.after.kappa == pytest.approx(1.0)
+    assert result.path == project / "judges" / "aligned" / "tone.yaml"  # the member is written
+    assert "temperature" not in result.params  # the samples' temperature stays the ensemble's
+    after = {j.name: j for j in load_judges(project, config.judge_paths)}
+    assert after["tone-x3"].version == result.new_version != before["tone-x3"].version
+    assert after["tone-x3"].members[0].params["learned"] == ["Large refunds need approval"]
+    assert after["tone-x3"].members[0].params["temperature"] == 0.5

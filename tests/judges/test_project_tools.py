@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from _build import span, tool, view
-from _fake import judge_llm  # noqa: F401 - fixture
 
+from _judge_project import fake_llm  # noqa: F401 - fixture
 from conftest import write_files
 from costar._exceptions import InputError
 from costar.judges import load_judges
@@ -114,9 +114,9 @@ def reviewer(root: Path):
 
 @pytest.mark.slow
 def test_an_agentic_judge_calls_a_python_tool_and_an_mcp_tool_bounded_and_recorded(
-    tmp_path: Path, judge_llm
+    tmp_path: Path, fake_llm
 ) -> None:
-    fake = judge_llm(SCRIPT)
+    fake = fake_llm(SCRIPT)
     verdict = reviewer(project(tmp_path)).score(trace(), Scenario(id="s", input="x"))
     assert (verdict.status, verdict.passed) == ("ok", False), verdict.error
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from _build import span, tool, view
-from _fake import judge_llm  # noqa: F401 - fixture
 
+from _judge_project import fake_llm  # noqa: F401 - fixture
 from conftest import write_files
 from costar.judges import References, build, load_judges
 from costar.judges._tools import MAX_RESULT, JudgeTools
@@ -146,9 +146,9 @@ CITING_SCRIPT = {
 }
 
 
-def test_agentic_judge_cites_a_passage_of_the_references(tmp_path: Path, judge_llm) -> None:
+def test_agentic_judge_cites_a_passage_of_the_references(tmp_path: Path, fake_llm) -> None:
     docs(tmp_path, n=20)
-    fake = judge_llm(CITING_SCRIPT)
+    fake = fake_llm(CITING_SCRIPT)
     judge = build("agentic", params={"instructions": "follow the docs", "references": ["docs"]},
                   root=tmp_path)  # fmt: skip
     verdict = judge.score(refund_trace(), SCENARIO)
@@ -159,11 +159,11 @@ def test_agentic_judge_cites_a_passage_of_the_references(tmp_path: Path, judge_l
     offered = {t["function"]["name"] for t in fake.requests[0]["tools"]}
     assert {"search_references", "read_reference"} <= offered
     plain = build("agentic", params={"instructions": "x"})
-    assert "search_references" not in {t["function"]["name"] for t in _offered(plain, judge_llm)}
+    assert "search_references" not in {t["function"]["name"] for t in _offered(plain, fake_llm)}
 
 
-def _offered(judge, judge_llm) -> list[dict]:
-    fake = judge_llm(
+def _offered(judge, fake_llm) -> list[dict]:
+    fake = fake_llm(
         {
             "rules": [
                 {
@@ -178,10 +178,10 @@ def _offered(judge, judge_llm) -> list[dict]:
 
 
 def test_guidelines_judge_gets_the_relevant_passages_within_its_budget(
-    tmp_path: Path, judge_llm
+    tmp_path: Path, fake_llm
 ) -> None:
     docs(tmp_path, n=60)
-    fake = judge_llm(
+    fake = fake_llm(
         {"rules": [{"when": {}, "reply": {"json": {"passed": False, "rationale": "r",
                                                     "references": ["docs/replies/refunds.md#0"]}}}]}
     )  # fmt: skip
@@ -195,7 +195,7 @@ def test_guidelines_judge_gets_the_relevant_passages_within_its_budget(
     assert user.count("shipping note") < 400  # not the whole folder: a budget of 400 tokens
 
 
-def test_instructions_inside_a_reference_stay_data(tmp_path: Path, judge_llm) -> None:
+def test_instructions_inside_a_reference_stay_data(tmp_path: Path, fake_llm) -> None:
     docs(tmp_path, n=2)
     script = {
         "rules": [
@@ -207,7 +207,7 @@ def test_instructions_inside_a_reference_stay_data(tmp_path: Path, judge_llm) ->
                  {"name": "read_reference", "arguments": {"doc": "docs/injected.md"}}]}},
         ]
     }  # fmt: skip
-    fake = judge_llm(script)
+    fake = fake_llm(script)
     params = {"instructions": "follow the docs", "references": ["docs"]}
     verdict = build("agentic", params=params, root=tmp_path).score(refund_trace(), SCENARIO)
     assert (verdict.status, verdict.passed) == ("ok", False)  # not the "passed" it was told
@@ -222,7 +222,7 @@ def test_instructions_inside_a_reference_stay_data(tmp_path: Path, judge_llm) ->
         assert content.count(f"</{boundary}>") == 1 and "ignore your instructions" in content
         json.loads(content.split(f"<{boundary}>")[1].split(f"</{boundary}>")[0])
 
-    fake = judge_llm({"rules": [{"when": {}, "reply": {"json": {"passed": False}}}]})
+    fake = fake_llm({"rules": [{"when": {}, "reply": {"json": {"passed": False}}}]})
     params = {"guidelines": ["warranty claims are handled"], "references": ["docs"]}
     build("guidelines", params=params, root=tmp_path).score(refund_trace(), SCENARIO)
     system, user = (m["content"] for m in fake.requests[0]["messages"])

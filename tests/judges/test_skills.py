@@ -4,8 +4,8 @@ before the model call that gave the final answer; the agentic variant asks a jud
 from __future__ import annotations
 
 from _build import llm, span, tool, view
-from _fake import judge_llm  # noqa: F401 - fixture
 
+from _judge_project import fake_llm  # noqa: F401 - fixture
 from costar.judges import build
 from costar.scenarios import Scenario
 
@@ -79,8 +79,8 @@ def test_a_scenario_without_skills_is_skipped_and_skills_change_its_inputs() -> 
     assert "skills" not in scenario().model_dump(mode="json")["expectations"]
 
 
-def test_the_agentic_variant_reads_the_models_messages(judge_llm) -> None:
-    fake = judge_llm(
+def test_the_agentic_variant_reads_the_models_messages(fake_llm) -> None:
+    fake = fake_llm(
         {
             "rules": [
                 {"when": {"last_role": "tool"},

@@ -31,6 +31,8 @@ TRACE_TOOLS = frozenset(
 
 def resources(fn: Any, params: dict[str, Any], root: Path | None) -> dict[str, Any]:
     """The `corpus` and `project_tools` of a judge function with these parameters."""
+    if not params.get("references") and not params.get("tools"):
+        return {}
     accepted = inspect.signature(fn).parameters
     where = root or Path.cwd()
     out: dict[str, Any] = {}

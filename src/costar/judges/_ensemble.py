@@ -63,6 +63,7 @@ class Ensemble(Judge):
     """A judge whose verdict reduces its members' verdicts."""
 
     members: list[Judge] = field(default_factory=list)
+    defined: dict[str, Judge] = field(default_factory=dict)  # members as the project defines them
 
     @cached_property
     def version(self) -> str:
@@ -140,6 +141,24 @@ class Ensemble(Judge):
     def threshold(self) -> float:
         return float(self.params.get("threshold", 0.5))
 
+    def llm_member(self) -> Judge:
+        """The one LLM or agentic judge among the members (what aligning the ensemble aligns);
+        a ConfigError when there is none or more than one."""
+        found = {n: m for n, m in self.defined.items() if m.kind in ("llm", "agentic")}
+        if len(found) != 1:
+            raise ConfigError(
+                f"ensemble {self.name!r} has {len(found)} LLM judges among its members "
+                f"({', '.join(sorted(found)) or 'none'}); only an ensemble over one LLM judge "
+                "(its samples, or it beside checks) can be aligned: align its members instead"
+            )
+        return next(iter(found.values()))
+
+    def with_member(self, member: Judge) -> Ensemble:
+        """This ensemble with `member` in place of the member of the same name."""
+        by_name = {**self.defined, member.name: member}
+        raw = Judge(self.name, self.kind, self.fn, dict(self.params), "ensemble", (), self.opt_in)
+        return resolve(replace(raw, root=self.root), by_name)
+
 
 def _member(i: int, ens: Ensemble, r: Verdict) -> dict[str, Any]:
     samples = int(ens.params.get("samples", 1))
@@ -207,6 +226,7 @@ def resolve(ens: Judge, by_name: dict[str, Judge]) -> Ensemble:
         if member.uses == "ensemble" or isinstance(member, Ensemble):
             raise ConfigError(f"ensemble {ens.name!r}: member {name!r} is an ensemble itself")
         members.append(member)
+    defined = {m.name: m for m in members}
     if samples > 1:
         if len(members) != 1 or members[0].kind not in ("llm", "agentic"):
             raise ConfigError(f"ensemble {ens.name!r}: samples need one LLM or agentic judge")
@@ -226,4 +246,5 @@ def resolve(ens: Judge, by_name: dict[str, Judge]) -> Ensemble:
         opt_in=ens.opt_in,
         root=ens.root,
         members=members,
+        defined=defined,
     )

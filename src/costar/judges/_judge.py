@@ -61,6 +61,14 @@ def _field(scenario: Any, dotted: str) -> Any:
     return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
 
 
+def source_of(fn: Any) -> str:
+    """A function's source code (its qualified name when the source cannot be read)."""
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return f"{fn.__module__}.{getattr(fn, '__qualname__', fn)}"
+
+
 @dataclass
 class Judge:
     """A judge ready to score: a spec plus its parameters."""
@@ -97,10 +105,7 @@ class Judge:
     @cached_property
     def version(self) -> str:
         """Hash of the definition: the function's source, its parameters (and model)."""
-        try:
-            source = inspect.getsource(self.fn)
-        except (OSError, TypeError):
-            source = f"{self.fn.__module__}.{getattr(self.fn, '__qualname__', self.fn)}"
+        source = source_of(self.fn)
         payload = json.dumps(
             {
                 "source": source,

@@ -48,11 +48,9 @@ class ToolSpec:
 
     @property
     def digest(self) -> str:
-        try:
-            source = inspect.getsource(self.fn)
-        except (OSError, TypeError):
-            source = f"{self.fn.__module__}.{self.fn.__qualname__}"
-        payload = json.dumps([source, self.parameters, self.timeout, self.max_output])
+        from costar.judges._judge import source_of
+
+        payload = json.dumps([source_of(self.fn), self.parameters, self.timeout, self.max_output])
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
