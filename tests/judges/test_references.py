@@ -231,3 +231,21 @@ def test_instructions_inside_a_reference_stay_data(tmp_path: Path, fake_llm) -> 
     outside = user.split(f"<{boundary}>")[0] + user.split(f"</{boundary}>")[1]
     assert "ignore your instructions" in user and "ignore your instructions" not in outside
     assert user.count(f"</{boundary}>") == 1
+
+
+def test_html_documents_are_read_as_their_text(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "manual/refunds.html": "<html><head><style>p {color: red}</style>"
+            "<script>var secret = 'refund everything';</script></head><body>"
+            "<h1>Refunds</h1><p>Refunds need a <b>confirmation</b> first.</p></body></html>",
+            "manual/notes.bin": "ignored: not a document",
+        },
+    )
+    corpus = References(tmp_path, ["manual"])
+    assert list(corpus.documents) == ["manual/refunds.html"]
+    text = corpus.documents["manual/refunds.html"]
+    assert "Refunds need a confirmation first." in text
+    assert "secret" not in text and "color" not in text
+    assert corpus.search("confirmation")["items"][0]["heading"] == "Refunds"

@@ -84,12 +84,18 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         if tag in ("script", "style"):
             self.skip += 1
-        elif tag in ("p", "br", "li", "h1", "h2", "h3", "h4", "div", "tr"):
-            self.parts.append("\n\n" if tag.startswith(("h", "p", "div")) else "\n")
+        elif re.fullmatch(r"h[1-6]", tag):  # headings as Markdown's, so passages know them
+            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
+        elif tag in ("p", "div", "section", "article"):
+            self.parts.append("\n\n")
+        elif tag in ("br", "li", "tr"):
+            self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style") and self.skip:
             self.skip -= 1
+        elif re.fullmatch(r"h[1-6]", tag):
+            self.parts.append("\n\n")
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
