@@ -20,10 +20,9 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,19 +254,29 @@ def _offer(name: str, description: str, parameters: dict[str, Any]) -> dict[str,
     }
 
 
-_POOL = ThreadPoolExecutor(4, thread_name_prefix="costar-judge-tool")
-
-
 def _python_call(spec: ToolSpec, arguments: dict[str, Any]) -> str:
+    """Call the tool in a daemon thread and wait at most its timeout: a tool that never
+    returns is abandoned, and cannot keep the process from exiting."""
     try:
         inspect.signature(spec.fn).bind(**arguments)
     except TypeError as exc:
         raise ValueError(f"bad arguments for {spec.name}: {exc}") from None
-    future = _POOL.submit(spec.fn, **arguments)
-    try:
-        result = future.result(timeout=spec.timeout)
-    except FutureTimeout:
-        raise TimeoutError(f"{spec.name} took longer than {spec.timeout:g}s") from None
+    outcome: list[Any] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, spec.fn(**arguments)))
+        except Exception as exc:  # handed to the caller's thread
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=target, name=f"judge-tool-{spec.name}", daemon=True)
+    worker.start()
+    worker.join(spec.timeout)
+    if not outcome:
+        raise TimeoutError(f"{spec.name} took longer than {spec.timeout:g}s")
+    ok, result = outcome[0]
+    if not ok:
+        raise result
     return result if isinstance(result, str) else json.dumps(result, default=repr)
 
 
