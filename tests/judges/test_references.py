@@ -249,3 +249,41 @@ def test_html_documents_are_read_as_their_text(tmp_path: Path) -> None:
     assert "Refunds need a confirmation first." in text
     assert "secret" not in text and "color" not in text
     assert corpus.search("confirmation")["items"][0]["heading"] == "Refunds"
+
+
+def pdf(lines: list[str]) -> bytes:
+    """A one-page PDF whose text is `lines` (Helvetica), written by hand."""
+    text = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({t}) Tj T*" for t in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        "/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        f"<< /Length {len(text)} >>\nstream\n{text}\nendstream",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return out + trailer.encode()
+
+
+def test_pdf_documents_are_read_as_their_text(tmp_path: Path) -> None:
+    pytest.importorskip("pypdf")
+    folder = tmp_path / "manual"
+    folder.mkdir()
+    (folder / "policy.pdf").write_bytes(pdf(["Refund policy", "Damaged items are refunded."]))
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    from costar._exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot read the PDF broken.pdf"):
+        References(tmp_path, ["manual"])
+    (folder / "broken.pdf").unlink()
+    corpus = References(tmp_path, ["manual"])
+    assert "Damaged items are refunded." in corpus.documents["manual/policy.pdf"]
+    assert corpus.search("damaged refunded")["items"][0]["doc"] == "manual/policy.pdf"

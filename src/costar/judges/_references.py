@@ -1,11 +1,12 @@
 """Reference documents a judge reads: a project's docs, searched and paged, never read whole.
 
 A judge declares `references: [docs/, style.md]` (files or folders in the project, Markdown,
-text, reStructuredText or HTML; HTML is read as its text). The documents are split into
-passages at headings and blank lines (at most `PASSAGE` characters each) and ranked by BM25
-against a query. A passage is named `path#offset` (its first character in the document), so a
-verdict's cited passage can be found again. The content hash of every document (`digest`) is
-part of the judge's version: editing the docs re-scores exactly the judges that read them.
+text, reStructuredText, HTML read as its text, PDF through pypdf, the `references` extra).
+The documents are split into passages at headings and blank lines (at most `PASSAGE`
+characters each) and ranked by BM25 against a query. A passage is named `path#offset` (its
+first character in the document), so a verdict's cited passage can be found again. The
+content hash of every document (`digest`) is part of the judge's version: editing the docs
+re-scores exactly the judges that read them.
 
 Reference text is data: it reaches a judge model JSON-encoded inside the same nonce boundary
 as trace content (see `_prompt`).
@@ -24,7 +25,7 @@ from typing import Any
 
 from costar._exceptions import ConfigError
 
-SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".html", ".htm")
+SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".html", ".htm", ".pdf")
 PASSAGE = 1_200  # characters of one passage at most
 MAX_DOCUMENTS = 5_000
 MAX_BYTES = 2_000_000  # of one document
@@ -102,7 +103,26 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+def _pdf(path: Path) -> str:
+    """A PDF's text, page by page, through pypdf (the `references` extra)."""
+    try:
+        import pypdf
+    except ImportError:
+        raise ConfigError(
+            f"references: {path.name} is a PDF; reading PDFs needs pypdf: "
+            "pip install 'costar[references]'"
+        ) from None
+    try:
+        reader = pypdf.PdfReader(path)
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    except Exception as exc:  # pypdf's errors for broken or encrypted files
+        raise ConfigError(f"references: cannot read the PDF {path.name}: {exc}") from exc
+    return "\n\n".join(p for p in pages if p)[:MAX_BYTES]
+
+
 def _read(path: Path) -> str:
+    if path.suffix.lower() == ".pdf":
+        return _pdf(path)
     raw = path.read_bytes()[:MAX_BYTES].decode("utf-8", errors="replace")
     if path.suffix.lower() in (".html", ".htm"):
         parser = _Text()
