@@ -20,8 +20,11 @@ from costar.harness import run_suite, settings_to_config
 def _failing_trace(project: Path) -> str:
     settings = load_settings(start=project)
     summary = run_suite(settings_to_config(settings))
-    assess(AssessConfig(root=project, tracking_uri=settings.store_uri(), run_ids=[summary.run_id],
-                        mirror=False))  # fmt: skip
+    assess(
+        AssessConfig(
+            root=project, tracking_uri=settings.store_uri(), run_ids=[summary.run_id], mirror=False
+        )
+    )
     (failure,) = summary.failures or [None]
     assert failure is None  # the trial ran; it is the judge that fails it
     from costar.traces import TraceStore
@@ -39,9 +42,14 @@ def _run_of(project: Path, trace_id: str) -> str:
 
 def _config(project: Path, trace_id: str, **fields) -> ExplainConfig:
     settings = load_settings(start=project)
-    return ExplainConfig(root=project, tracking_uri=settings.store_uri(), target=trace_id,
-                         judges=["final-state"], read_only=settings.read_only,
-                         **fields)  # fmt: skip
+    return ExplainConfig(
+        root=project,
+        tracking_uri=settings.store_uri(),
+        target=trace_id,
+        judges=["final-state"],
+        read_only=settings.read_only,
+        **fields,
+    )
 
 
 def test_attribution_names_step_3_and_the_corrected_replay_confirms_it(
@@ -63,6 +71,26 @@ def test_attribution_names_step_3_and_the_corrected_replay_confirms_it(
     agent_calls = [r for r in server.requests[before:] if "refund agent" in json.dumps(r)]
     assert len(agent_calls) == 3  # steps 4, 6 and the reply: live model calls after step 3
     assert load(refund_project, trace_id)[0].status == "confirmed"
+    _the_refine_brief_carries_it(refund_project, trace_id)
+
+
+def _the_refine_brief_carries_it(project: Path, trace_id: str) -> None:
+    from costar.assess import VerdictStore
+    from costar.refine._brief import build_brief, cause_report
+    from costar.refine._loop import _causes
+
+    verdicts = VerdictStore(project / ".costar" / "verdicts.db").for_traces([trace_id])
+    brief = build_brief(
+        "", verdicts, {}, {"refund-kettle"}, ["refund_agent.py"], [], _causes(project, verdicts)
+    )
+    text = brief.to_markdown()
+    assert "Attributed cause (confirmed: with this step corrected" in text
+    assert "step 3, tool_result `lookup_order`" in text
+    assert '"status": "delivered"' in text  # what the step should have produced
+    fix = "--- a/refund_agent.py\n+++ b/refund_agent.py\n@@ class Shop:\n-    def lookup_order("
+    assert cause_report(brief, fix)[0]["touched"] is True
+    other = "--- a/refund_agent.py\n+++ b/refund_agent.py\n@@ def add_note\n+        pass"
+    assert cause_report(brief, other)[0]["touched"] is False
 
 
 def test_a_decoy_attribution_is_refuted(refund_project: Path, fake) -> None:
