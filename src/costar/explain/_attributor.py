@@ -103,6 +103,7 @@ def attribute(
     boundary = new_boundary()
     tools = StepTools(view, steps, boundary)
     facts = {
+        "scenario": view.scenario_id,
         "judge": verdict.judge,
         "why it failed": (verdict.rationale or "")[:1000],
         "steps": tools.t_list_steps()["items"][:20],

@@ -54,6 +54,7 @@ class ExplainConfig(BaseModel):
     target: str = Field(description="A trace id, or a run id (every failing trace of it).")
     judges: list[str] = Field(default_factory=list, description="Only these judges' failures.")
     model: str | None = Field(None, description="The attributor's model; default the judges'.")
+    agentic: bool = Field(True, description="Ask the attributor; false: evidence alone.")
     verify: bool = Field(False, description="Check each attribution by counterfactual replay.")
     trials: int = Field(1, ge=1, description="Counterfactual trials per attribution.")
     timeout: float = Field(120.0, gt=0)
@@ -170,7 +171,7 @@ def explain(config: ExplainConfig, say: Any = None) -> ExplainSummary:
     }
     scenarios = _scenarios(store, {v.run_id for v in views.values()})
     project = {j.name: j for j in load_judges(config.root, config.judge_paths)}
-    model = judge_model(config.model)
+    model = judge_model(config.model) if config.agentic else None
     for verdict in sorted(failing, key=lambda v: (v.scenario_id, v.trial, v.judge)):
         view = views.get(verdict.trace_id)
         if view is None:
@@ -196,6 +197,7 @@ def explain(config: ExplainConfig, say: Any = None) -> ExplainSummary:
                 )
             else:
                 say(f"verifying {view.scenario_id}#{view.trial} step {attribution.step}")
+                scenario_read_only = scenario.expectations.read_only if scenario else []
                 check = verify(
                     attribution,
                     view,
@@ -207,6 +209,7 @@ def explain(config: ExplainConfig, say: Any = None) -> ExplainSummary:
                     config.verdict_store,
                     config.trials,
                     config.timeout,
+                    [*config.read_only, *scenario_read_only],
                 )
             attribution.verification, attribution.status = check, check.status
         summary.attributions.append(attribution)

@@ -4,7 +4,10 @@ substitute the correction the attributor proposed, continue live, and re-judge.
 Through the harness's public API only: a new run of the one scenario, `trials` times, with
 ReplayConfig serving the recorded tool results and model calls of steps before the attributed
 one (`models`: calls through costar.llm), the correction at that step, and everything after it
-live. The attribution is confirmed when the judge passes every counterfactual trial, refuted
+live. Only model calls and read-only tools (the project's and the scenario's `read_only`) are
+served: a tool that changes state runs again with the same arguments, so the final state is
+rebuilt, not skipped; and a state-changing tool's result is never substituted (that would drop
+its effect on the state, which is what a final-state check reads). The attribution is confirmed when the judge passes every counterfactual trial, refuted
 when any still fails, and unverifiable when the step cannot be substituted (a user turn, the
 final reply, no correction, a correction equal to what was recorded, an imported trial, or an
 agent that never reached the step under replay) or a counterfactual trial did not finish.
@@ -62,6 +65,7 @@ def verify(
     verdict_store: str | None,
     trials: int = 1,
     timeout: float = 120.0,
+    read_only: list[str] | None = None,
 ) -> Verification:
     """Run the counterfactual; see the module docstring."""
     from costar.assess import AssessConfig, score_traces
@@ -88,6 +92,14 @@ def verify(
         or view.tags.get("costar.imported")
     ):
         return _unverifiable("the trial was imported: there is no agent to replay")
+    if attribution.correction is None:
+        return _unverifiable("the attributor proposed no correction")
+    safe = sorted(set(read_only or []))
+    if step.kind == "tool" and step.name not in safe:
+        return _unverifiable(
+            f"{step.name} is not declared read-only (read_only in costar.toml or the scenario): "
+            "substituting its result would drop its effect on the state"
+        )
     substitute = _substitute(attribution, step)
     if isinstance(substitute, str):
         return _unverifiable(substitute)
@@ -106,6 +118,8 @@ def verify(
         replay=ReplayConfig(
             run_id=run.run_id,
             models=True,
+            tools=safe,
+            serve_tools=bool(safe),
             trial=view.trial,
             until_step=step.index - 1,
             substitutions={step.index: substitute},

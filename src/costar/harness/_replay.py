@@ -78,6 +78,7 @@ class ReplayConfig(BaseModel):
     until_step: int | None = Field(None, ge=0, description="Serve recorded steps 1..K only.")
     strict: bool = Field(False, description="A call with no recording fails (else runs live).")
     models: bool = Field(False, description="Also serve model calls made through costar.llm.")
+    serve_tools: bool = Field(True, description="False: serve no tool (model calls only).")
     trial: int | None = Field(None, description="Serve every trial from this recorded trial.")
     substitutions: dict[int, Substitute] = Field(
         default_factory=dict, description="Step number -> the corrected result served there."
@@ -119,7 +120,9 @@ class TrialReplay:
             self._counts[key] += 1
         if kind == "llm" and not self.config.models:
             return "live", None
-        if kind == "tool" and self.config.tools and name not in self.config.tools:
+        if kind == "tool" and (
+            not self.config.serve_tools or (self.config.tools and name not in self.config.tools)
+        ):
             return "live", None
         step = self._steps.get((key, occurrence))
         if step is None:
