@@ -183,7 +183,8 @@ def blame(c: dict[str, Any], steps: int) -> dict[str, Any]:
             "reason": "planted cause",
             "correction": c["correction"],
         }
-    mode = WRONG_MODES[(c["i"] // 5) % len(WRONG_MODES)]
+    m = c["i"] // 5  # the wrong cases' modes rotate against the kinds, so every pairing occurs
+    mode = WRONG_MODES[(m + m // 4) % len(WRONG_MODES)]
     order = c["order"]
     if mode == "symptom":
         return {
@@ -320,6 +321,13 @@ def synthetic() -> dict[str, Any]:
         a.status == "confirmed" and a.step == planted[a.scenario_id] for a in found.attributions
     )
     false_conf = counts["confirmed"] - confirmed_right
+    wrong_modes = {
+        WRONG_MODES[((c["i"] // 5) + (c["i"] // 5) // 4) % 4] + ":" + c["kind"]: next(
+            a.status for a in found.attributions if a.scenario_id == c["scenario"]["id"]
+        )
+        for c in cases
+        if c["i"] % 5 == 4
+    }
     calls = sum(a.llm_calls for a in found.attributions)
     by_kind = {
         k: sum(a.status == "confirmed" for a in found.attributions if k in a.scenario_id)
@@ -340,6 +348,7 @@ def synthetic() -> dict[str, Any]:
         "unverifiable": counts["unverifiable"],
         "false_confirmations": false_conf,
         "confirmed_by_kind": by_kind,
+        "wrong_attributions": wrong_modes,
         "llm_calls_per_explanation": round(calls / n, 2) if n else None,
         "seconds": round(seconds, 1),
         "notes": found.notes[:3],

@@ -62,7 +62,13 @@ def find_evidence(
         touching = [s for s in writes if _values(s.inputs) & literals]
         first = (touching or writes)[:1]
         for step in first:
-            add(step, "state_change", f"{step.name} changed the state the failing check queries")
+            known = "" if skip else " (no read_only tools declared: any tool may write)"
+            add(
+                step,
+                "state_change",
+                f"{step.name} is the first call that may have changed "
+                f"what the failing check queries{known}",
+            )
     for span_id in verdict.evidence:
         if span_id in by_span:
             add(by_span[span_id], "cited", f"cited by judge {verdict.judge}")

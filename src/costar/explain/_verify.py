@@ -7,10 +7,15 @@ one (`models`: calls through costar.llm), the correction at that step, and every
 live. Only model calls and read-only tools (the project's and the scenario's `read_only`) are
 served: a tool that changes state runs again with the same arguments, so the final state is
 rebuilt, not skipped; and a state-changing tool's result is never substituted (that would drop
-its effect on the state, which is what a final-state check reads). The attribution is confirmed when the judge passes every counterfactual trial, refuted
-when any still fails, and unverifiable when the step cannot be substituted (a user turn, the
-final reply, no correction, a correction equal to what was recorded, an imported trial, or an
-agent that never reached the step under replay) or a counterfactual trial did not finish.
+its effect on the state, which is what a final-state check reads). The attribution is confirmed
+when the judge passes every counterfactual trial, refuted when any still fails, and
+unverifiable when the step cannot be substituted (a user turn, the final reply, no correction, a
+correction equal to what was recorded, an imported trial, or an agent that never reached the
+step under replay) or a counterfactual trial did not finish.
+
+What confirmation shows: the correction at this step is sufficient to fix the failure. It does not
+show the step is the earliest cause: a later model decision that acted on an earlier wrong
+result, "corrected" with hindsight, flips the verdict too (bench/attribution measures how often).
 """
 
 from __future__ import annotations
