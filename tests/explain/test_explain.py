@@ -143,3 +143,25 @@ def test_cli_explain_verify_and_assess_explain(refund_project: Path, fake) -> No
 def test_explaining_a_trace_with_no_verdicts_is_a_usage_error(refund_project: Path) -> None:
     with pytest.raises(UsageError, match="has no verdicts: run `costar assess`"):
         explain(_config(refund_project, "tr-" + "0" * 32))
+
+
+def test_a_wrong_call_is_corrected_at_the_decision_that_made_it(refund_project: Path, fake) -> None:
+    refund = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "c",
+                "type": "function",
+                "function": {"name": "issue_refund", "arguments": '{"order_id": 1042}'},
+            }
+        ],
+    }
+    fake(script(step=7, kind="tool_call", correction=refund))
+    trace_id = _failing_trace(refund_project)
+    (a,) = explain(_config(refund_project, trace_id, verify=True)).attributions
+    assert a.status == "confirmed"  # step 6, the model's decision to call add_note, replaced
+    assert "step 6 corrected" in a.verification.reason
+    fake(script(step=7, kind="tool_call", correction="do not call it"))
+    (a,) = explain(_config(refund_project, trace_id, verify=True)).attributions
+    assert a.status == "unverifiable" and "assistant message" in a.verification.reason

@@ -198,7 +198,7 @@ def explain(config: ExplainConfig, say: Any = None) -> ExplainSummary:
             else:
                 say(f"verifying {view.scenario_id}#{view.trial} step {attribution.step}")
                 scenario_read_only = scenario.expectations.read_only if scenario else []
-                check = verify(
+                check = _verified(
                     attribution,
                     view,
                     steps,
@@ -213,5 +213,16 @@ def explain(config: ExplainConfig, say: Any = None) -> ExplainSummary:
                 )
             attribution.verification, attribution.status = check, check.status
         summary.attributions.append(attribution)
-    save(config.root, summary.attributions)
+        save(config.root, [attribution])  # kept as it comes: an interruption loses none
     return summary
+
+
+def _verified(attribution: Attribution, *args: Any) -> Verification:
+    """The counterfactual's result; a failure to run it is recorded, not raised."""
+    try:
+        return verify(attribution, *args)
+    except CostarError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Verification(
+            status="unverifiable", reason=f"the counterfactual could not run: {first[:300]}"
+        )

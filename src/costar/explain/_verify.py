@@ -84,6 +84,16 @@ def verify(
     step = by_index.get(attribution.step)
     if step is None:
         return _unverifiable(f"the trace has no step {attribution.step}")
+    if attribution.kind == "tool_call" and step.kind == "tool":
+        # a wrong call is corrected where it was made: the model decision before it
+        fix = attribution.correction
+        decision = next((s for s in reversed(steps[: steps.index(step)]) if s.kind == "llm"), None)
+        if decision is None or not (isinstance(fix, dict) and {"role", "tool_calls"} & set(fix)):
+            return _unverifiable(
+                "a wrong call is corrected at the model decision that made it: the correction "
+                "must be the assistant message that decision should have sent"
+            )
+        step = decision
     later = [s for s in steps if s.index > step.index and s.kind != "user_turn"]
     if step.kind == "llm" and not later:
         return _unverifiable("the final reply is the symptom; a cause comes before it")
