@@ -28,6 +28,7 @@ from costar.agents import Agent, PythonAgent, resolve_agent
 from costar.harness._deps import MAX_TRACE_TAG, encode, manifest, run_manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
 from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
+from costar.harness._mcp_proxy import proxy_env
 from costar.harness._replay import REPLAY_TAG, ReplayBook, ReplayConfig
 from costar.harness._trial import TrialOptions, run_trial
 from costar.harness._version import agent_version
@@ -329,6 +330,7 @@ def _record(
     if deps:
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
     options.replay = book
+    options.env = proxy_env(config.mcp_servers, config.root)  # MCP calls recorded, replayable
     writer = TraceWriter(store.write, spill, redact=store.redactor.value)
     for record in leftovers:
         writer.submit(record)

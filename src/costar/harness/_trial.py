@@ -26,6 +26,7 @@ class TrialOptions:
     tags: dict[str, str]
     workspaces: set[Path] = field(default_factory=set)  # of trials still running
     replay: Any = None  # a ReplayBook (costar run --replay): recorded results served
+    env: dict[str, str] = field(default_factory=dict)  # for every trial (COSTAR_MCP_<NAME>)
 
 
 def run_trial(
@@ -66,7 +67,7 @@ def run_trial(
     recorder = Recorder()
     replay = options.replay.trial(scenario.id, trial) if options.replay is not None else None
     recorder.replay = replay
-    env = {**workspace.env, **replay.env()} if replay is not None else workspace.env
+    env = {**workspace.env, **options.env, **(replay.env() if replay is not None else {})}
     stderr_parts: list[str] = []
     stdout_parts: list[str] = []
     history: list[dict[str, object]] = []
