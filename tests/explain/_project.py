@@ -36,8 +36,8 @@ SCENARIO = f"""
 
 AGENT_RULES: list[dict[str, Any]] = [
     {
-        "when": {"system": "refund agent", "last_role": "user"},
-        "reply": {"tool_calls": [{"name": "lookup_order", "arguments": {"order_id": 1042}}]},
+        "when": {"system": "refund agent", "last_role": "user", "last_message": r"order (\d+)"},
+        "reply": {"tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "{1}"}}]},
     },
     {
         "when": {"system": "refund agent", "last_role": "tool", "not_after_tool": "read_policy"},

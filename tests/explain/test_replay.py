@@ -63,20 +63,16 @@ def test_a_call_with_no_recording_runs_live_or_fails_when_strict(
 ) -> None:
     fake()
     recorded, _ = _run(refund_project)
-    other = refund_project / "other"
-    other.mkdir()
-    make_project(other)
-    # a run of a different scenario id has no recording for this one: every call misses
-    (other / "scenarios" / "refund-kettle.yaml").rename(other / "scenarios" / "kettle-2.yaml")
-    spec = other / "scenarios" / "kettle-2.yaml"
-    spec.write_text(spec.read_text().replace("id: refund-kettle", "id: kettle-2"))
-    flags = {"suite": str(other / "scenarios")}
-    _, live = _run(refund_project, replay=ReplayConfig(run_id=recorded), **flags)
-    assert live.status == "ok"
-    assert not any(s.attributes.get("costar.replayed") for s in live.spans)
-    assert live.tags["costar.replay.misses"] == "3"
+    path = refund_project / "scenarios" / "refund-kettle.yaml"
+    path.write_text(path.read_text().replace("(order 1042)", "(order 1043)"))  # a new argument
+    _, live = _run(refund_project, replay=ReplayConfig(run_id=recorded))
+    lookup = live.spans_of("TOOL", "lookup_order")[0]
+    assert lookup.inputs == {"order_id": 1043} and "costar.replayed" not in lookup.attributes
+    assert "KeyError" in str(lookup.error)  # it ran live: the cache has no order 1043
+    assert live.spans_of("TOOL", "read_policy")[0].attributes["costar.replayed"] is True
+    assert live.tags["costar.replay.misses"] == "1"
 
-    _, strict = _run(refund_project, replay=ReplayConfig(run_id=recorded, strict=True), **flags)
+    _, strict = _run(refund_project, replay=ReplayConfig(run_id=recorded, strict=True))
     lookup = strict.spans_of("TOOL", "lookup_order")[0]
     assert "no recording of lookup_order" in (lookup.error or "")
     assert lookup.attributes["costar.replay.miss"] is True

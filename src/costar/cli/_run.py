@@ -111,7 +111,8 @@ def run(
         bool,
         typer.Option(
             "--replay-strict",
-            help="With --replay: a call with no recording fails (default: it runs live).",
+            help="With --replay: a call with no recording fails (default: it runs live; "
+            "with --until-step, calls past step K always run live).",
         ),
     ] = False,
     tracking_uri: TrackingUri = None,

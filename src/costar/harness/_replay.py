@@ -202,13 +202,19 @@ class TrialReplay:
 class ReplayBook:
     """The recorded run, loaded once, and the endpoint command agents ask."""
 
-    def __init__(self, config: ReplayConfig, store: TraceStore):
-        self.config = config
+    def __init__(self, config: ReplayConfig, store: TraceStore, scenarios: set[str] | None = None):
         run = store.get_run(config.run_id)
         self.config = config.model_copy(update={"run_id": run.run_id})
-        rows = store.run_traces(run.run_id)
+        rows = [  # only the scenarios this run will play
+            r
+            for r in store.run_traces(run.run_id)
+            if scenarios is None or r.scenario_id in scenarios
+        ]
         if not rows:
-            raise ConfigError(f"--replay {config.run_id}: run {run.run_id} has no traces")
+            raise ConfigError(
+                f"--replay {config.run_id}: run {run.run_id} has no traces of the scenarios to "
+                "run (replay a run of the same suite)"
+            )
         ids = {(r.scenario_id, r.trial): r.trace_id for r in rows}
         traces = {}
         for start in range(0, len(rows), 100):

@@ -258,7 +258,8 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
     )
     version = agent_version(config.root, config.agent_files, extra)
-    book = ReplayBook(config.replay, store) if config.replay else None  # before the run exists
+    ids = {s.id for s in suite.scenarios}
+    book = ReplayBook(config.replay, store, ids) if config.replay else None  # before the run
 
     deps: dict[str, Any] = {}
     if run_id is None:
