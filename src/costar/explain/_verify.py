@@ -80,6 +80,8 @@ def verify(
         return _unverifiable("no step was attributed")
     if attribution.kind == "user_turn":
         return _unverifiable("a user turn cannot be substituted (the user is not replayed)")
+    if attribution.correction is None:
+        return _unverifiable("the attributor proposed no correction")
     by_index = {s.index: s for s in steps}
     step = by_index.get(attribution.step)
     if step is None:
@@ -107,8 +109,6 @@ def verify(
         or view.tags.get("costar.imported")
     ):
         return _unverifiable("the trial was imported: there is no agent to replay")
-    if attribution.correction is None:
-        return _unverifiable("the attributor proposed no correction")
     safe = sorted(set(read_only or []))
     if step.kind == "tool" and step.name not in safe:
         return _unverifiable(
