@@ -30,7 +30,11 @@ SYSTEM = (
 )
 _STEP_KINDS = ["user_turn", "llm", "tool_call", "tool_result"]
 SCHEMAS = [
-    *(t for t in TOOL_SCHEMAS if t["function"]["name"] != "finish"),
+    *(  # the trace tools; not the judge's verdict or its reference documents
+        t
+        for t in TOOL_SCHEMAS
+        if t["function"]["name"] != "finish" and "reference" not in t["function"]["name"]
+    ),
     _fn(
         "list_steps",
         "List the numbered steps (kind, name, a short excerpt).",
