@@ -19,6 +19,7 @@ from costar.cli import (
     _assess,
     _coverage,
     _discover,
+    _explain,
     _fake_llm,
     _gate,
     _generate,
@@ -114,6 +115,7 @@ _add(app, _coverage.coverage)
 _add(app, _discover.discover)
 
 _add(app, _refine.refine)
+_add(app, _explain.explain)
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from costar.agents import Agent, PythonAgent, resolve_agent
 from costar.harness._deps import MAX_TRACE_TAG, encode, manifest, run_manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
 from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
+from costar.harness._mcp_proxy import proxy_env
+from costar.harness._replay import REPLAY_TAG, ReplayBook, ReplayConfig
 from costar.harness._trial import TrialOptions, run_trial
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite
@@ -69,6 +71,9 @@ class RunConfig(BaseModel):
     )
     include_drafts: bool = Field(
         False, description="Also run draft scenarios (they are never gated; see DRAFTS_PARAM)."
+    )
+    replay: ReplayConfig | None = Field(
+        None, description="Serve recorded tool results of an earlier run (costar run --replay)."
     )
 
 
@@ -253,6 +258,8 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
     )
     version = agent_version(config.root, config.agent_files, extra)
+    ids = {s.id for s in suite.scenarios}
+    book = ReplayBook(config.replay, store, ids) if config.replay else None  # before the run
 
     deps: dict[str, Any] = {}
     if run_id is None:
@@ -266,6 +273,8 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
             tags[DEPS_RUN_TAG] = encode(deps, 7900)
         if config.only_failed:
             tags[ONLY_FAILED_TAG] = config.only_failed
+        if book is not None:
+            tags[REPLAY_TAG] = book.config.run_id
         run_id = store.create_run(
             config.name or f"{suite.root.name}", _params(config, suite, version), tags=tags
         )
@@ -274,7 +283,9 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         deps = run_manifest(store.get_run(run_id))  # a resumed run records what it recorded
     cancel = threading.Event()
     with signals_set(cancel):
-        summary = _record(config, store, suite, agent, version, deps, run_id, cancel, progress)
+        summary = _record(
+            config, store, suite, agent, version, deps, run_id, cancel, progress, book
+        )
     summary.wall_seconds = round(time.monotonic() - started, 3)
     return summary
 
@@ -289,6 +300,7 @@ def _record(
     run_id: str,
     cancel: threading.Event,
     progress: Progress | None,
+    book: ReplayBook | None = None,
 ) -> RunSummary:
     spill = _spill_path(config, run_id)
     leftovers = _recover_spill(spill, store) if config.resume else []
@@ -318,6 +330,8 @@ def _record(
     )
     if deps:
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
+    options.replay = book
+    options.env = proxy_env(config.mcp_servers, config.root)  # MCP calls recorded, replayable
     writer = TraceWriter(store.write, spill, redact=store.redactor.value)
     for record in leftovers:
         writer.submit(record)
@@ -349,6 +363,8 @@ def _record(
         for path in list(options.workspaces):  # of in-process agents that would not stop
             shutil.rmtree(path, ignore_errors=True)
     _close_writer(writer, summary)
+    if options.replay is not None:
+        options.replay.close()
     if summary.spilled or leftovers:
         _prune_spill(spill, store)
     try:
