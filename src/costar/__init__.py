@@ -23,7 +23,7 @@ _EXPORTS = {
     "chat": "costar.llm",
     "judge": "costar.judges",
     "Outcome": "costar.judges",
-    "TraceView": "costar.judges",
+    "TraceView": "costar.traces",
     "LLMClient": "costar.llm",
 }
 

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from costar._exceptions import CostarError, ExitCode
-from costar.judges import Judge
-from costar.judges._llm_judges import criteria_text
-from costar.llm._endpoint import resolve_endpoint
+from costar.judges import Judge, criteria_text
+from costar.llm import resolve_endpoint
 
+# the alignment optimizers `costar align --optimizer` accepts (MLflow's)
 OPTIMIZERS = ("memalign", "gepa", "simba")
 _TEMPLATE = "\n\nThe user's request: {{ inputs }}\nThe agent's response: {{ outputs }}"
 

@@ -11,8 +11,7 @@ import threading
 import zlib
 from pathlib import Path
 
-from costar.judges import TraceView
-from costar.judges._view import COMPACT_VERSION
+from costar.judges import COMPACT_VERSION, TraceView
 
 
 class TraceCache:

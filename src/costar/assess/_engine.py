@@ -203,6 +203,7 @@ def score_traces(
 
 
 def _mirror(store: TraceStore, verdicts: list[Verdict]) -> list[tuple[str, str, str]]:
+    """Log `verdicts` to MLflow as Feedback on their traces (for the MLflow UI); their keys."""
     from mlflow.entities import AssessmentError, AssessmentSource, Feedback
 
     done = []

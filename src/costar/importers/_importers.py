@@ -174,6 +174,7 @@ def _safe_id(text: str, ids: dict[str, str]) -> str:
     return cleaned
 
 
+# the formats `costar import` reads, by name
 FORMATS = {"openai-chat": _openai, "tau-bench": _tau}
 
 

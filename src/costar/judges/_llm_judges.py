@@ -16,8 +16,8 @@ from costar.judges._judge import judge, judge_model
 from costar.judges._prompt import data_rule, delimit, new_boundary, render_trace
 from costar.judges._tools import TOOL_SCHEMAS, JudgeTools
 from costar.judges._verdict import JudgeCost, Outcome, skip
-from costar.judges._view import TraceView
 from costar.llm import ChatResult, get_client
+from costar.traces import TraceView
 
 SYSTEM = (
     "You are costar's judge: a strict, fair evaluator of an AI agent's behaviour. "

@@ -13,7 +13,7 @@ from typing import Any
 
 from costar.judges._checks import _rebuild
 from costar.judges._prompt import wrap
-from costar.judges._view import TraceView
+from costar.traces import TraceView
 
 MAX_RESULT = 8_192  # bytes of one tool result
 PAGE = 6_000  # characters of content per page

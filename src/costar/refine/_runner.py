@@ -12,9 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from costar.assess import AssessConfig, VerdictStore, assess
-from costar.assess._cache import TraceCache
-from costar.assess._engine import _views
+from costar.assess import AssessConfig, TraceCache, VerdictStore, assess
+from costar.assess import trace_views as _views
 from costar.judges import TraceView, Verdict, load_judges
 from costar.refine._assistants import ScenarioScore
 from costar.refine._config import RefineConfig, RefineError
