@@ -78,6 +78,7 @@ def test_too_few_labels_or_a_check_judge_is_a_clear_error(recorded, fake_llm) ->
         align_judge(cfg, "output-present")
 
 
+@pytest.mark.slow
 def test_align_command_exits_1_when_rejected_and_0_when_accepted(recorded, fake_llm) -> None:
     project, run_id = recorded
     label_all(project, run_id)

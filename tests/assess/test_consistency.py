@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import write_files
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
@@ -27,6 +29,7 @@ SCRIPT = {
 }
 
 
+@pytest.mark.slow
 def test_a_judge_that_wavers_once_splits_one_trace(project: Path) -> None:
     write_files(
         project,

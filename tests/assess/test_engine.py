@@ -142,6 +142,7 @@ def test_verdicts_are_mirrored_to_mlflow_as_feedback(recorded) -> None:
     assert assess(config(project, run_id, judges=["flaky"])).mirrored == 0  # no duplicates
 
 
+@pytest.mark.slow
 def test_cli_assess_and_verdicts(recorded) -> None:
     project, run_id = recorded
     cli = [sys.executable, "-m", "costar.cli"]
@@ -170,6 +171,7 @@ def test_cli_assess_and_verdicts(recorded) -> None:
     assert usage.returncode == 2 and "--last" in usage.stderr
 
 
+@pytest.mark.slow
 def test_verdict_store_takes_any_sqlalchemy_url(recorded, tmp_path: Path) -> None:
     project, run_id = recorded
     shared = f"sqlite:///{tmp_path / 'team' / 'verdicts.sqlite'}"
@@ -183,6 +185,7 @@ def test_verdict_store_takes_any_sqlalchemy_url(recorded, tmp_path: Path) -> Non
     assert len(json.loads(listed.stdout)) == 4
 
 
+@pytest.mark.slow
 def test_cli_report_with_a_paired_baseline(recorded) -> None:
     project, run_id = recorded
     second = run_suite(

@@ -98,6 +98,7 @@ def test_bad_policies(tmp_path: Path, text: str, message: str) -> None:
         load_policy(path)
 
 
+@pytest.mark.slow
 def test_cli_gate_exit_codes_and_files(project: Path, tmp_path: Path) -> None:
     write_files(
         project,
@@ -154,6 +155,7 @@ def test_cli_gate_exit_codes_and_files(project: Path, tmp_path: Path) -> None:
     assert bad_policy.returncode == 2 and bad_policy.stderr.startswith("costar: error: ")
 
 
+@pytest.mark.slow
 def test_cli_ci_runs_assesses_and_gates(project: Path) -> None:
     write_files(project, {f"scenarios/s{i}.yaml": f"id: s{i}\ninput: q{i}\n" for i in range(6)})
     cli = [sys.executable, "-m", "costar.cli", "ci"]
@@ -180,6 +182,7 @@ def test_cli_ci_runs_assesses_and_gates(project: Path) -> None:
     assert any(r.startswith("output-present: pass rate 100% -> 0%") for r in data["reasons"])
 
 
+@pytest.mark.slow
 def test_cli_gate_fails_on_judge_errors(project: Path) -> None:
     write_files(
         project,

@@ -193,6 +193,7 @@ def test_the_held_out_split_is_the_tagged_scenarios_or_a_stable_sample() -> None
     assert split_suite(untagged, "holdout", 0.25) == (train, held)  # the same every time
 
 
+@pytest.mark.slow
 def test_refine_outside_git_or_without_editable_files_is_a_usage_error(project: Path) -> None:
     def refine_cli(toml: str) -> subprocess.CompletedProcess:
         write_files(project, {"costar.toml": toml})

@@ -75,6 +75,7 @@ def recorded(project: Path) -> tuple[Path, list[str]]:
     return project, run_ids
 
 
+@pytest.mark.slow
 def test_history_rates_outliers_and_dependency_marks(recorded) -> None:
     project, run_ids = recorded
     settings = load_settings(start=project)
@@ -116,6 +117,7 @@ def test_history_rates_outliers_and_dependency_marks(recorded) -> None:
     assert HOSTILE in out  # the run's name is never read as markup
 
 
+@pytest.mark.slow
 def test_history_plots_in_the_browser(recorded) -> None:
     from playwright.sync_api import expect, sync_playwright
 

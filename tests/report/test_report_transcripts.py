@@ -102,6 +102,7 @@ def _open(p, path: Path):
     return browser, page, requests, problems
 
 
+@pytest.mark.slow
 def test_a_failure_opens_its_transcript_with_the_evidence_highlighted(report) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -137,6 +138,7 @@ def test_a_failure_opens_its_transcript_with_the_evidence_highlighted(report) ->
     assert problems == []
 
 
+@pytest.mark.slow
 def test_a_regression_shows_both_traces_side_by_side_with_a_diff(report) -> None:
     from playwright.sync_api import expect, sync_playwright
 

@@ -57,6 +57,7 @@ def _costar(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_secrets_are_redacted_in_traces_verdicts_and_reports(project: Path) -> None:
     write_files(
         project,
@@ -117,6 +118,7 @@ def test_secret_environment_values_are_redacted_and_other_values_kept() -> None:
     assert redactor.value({"pw": ["hunter2-but-longer"], "n": 3}) == {"pw": [MARKER], "n": 3}
 
 
+@pytest.mark.slow
 def test_an_invalid_redact_pattern_is_a_one_line_usage_error(project: Path) -> None:
     (project / "costar.toml").write_text("[costar]\nredact = ['(unclosed']\n", encoding="utf-8")
     done = _costar(project, "runs")
@@ -143,6 +145,7 @@ mlflow.flush_trace_async_logging()
 """
 
 
+@pytest.mark.slow
 def test_steps_written_straight_to_mlflow_in_production_are_redacted(
     tmp_path: Path, store_uri: str
 ) -> None:
