@@ -129,7 +129,7 @@ def _sample(
     """k fresh verdicts per (trace, judge), pooled per trace; nothing is stored."""
     from costar.assess import AssessSummary
 
-    cache = TraceCache(config.costar_dir / "cache" / "traces.db")
+    cache = TraceCache.in_project(config.root)
     try:
         views = _views(store, cache, ids)
     finally:

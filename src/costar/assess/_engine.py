@@ -163,7 +163,7 @@ def score_traces(
     verdicts = VerdictStore(
         config.verdict_store or config.costar_dir / "verdicts.db", config.redact
     )
-    cache = TraceCache(config.costar_dir / "cache" / "traces.db")
+    cache = TraceCache.in_project(config.root)
     summary = AssessSummary()
     suites: dict[str, dict[str, Any]] = {}
     keys: dict[str, dict[tuple[str, str], str]] = {}
@@ -241,7 +241,7 @@ def assess(
     verdicts = VerdictStore(
         config.verdict_store or config.costar_dir / "verdicts.db", config.redact
     )
-    cache = TraceCache(config.costar_dir / "cache" / "traces.db")
+    cache = TraceCache.in_project(config.root)
     project = load_judges(config.root, config.judge_paths)
     judges = narrow(project, config.judges)
     summary = AssessSummary(judges=len(judges))

@@ -78,7 +78,7 @@ class Runner:
     def views(self, verdicts: list[Verdict]) -> dict[str, TraceView]:
         ids = sorted({v.trace_id for v in verdicts if v.passed is False})
         store = TraceStore(self.config.tracking_uri, self.config.experiment)
-        cache = TraceCache(self.config.root / ".costar" / "cache" / "traces.db")
+        cache = TraceCache.in_project(self.config.root)
         try:
             return {v.trace_id: v for v in _views(store, cache, ids)}
         finally:

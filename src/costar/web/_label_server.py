@@ -104,7 +104,7 @@ class LabelSession:
     def trace(self, trace_id: str) -> dict[str, Any] | None:
         if trace_id not in {q["trace_id"] for q in self.queue}:
             return None
-        cache = TraceCache(self.config.costar_dir / "cache" / "traces.db")
+        cache = TraceCache.in_project(self.config.root)
         try:
             views = _views(self.store, cache, [trace_id])
         finally:
