@@ -5,14 +5,12 @@ stays text; nothing is fetched and the console stays clean."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from _browser import ARGS, require_chromium
-from conftest import write_files
+from conftest import run_cli, write_files
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
@@ -81,11 +79,7 @@ def report(project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str, s
     monkeypatch.setenv("REPORT_AGENT_MODE", "careless")
     candidate = _record(project)
     path = project / "report.html"
-    done = subprocess.run(
-        [sys.executable, "-m", "costar.cli", "report", candidate, "--baseline", baseline,
-         "--html", str(path)],
-        cwd=project, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = run_cli(project, "report", candidate, "--baseline", baseline, "--html", str(path))
     assert done.returncode == 0, done.stderr
     return path, baseline, candidate
 
@@ -102,7 +96,6 @@ def _open(p, path: Path):
     return browser, page, requests, problems
 
 
-@pytest.mark.slow
 def test_a_failure_opens_its_transcript_with_the_evidence_highlighted(report) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -138,7 +131,6 @@ def test_a_failure_opens_its_transcript_with_the_evidence_highlighted(report) ->
     assert problems == []
 
 
-@pytest.mark.slow
 def test_a_regression_shows_both_traces_side_by_side_with_a_diff(report) -> None:
     from playwright.sync_api import expect, sync_playwright
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import run_cli, write_files
 from costar.traces._redact import MARKER, Redactor
 
 BEARER = "ya29.A0ARrdaMs3cr3tB3arerT0kenXYZ"
@@ -47,17 +47,9 @@ def leaky(view, scenario):
 
 def _costar(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MY_SERVICE_API_KEY": ENV_SECRET}
-    return subprocess.run(
-        [sys.executable, "-m", "costar.cli", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(project, *args, env=env)
 
 
-@pytest.mark.slow
 def test_secrets_are_redacted_in_traces_verdicts_and_reports(project: Path) -> None:
     write_files(
         project,
@@ -118,7 +110,6 @@ def test_secret_environment_values_are_redacted_and_other_values_kept() -> None:
     assert redactor.value({"pw": ["hunter2-but-longer"], "n": 3}) == {"pw": [MARKER], "n": 3}
 
 
-@pytest.mark.slow
 def test_an_invalid_redact_pattern_is_a_one_line_usage_error(project: Path) -> None:
     (project / "costar.toml").write_text("[costar]\nredact = ['(unclosed']\n", encoding="utf-8")
     done = _costar(project, "runs")
