@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -116,6 +118,11 @@ def run_cli(
             if file and Path(file).resolve().is_relative_to(root):
                 del sys.modules[name]
         sys.path[:] = path
+        # what a command's libraries leave unclosed (sockets, an implicit event loop) a process
+        # would drop at exit; collect it here, as exit would, not during a later test
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return subprocess.CompletedProcess(
