@@ -146,6 +146,7 @@ def test_refine_with_the_scripted_assistant_turns_the_refund_failures_green(tmp_
     assert "+Hard rule for refunds" in report
 
 
+@pytest.mark.slow
 def test_replayed_production_traffic_is_monitored_and_promoted_to_a_scenario(tmp_path, template_db):
     """replay.py logs conversations with MLflow's own tracing (costar.tool and costar.llm
     calls become spans); costar monitor judges them; from-trace makes a scenario that runs."""

@@ -55,7 +55,7 @@ def assess(
     judge error), unless --allow-errors.
     """
     from costar.assess import assess as run_assess
-    from costar.assess._errors import breach_message, error_breaches
+    from costar.assess import breach_message, error_breaches
 
     if not run_ids and not all_runs and not last:
         raise ConfigError("name a RUN_ID (see `costar runs`), or pass --last or --all-runs")

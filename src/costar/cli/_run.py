@@ -124,8 +124,8 @@ def run(
     Exits 1 when trials ended in error or timeout (each is listed with its reason; the traces
     are recorded either way), unless --allow-errors; 3 when traces could not be written.
     """
-    from costar.harness import run_suite, settings_to_config
-    from costar.llm._record import llm_traffic, replay_misses
+    from costar.harness import replay_misses, run_suite, settings_to_config
+    from costar.llm import llm_traffic
 
     if only_failed and resume:
         raise UsageError("--only-failed starts a new run; it cannot be combined with --resume")
@@ -154,7 +154,7 @@ def run(
         if failed is not None:
             if not failed.failed:
                 return _nothing_failed(failed, as_json)
-            from costar.gate import rerun_config
+            from costar.ci import rerun_config
 
             config, failed = rerun_config(config, failed)
             if not as_json:

@@ -55,6 +55,7 @@ def _add(group: typer.Typer, command: Callable[..., Any], name: str | None = Non
     group.command(name, help=paragraphs(command.__doc__))(command)
 
 
+# the `costar` Typer application (tests drive it in-process with typer.testing.CliRunner)
 app = typer.Typer(
     name="costar",
     cls=_CostarGroup,

@@ -12,11 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 from costar.explain._model import Attribution, Evidence
-from costar.judges import TraceView, Verdict
-from costar.judges._prompt import data_rule, delimit, new_boundary
-from costar.judges._tools import MAX_LIST, TOOL_SCHEMAS, JudgeTools, _fn, _text
+from costar.judges import (
+    MAX_LIST,
+    TOOL_SCHEMAS,
+    JudgeTools,
+    TraceView,
+    Verdict,
+    as_text,
+    data_rule,
+    delimit,
+    new_boundary,
+    tool_schema,
+)
 from costar.llm import get_client
-from costar.traces._steps import TraceStep
+from costar.traces import TraceStep
 
 SYSTEM = (
     "You are costar's attributor. An AI agent's recorded trial failed a judge. Find the EARLIEST "
@@ -35,19 +44,19 @@ SCHEMAS = [
         for t in TOOL_SCHEMAS
         if t["function"]["name"] != "finish" and "reference" not in t["function"]["name"]
     ),
-    _fn(
+    tool_schema(
         "list_steps",
         "List the numbered steps (kind, name, a short excerpt).",
         {"offset": {"type": "integer"}},
         [],
     ),
-    _fn(
+    tool_schema(
         "get_step",
         "Read one step's inputs, output and error, a page at a time.",
         {"step": {"type": "integer"}, "offset": {"type": "integer"}},
         ["step"],
     ),
-    _fn(
+    tool_schema(
         "blame",
         "Name the earliest causal step.",
         {
@@ -79,7 +88,7 @@ class StepTools(JudgeTools):
                 "name": s.name,
                 **({"agent": s.agent} if s.agent else {}),
                 "failed": s.error is not None,
-                "excerpt": _text(s.error or s.outputs or s.inputs)[:160],
+                "excerpt": as_text(s.error or s.outputs or s.inputs)[:160],
             }
             for s in page
         ]
@@ -90,7 +99,7 @@ class StepTools(JudgeTools):
         s = self.steps[int(step)]
         body = {"inputs": s.inputs, "output": s.outputs, "error": s.error}
         return self._page(
-            _text(body), offset, step=s.index, kind=s.kind, name=s.name, span_id=s.span_id
+            as_text(body), offset, step=s.index, kind=s.kind, name=s.name, span_id=s.span_id
         )
 
 

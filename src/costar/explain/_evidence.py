@@ -13,7 +13,7 @@ from typing import Any
 
 from costar.explain._model import Evidence
 from costar.judges import TraceView, Verdict
-from costar.traces._steps import TraceStep
+from costar.traces import TraceStep
 
 _FORBIDDEN = re.compile(r"forbidden tool (\S+)")
 _LITERAL = re.compile(r"'([^']*)'|\b(\d+)\b")

@@ -23,11 +23,9 @@ from costar.explain._attributor import attribute
 from costar.explain._evidence import find_evidence
 from costar.explain._model import Attribution, Evidence, Verification, save
 from costar.explain._verify import verify
-from costar.judges import TraceView, Verdict, load_judges
-from costar.judges._judge import judge_model
+from costar.judges import TraceView, Verdict, judge_model, load_judges
 from costar.scenarios import load_suite
-from costar.traces import TraceStore
-from costar.traces._steps import TraceStep, trace_steps
+from costar.traces import TraceStep, TraceStore, trace_steps
 
 _KIND = {
     "failing_tool_result": "tool_result",

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-ATTRIBUTION_VERSION = 1
+ATTRIBUTION_VERSION = 1  # bumped when a kept attribution can no longer be read as it was
 Status = Literal["unverified", "confirmed", "refuted", "unverifiable"]
 StepKind = Literal["user_turn", "llm", "tool_call", "tool_result"]
 

@@ -25,8 +25,7 @@ from typing import Any
 
 from costar.explain._model import Attribution, Verification
 from costar.judges import Judge, TraceView
-from costar.traces import TraceStore
-from costar.traces._steps import TraceStep, canonical
+from costar.traces import TraceStep, TraceStore, canonical
 
 SUBSTITUTED = "costar.replay.substituted"
 

@@ -37,11 +37,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from costar._exceptions import ConfigError, CostarError
-from costar.traces import SpanRecord, TraceStore
-from costar.traces._record import LIVE
-from costar.traces._steps import (
+from costar.traces import (
+    LIVE,
     REPLAYED_ATTRIBUTE,
+    SpanRecord,
     TraceStep,
+    TraceStore,
     canonical,
     stored_spans,
     trace_steps,

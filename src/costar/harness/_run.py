@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from costar._exceptions import ConfigError, CostarError, NotFoundError, StoreError
 from costar._signals import signals_set
 from costar.agents import Agent, PythonAgent, resolve_agent
-from costar.harness._deps import MAX_TRACE_TAG, encode, manifest, run_manifest
+from costar.harness._deps import MAX_TRACE_TAG, encode, manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
 from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
 from costar.harness._mcp_proxy import proxy_env
@@ -33,7 +33,18 @@ from costar.harness._replay import REPLAY_TAG, ReplayBook, ReplayConfig
 from costar.harness._trial import TrialOptions, run_trial
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite
-from costar.traces import TraceStore, TraceWriter, TrialRecord, Turn, load_spill, record_to_json
+from costar.traces import (
+    DRAFTS_PARAM,
+    SUITE_TAG,
+    TraceStore,
+    TraceWriter,
+    TrialRecord,
+    Turn,
+    load_spill,
+    record_to_json,
+    run_manifest,
+    suite_label,
+)
 
 Progress = Callable[[int, int, TrialRecord | None], None]
 
@@ -134,20 +145,6 @@ def _params(config: RunConfig, suite: Suite, version: str) -> dict[str, Any]:
         "include_drafts": config.include_drafts,
         DRAFTS_PARAM: json.dumps(sorted(s.id for s in suite.scenarios if s.scenario.draft)),
     }
-
-
-# the draft scenarios a run ran (`--include-drafts`), so the gate can leave them out
-DRAFTS_PARAM = "drafts"
-SUITE_TAG = "costar.suite"
-
-
-def suite_label(suite: Path, root: Path) -> str:
-    """The suite folder as the run's `costar.suite` tag records it: relative to the project
-    root when inside it, so checkouts in different places name the same suite alike."""
-    try:
-        return suite.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return suite.resolve().as_posix()
 
 
 def _resume_config(config: RunConfig, store: TraceStore) -> tuple[RunConfig, str]:

@@ -21,8 +21,15 @@ from typing import Any
 
 from costar._exceptions import InputError
 from costar._input import clip, load_json, load_jsonl
-from costar.traces import SpanRecord, TrialRecord, Turn, new_span_id
-from costar.traces._steps import AGENT_ATTRIBUTE, KIND_ATTRIBUTE, STEP_ATTRIBUTE
+from costar.traces import (
+    AGENT_ATTRIBUTE,
+    KIND_ATTRIBUTE,
+    STEP_ATTRIBUTE,
+    SpanRecord,
+    TrialRecord,
+    Turn,
+    new_span_id,
+)
 
 LABELS = ("mistake_agent", "mistake_step", "mistake_reason")
 _NS = 1_000_000

@@ -204,6 +204,7 @@ def _conversations(path: Path) -> tuple[list[Scenario], list[dict[str, Any]]]:
     return scenarios, records
 
 
+# the formats `costar import` reads, by name
 FORMATS = {"openai-chat": _openai, "tau-bench": _tau, "conversation": _conversations}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from costar.judges._judge import judge
 from costar.judges._verdict import Outcome, skip
-from costar.judges._view import TraceView
+from costar.traces import TraceView
 
 STRUCTURAL = {"CHAIN", "AGENT"}
 TOKEN_METRICS = ("input_tokens", "output_tokens", "total_tokens", "cost_usd")
@@ -110,4 +110,5 @@ def budgets(
     return Outcome(passed=True, value=0, rationale=f"{len(limits)} budgets hold")
 
 
+# the metrics that run as judges when the project names none (`default_judges`)
 DEFAULT_METRICS = ("total_tokens", "llm_calls", "tool_calls", "tool_failure_ratio", "latency_s")

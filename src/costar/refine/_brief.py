@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from costar.judges import TraceView, Verdict
-from costar.judges._prompt import clip_value
+from costar.judges import TraceView, Verdict, clip_value
 
 MAX_BRIEF = 60_000  # characters; failures beyond it are listed by name only
 

@@ -40,6 +40,8 @@ from costar.traces import TraceStore
 
 @dataclass
 class Attempt:
+    """One refine iteration: the assistant's patch, the runs that judged it and the outcome."""
+
     iteration: int
     status: str  # accepted | rejected | crashed | timeout | no-change
     reason: str
@@ -59,6 +61,8 @@ class Attempt:
 
 @dataclass
 class RefineResult:
+    """A refine session: its baseline, train/holdout split, targeted scenarios and attempts."""
+
     session: str
     base_commit: str
     baseline_run: str

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+# the version of the scenario schema
 SCENARIO_VERSION: Final = 1
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 Scalar = str | int | float | bool | None

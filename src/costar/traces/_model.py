@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from costar.traces._record import SpanRecord
 
+# how a trial ended
 TrialStatus = Literal["ok", "error", "timeout"]
+# the prefix of every tag costar sets on runs and traces
 TAG_PREFIX = "costar."
 
 
