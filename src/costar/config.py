@@ -128,6 +128,20 @@ class Settings(BaseModel):
         "(0: any judge error fails; `--allow-errors` never fails).",
     )
 
+    executor: str = Field(
+        "local", description="Where `costar run` and `costar assess` work: local (threads) or ray."
+    )
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster address for the ray executor (ray://HOST:10001, HOST:6379 or "
+        "auto); default: a local Ray started for the command.",
+    )
+    rate_limits: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Per-model LLM limits shared by all workers: model = {requests_per_minute, "
+        "tokens_per_minute} ('*' for every model).",
+    )
+
     embedding_model: str | None = Field(
         None,
         description="Embedding model (e.g. openai:/text-embedding-3-small) for `costar scenario "

@@ -91,6 +91,14 @@ def run(
             "every judge with pass/fail verdicts).",
         ),
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option("--executor", help="Where trials run: local (threads, default) or ray."),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Ray cluster address (default: start a local Ray)."),
+    ] = None,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -123,6 +131,8 @@ def run(
             include_drafts=include_drafts or None,
             resume=resume,
             name=name,
+            executor=executor,
+            address=address,
         )
         if failed is not None:
             if not failed.failed:

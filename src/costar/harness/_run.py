@@ -1,6 +1,6 @@
 """Run a suite: scenarios x trials, concurrently, each trial recorded as one trace.
 
-Trials run on daemon worker threads (a hung in-process agent cannot block exit); finished
+Trials run on an executor (`_executors`: daemon threads by default, or Ray tasks); finished
 trials go to a background writer that stores them in verified batches while others still run.
 Ctrl-C or SIGTERM stops starting trials, kills running command agents, writes everything
 finished and marks the run KILLED; `resume` later runs only the trials that have no trace.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import threading
 import time
@@ -28,10 +27,11 @@ from costar.agents import Agent, PythonAgent, resolve_agent
 from costar.harness._deps import MAX_TRACE_TAG, encode, manifest, run_manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
 from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
-from costar.harness._trial import TrialOptions, run_trial
+from costar.harness._executors import AgentSpec, Executor, make_executor
+from costar.harness._trial import TrialOptions
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite
-from costar.traces import TraceStore, TraceWriter, TrialRecord, Turn, load_spill, record_to_json
+from costar.traces import TraceStore, TraceWriter, TrialRecord, load_spill, record_to_json
 
 Progress = Callable[[int, int, TrialRecord | None], None]
 
@@ -70,6 +70,8 @@ class RunConfig(BaseModel):
     include_drafts: bool = Field(
         False, description="Also run draft scenarios (they are never gated; see DRAFTS_PARAM)."
     )
+    executor: str = Field("local", description="Where trials run: local (threads) or ray.")
+    address: str | None = Field(None, description="Ray cluster address (default: start one).")
 
 
 ONLY_FAILED_TAG = "costar.only_failed"
@@ -172,43 +174,6 @@ def _plan(
     ]
 
 
-def _failed_record(
-    item: LoadedScenario, trial: int, options: TrialOptions, exc: Exception
-) -> TrialRecord:
-    """The record of a trial that costar itself failed to run: an error, never a lost trial."""
-    now = time.time_ns()
-    return TrialRecord(
-        run_id=options.run_id,
-        scenario_id=item.id,
-        trial=trial,
-        status="error",
-        turns=[Turn(user=text) for text in item.scenario.turns],
-        start_ns=now,
-        end_ns=now,
-        error=f"costar failed running this trial: {type(exc).__name__}: {exc}",
-        tags=dict(options.tags),
-    )
-
-
-def _worker(
-    jobs: queue.Queue[Any],
-    results: queue.Queue[Any],
-    agent: Agent,
-    options: TrialOptions,
-    cancel: threading.Event,
-) -> None:
-    while not cancel.is_set():
-        try:
-            item, trial = jobs.get_nowait()
-        except queue.Empty:
-            return
-        try:
-            record = run_trial(item, trial, agent, options, cancel)
-        except Exception as exc:  # a bug in costar itself: record it, keep the run going
-            record = _failed_record(item, trial, options, exc)
-        results.put(record)
-
-
 def _recover_spill(spill: Path, store: TraceStore) -> list[TrialRecord]:
     """Trials an earlier part of the run spilled and the store does not hold yet."""
     by_id = {r.trace_id: r for r in load_spill(spill)}
@@ -253,6 +218,7 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
     )
     version = agent_version(config.root, config.agent_files, extra)
+    executor = make_executor(config.executor, config.concurrency, config.address)
 
     deps: dict[str, Any] = {}
     if run_id is None:
@@ -274,7 +240,9 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         deps = run_manifest(store.get_run(run_id))  # a resumed run records what it recorded
     cancel = threading.Event()
     with signals_set(cancel):
-        summary = _record(config, store, suite, agent, version, deps, run_id, cancel, progress)
+        summary = _record(
+            config, store, suite, agent, executor, version, deps, run_id, cancel, progress
+        )
     summary.wall_seconds = round(time.monotonic() - started, 3)
     return summary
 
@@ -284,6 +252,7 @@ def _record(
     store: TraceStore,
     suite: Suite,
     agent: Agent,
+    executor: Executor,
     version: str,
     deps: dict[str, Any],
     run_id: str,
@@ -319,33 +288,17 @@ def _record(
     if deps:
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
     writer = TraceWriter(store.write, spill, redact=store.redactor.value)
-    for record in leftovers:
-        writer.submit(record)
-    jobs: queue.Queue[Any] = queue.Queue()
-    for job in plan:
-        jobs.put(job)
-    results: queue.Queue[Any] = queue.Queue()
-    workers = [
-        threading.Thread(target=_worker, args=(jobs, results, agent, options, cancel), daemon=True)
-        for _ in range(min(config.concurrency, max(1, len(plan))))
-    ]
-    for w in workers:
-        w.start()
-    finished = 0
-    while finished < len(plan) and not cancel.is_set():
-        try:
-            record = results.get(timeout=0.1)
-        except queue.Empty:
-            continue
-        finished += 1
+    for left in leftovers:
+        writer.submit(left)
+    spec = AgentSpec(config.agent, config.root, config.autolog)
+    for finished, record in enumerate(executor.run(plan, agent, spec, options, cancel), 1):
         if record is not None:
             _count(summary, record)
             writer.submit(record)
-        if progress:
+        if progress and not executor.interrupted:
             progress(finished, len(plan), record)
-    if finished < len(plan):  # SIGINT or SIGTERM
+    if executor.interrupted:  # SIGINT or SIGTERM
         summary.status = "interrupted"
-        _drain(results, workers, writer, summary)
         for path in list(options.workspaces):  # of in-process agents that would not stop
             shutil.rmtree(path, ignore_errors=True)
     _close_writer(writer, summary)
@@ -398,27 +351,6 @@ def _count(summary: RunSummary, record: TrialRecord) -> None:
         )
 
 
-def _drain(
-    results: queue.Queue[Any],
-    workers: list[threading.Thread],
-    writer: TraceWriter,
-    summary: RunSummary,
-    grace: float = 5.0,
-) -> None:
-    """After a stop signal: keep trials that finish within `grace` seconds, drop the rest."""
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(w.is_alive() for w in workers):
-        time.sleep(0.05)
-    while True:
-        try:
-            record = results.get_nowait()
-        except queue.Empty:
-            break
-        if record is not None:
-            _count(summary, record)
-            writer.submit(record)
-
-
 def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
     """A RunConfig from Settings plus flags (None means "not given")."""
     values = {k: v for k, v in flags.items() if v is not None}
@@ -444,6 +376,8 @@ def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
             mcp_servers=settings.mcp_servers,
             allow_outside_fixtures=settings.allow_outside_fixtures,
             redact=settings.redact,
+            executor=values.pop("executor", settings.executor),
+            address=values.pop("address", settings.ray_address),
             **values,
         )
     except ValueError as exc:
