@@ -67,9 +67,11 @@ def connect(address: str | None, workers: int, env: dict[str, str]) -> bool:
     if ray.is_initialized():
         return False
     runtime_env = {"env_vars": env}
-    quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
+    quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address:
+            if address.startswith(("127.", "localhost")):  # a cluster on this machine
+                quiet["_node_ip_address"] = "127.0.0.1"
             ray.init(address=address, runtime_env=runtime_env, **quiet)
         else:
             ray.init(
@@ -139,9 +141,7 @@ class RayExecutor(Executor):
         options: TrialOptions,
         cancel: threading.Event,
     ) -> Iterator[TrialRecord | None]:
-        task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(
-            _trial_task
-        )
+        task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(_trial_task)
         cpus = int(ray.cluster_resources().get("CPU", self.concurrency))
         window = max(2 * cpus, self.concurrency, 1)
         spec_ref, options_ref = ray.put(spec), ray.put(options)

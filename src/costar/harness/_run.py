@@ -98,6 +98,7 @@ class RunSummary:
     cancelled: int = 0  # stopped or never started because of an interruption
     store_error: str | None = None
     wall_seconds: float = 0.0
+    executor: str = "local"  # where the trials ran: local or ray
     agent: str = ""
     agent_version: str = ""
     suite_hash: str = ""
@@ -276,6 +277,7 @@ def _record(
         experiment_id=store.experiment_id,
         scenarios=len(suite.scenarios),
         drafts_skipped=suite.drafts_skipped,
+        executor=executor.name,
     )
     options = TrialOptions(
         run_id=run_id,

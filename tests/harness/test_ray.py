@@ -1,0 +1,154 @@
+"""The Ray executor on a real local Ray cluster, into an `mlflow server` on PostgreSQL:
+exactly one trace per (scenario, trial), also when a worker is killed mid-trial."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli, write_files
+from costar.config import load_settings
+from costar.harness import run_suite, settings_to_config
+from costar.traces import TraceStore
+
+pytestmark = pytest.mark.slow
+
+SCENARIOS, TRIALS = 50, 20  # 1,000 trials
+
+AGENT = """
+import os
+import time
+from pathlib import Path
+
+VICTIM = ("s7", 3)  # this trial's first try records its worker's pid, then waits to be killed
+
+
+def agent(ctx):
+    if (ctx.scenario_id, ctx.trial) == VICTIM:
+        mark = Path(__file__).parent / "victim.pid"
+        try:
+            fd = os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return f"retried in {os.getpid()}"
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        time.sleep(60)
+    return f"answer {ctx.input}"
+"""
+
+
+def _project(root: Path, tracking_uri: str, scenarios: int = SCENARIOS) -> Path:
+    files = {f"scenarios/s{i}.yaml": f"id: s{i}\ninput: q{i}\n" for i in range(scenarios)}
+    files["fast_agent.py"] = AGENT
+    files["costar.toml"] = (
+        f"[costar]\nagent = 'fast_agent:agent'\ntracking_uri = '{tracking_uri}'\n"
+        "experiment = 'scale'\n"
+    )
+    write_files(root, files)
+    return root
+
+
+def _stored(uri: str, run_id: str) -> tuple[Counter, set[str]]:
+    """(scenario, trial) counts of the run's traces, and the trace ids MLflow links to the run."""
+    store = TraceStore(uri, "scale")
+    counts = Counter((row.scenario_id, row.trial) for row in store.run_traces(run_id))
+    linked: set[str] = set()
+    token = None
+    while True:
+        page = store._tracing.search_traces(
+            locations=[store.experiment_id],
+            run_id=run_id,
+            max_results=500,
+            page_token=token,
+            include_spans=False,
+        )
+        linked.update((t.info if hasattr(t, "info") else t).trace_id for t in page)
+        token = getattr(page, "token", None)
+        if not token:
+            return counts, linked
+
+
+def test_a_thousand_trials_on_two_ray_workers_land_once_each_even_when_a_worker_is_killed(
+    tmp_path: Path, mlflow_pg: str, ray_address: str
+) -> None:
+    root = _project(tmp_path, mlflow_pg)
+    config = settings_to_config(
+        load_settings(start=root), trials=TRIALS, executor="ray", address=ray_address
+    )
+    result: dict[str, object] = {}
+    runner = threading.Thread(target=lambda: result.update(summary=run_suite(config)))
+    runner.start()
+    mark = root / "victim.pid"
+    deadline = time.monotonic() + 240
+    while not mark.exists() or not mark.read_text():
+        assert time.monotonic() < deadline and runner.is_alive(), "the victim trial never ran"
+        time.sleep(0.05)
+    victim = int(mark.read_text())
+    assert victim != os.getpid()  # a Ray worker, not this process
+    os.kill(victim, signal.SIGKILL)
+    runner.join(timeout=600)
+    summary = result["summary"]
+
+    assert summary.status == "finished"
+    assert (summary.planned, summary.written, summary.ok) == (1000, 1000, 1000)
+    assert summary.spilled == summary.unsaved == summary.cancelled == 0
+    counts, linked = _stored(mlflow_pg, summary.run_id)
+    assert len(counts) == 1000 and set(counts.values()) == {1}  # none lost, none twice
+    assert len(linked) == 1000  # every trace linked to the run in the server's store
+    store = TraceStore(mlflow_pg, "scale")
+    victim_row = next(
+        r for r in store.run_traces(summary.run_id) if (r.scenario_id, r.trial) == ("s7", 3)
+    )
+    (trace,) = store.get_traces([victim_row.trace_id])
+    root_span = next(s for s in trace.data.spans if s.parent_id is None)
+    assert root_span.outputs.startswith("retried in ")  # the killed try left nothing behind
+    assert root_span.outputs != f"retried in {victim}"
+
+
+def test_resume_across_executors_runs_only_the_missing_trials(
+    tmp_path: Path, store_uri: str, ray_address: str
+) -> None:
+    root = _project(tmp_path, store_uri, scenarios=3)
+    (root / "victim.pid").write_text("done")  # no trial waits to be killed here
+    local = run_suite(settings_to_config(load_settings(start=root), trials=2))
+    assert local.written == 6
+    store = TraceStore(store_uri, "scale")
+    rows = store.run_traces(local.run_id)
+    gone = [r for r in rows if r.scenario_id == "s1"]  # as if the local run had stopped early
+    store.client.delete_traces(store.experiment_id, trace_ids=[r.trace_id for r in gone])
+    resumed = run_suite(
+        settings_to_config(
+            load_settings(start=root), resume=local.run_id, executor="ray", address=ray_address
+        )
+    )
+    assert (resumed.planned, resumed.skipped, resumed.written) == (2, 4, 2)
+    counts = Counter((r.scenario_id, r.trial) for r in store.run_traces(local.run_id))
+    assert len(counts) == 6 and set(counts.values()) == {1}
+
+
+def test_cli_runs_on_ray_and_says_so_in_its_summary(
+    tmp_path: Path, store_uri: str, ray_address: str
+) -> None:
+    root = _project(tmp_path, store_uri, scenarios=2)
+    (root / "victim.pid").write_text("done")
+    result = run_cli(root, "run", "--executor", "ray", "--address", ray_address, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["written"] == 2 and data["executor"] == "ray"
+
+
+def test_an_unknown_executor_is_one_line_and_exit_2(tmp_path: Path, store_uri: str) -> None:
+    root = _project(tmp_path, store_uri, scenarios=1)
+    result = run_cli(root, "run", "--executor", "spark")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "costar: error: unknown executor 'spark' (choose one of: local, ray)"
+    )
+    assert TraceStore(store_uri, "scale").list_runs() == []  # nothing was started
