@@ -6,6 +6,7 @@ resolved against the folder that holds it (the project root).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -196,6 +197,11 @@ def _from_env() -> dict[str, Any]:
             continue
         if field.annotation in (list[str],):
             values[name] = [item.strip() for item in raw.split(",") if item.strip()]
+        elif name == "rate_limits":  # JSON, as workers receive it
+            try:
+                values[name] = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"COSTAR_RATE_LIMITS: not JSON ({exc.msg})") from exc
         else:
             values[name] = raw
     return values

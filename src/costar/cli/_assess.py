@@ -17,6 +17,7 @@ from costar.cli._options import (
     open_store,
 )
 from costar.cli._output import emit_json, exit_code
+from costar.cli._output import limit_llm_calls as _limit_llm_calls
 from costar.cli._render import console, marked, right_aligned, table
 
 
@@ -36,6 +37,14 @@ def assess(
             "--allow-errors", help="Exit 0 even when judges errored more than max_error_rate."
         ),
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option("--executor", help="Where judges run: local (threads, default) or ray."),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Ray cluster address (default: start a local Ray)."),
+    ] = None,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -53,6 +62,7 @@ def assess(
     if not run_ids and not all_runs and not last:
         raise ConfigError("name a RUN_ID (see `costar runs`), or pass --last or --all-runs")
     settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
+    _limit_llm_calls(settings)
     config = assess_config(
         settings,
         run_ids=run_ids or [],
@@ -60,6 +70,8 @@ def assess(
         last=last,
         judges=judge or [],
         mirror=not no_mirror,
+        executor=executor or settings.executor,
+        address=address or settings.ray_address,
     )
     summary = run_assess(config)
     breaches = [] if allow_errors else error_breaches(summary, settings.max_error_rate)

@@ -10,6 +10,7 @@ import typer
 from costar._exceptions import ExitCode, UsageError
 from costar.cli._options import Experiment, JsonFlag, TrackingUri, load_settings
 from costar.cli._output import emit_json, exit_code
+from costar.cli._output import limit_llm_calls as _limit_llm_calls
 from costar.cli._render import console, marked, right_aligned, table
 
 
@@ -117,6 +118,7 @@ def run(
         raise UsageError("--policy only chooses the judges of --only-failed; add --only-failed RUN")
     try:
         settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
+        _limit_llm_calls(settings)
         failed = _failed_in(settings, only_failed, policy) if only_failed else None
         config = settings_to_config(
             settings,

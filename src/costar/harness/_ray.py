@@ -25,6 +25,7 @@ from costar._exceptions import ConfigError
 from costar.agents import Agent, resolve_agent
 from costar.harness._executors import AgentSpec, Executor, Job, failed_record
 from costar.harness._trial import TrialOptions, run_trial
+from costar.llm import _limits as limits
 from costar.traces import TrialRecord
 
 MAX_RETRIES = 3  # a trial's worker may die this often before it is recorded as an error
@@ -87,6 +88,8 @@ def connect(address: str | None, workers: int, env: dict[str, str]) -> bool:
             f"cannot start or reach the Ray cluster at {where}: {exc} "
             "(check --address, or run `ray start --head` first)"
         ) from exc
+    if env.get(limits.ENV):  # one set of buckets for every worker of this job
+        limits.shared_buckets(limits.parse_limits(env[limits.ENV]))
     return True
 
 
