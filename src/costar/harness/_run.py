@@ -98,6 +98,7 @@ class RunSummary:
     cancelled: int = 0  # stopped or never started because of an interruption
     store_error: str | None = None
     wall_seconds: float = 0.0
+    write_seconds: float = 0.0  # the writer's time storing and verifying traces
     executor: str = "local"  # where the trials ran: local or ray
     agent: str = ""
     agent_version: str = ""
@@ -325,6 +326,7 @@ def _record(
 def _close_writer(writer: TraceWriter, summary: RunSummary) -> None:
     report = writer.close()
     summary.written = len(report.written)
+    summary.write_seconds = round(report.seconds, 3)
     summary.spilled = report.spilled
     summary.spill_path = str(report.spill_path) if report.spilled else None
     summary.unsaved = len(report.unsaved)
