@@ -32,7 +32,6 @@ from costar.harness._trial import TrialOptions
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite
 from costar.traces import TraceStore, TraceWriter, TrialRecord, load_spill, record_to_json
-from costar.traces._process import ProcessWrite
 
 Progress = Callable[[int, int, TrialRecord | None], None]
 
@@ -76,7 +75,6 @@ class RunConfig(BaseModel):
 
 
 ONLY_FAILED_TAG = "costar.only_failed"
-PROCESS_WRITER_FROM = 100  # trials in a run from which a writer process stores them
 
 
 @dataclass
@@ -223,34 +221,7 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
     )
     version = agent_version(config.root, config.agent_files, extra)
     executor = make_executor(config.executor, config.concurrency, config.address)
-    # many trials: a child process converts and writes them, off the trials' core; started
-    # now, so that its imports overlap this process's own
-    big = len(suite.scenarios) * config.trials >= PROCESS_WRITER_FROM
-    process_write = ProcessWrite(store) if big else None
 
-    try:
-        summary = _start_and_record(
-            config, store, suite, agent, executor, version, run_id, progress, process_write
-        )
-    finally:
-        if process_write is not None:
-            process_write.close()
-    summary.wall_seconds = round(time.monotonic() - started, 3)
-    return summary
-
-
-def _start_and_record(
-    config: RunConfig,
-    store: TraceStore,
-    suite: Suite,
-    agent: Agent,
-    executor: Executor,
-    version: str,
-    run_id: str | None,
-    progress: Progress | None,
-    process_write: ProcessWrite | None,
-) -> RunSummary:
-    """Create the run (or reopen it, for --resume) and record its trials."""
     deps: dict[str, Any] = {}
     if run_id is None:
         deps = manifest(config.dependencies, config.mcp_servers, config.root)
@@ -271,10 +242,11 @@ def _start_and_record(
         deps = run_manifest(store.get_run(run_id))  # a resumed run records what it recorded
     cancel = threading.Event()
     with signals_set(cancel):
-        return _record(
-            config, store, suite, agent, executor, version, deps, run_id, cancel, progress,
-            process_write,
-        )  # fmt: skip
+        summary = _record(
+            config, store, suite, agent, executor, version, deps, run_id, cancel, progress
+        )
+    summary.wall_seconds = round(time.monotonic() - started, 3)
+    return summary
 
 
 def _record(
@@ -288,7 +260,6 @@ def _record(
     run_id: str,
     cancel: threading.Event,
     progress: Progress | None,
-    process_write: ProcessWrite | None = None,
 ) -> RunSummary:
     spill = _spill_path(config, run_id)
     leftovers = _recover_spill(spill, store) if config.resume else []
@@ -319,8 +290,7 @@ def _record(
     )
     if deps:
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
-    write = process_write if process_write is not None else store.write
-    writer = TraceWriter(write, spill, redact=store.redactor.value)
+    writer = TraceWriter(store.write, spill, redact=store.redactor.value)
     for left in leftovers:
         writer.submit(left)
     spec = AgentSpec(config.agent, config.root, config.autolog)

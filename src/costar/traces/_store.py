@@ -143,8 +143,7 @@ class TraceStore:
 
     def __init__(self, tracking_uri: str, experiment: str = "costar", redact: Iterable[str] = ()):
         self.tracking_uri = tracking_uri
-        self.redact = list(redact)  # extra secret patterns, as given
-        self.redactor = Redactor(self.redact)  # applied to every trace this store writes
+        self.redactor = Redactor(redact)  # applied to every trace this store writes
         self.experiment_name = experiment
         self._experiment_id: str | None = None
         self._client: Any = None
