@@ -152,3 +152,67 @@ def test_an_unknown_executor_is_one_line_and_exit_2(tmp_path: Path, store_uri: s
         "costar: error: unknown executor 'spark' (choose one of: local, ray)"
     )
     assert TraceStore(store_uri, "scale").list_runs() == []  # nothing was started
+
+
+HOLD_AGENT = """
+import time
+from pathlib import Path
+
+
+def agent(ctx):
+    if ctx.scenario_id.startswith("hold"):
+        go = Path(__file__).parent / "go"
+        deadline = time.monotonic() + 120
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return "done"
+"""
+
+
+def test_ctrl_c_on_ray_keeps_finished_trials_and_resume_runs_the_rest_locally(
+    tmp_path: Path, store_uri: str, ray_address: str
+) -> None:
+    import subprocess
+    import sys
+
+    # quick ones first in the suite's order: the holding ones must not take both workers first
+    files = {f"scenarios/{k}{i}.yaml": f"id: {k}{i}\ninput: x\n" for k in ("a-quick", "hold")
+             for i in range(2)}  # fmt: skip
+    files["hold_agent.py"] = HOLD_AGENT
+    files["costar.toml"] = (
+        f"[costar]\nagent = 'hold_agent:agent'\ntracking_uri = '{store_uri}'\n"
+        "experiment = 'scale'\n"
+    )
+    write_files(tmp_path, files)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "costar.cli", "run", "--executor", "ray"]
+        + ["--address", ray_address, "--json"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    store = TraceStore(store_uri, "scale")
+    deadline = time.monotonic() + 240
+    while True:
+        runs = store.list_runs() if proc.poll() is None else []
+        if runs and len(store.run_traces(runs[0].run_id)) == 2:
+            break
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    summary = json.loads(out)
+    assert summary["status"] == "interrupted" and summary["executor"] == "ray"
+    assert (summary["planned"], summary["written"], summary["cancelled"]) == (4, 2, 2)
+    assert store.get_run(summary["run_id"]).status == "KILLED"
+
+    (tmp_path / "go").touch()
+    resumed = run_cli(tmp_path, "run", "--resume", summary["run_id"], "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    again = json.loads(resumed.stdout)
+    assert (again["planned"], again["skipped"], again["written"]) == (2, 2, 2)
+    assert again["executor"] == "local"
+    counts = Counter((r.scenario_id, r.trial) for r in store.run_traces(summary["run_id"]))
+    assert len(counts) == 4 and set(counts.values()) == {1}
