@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from costar._exceptions import ConfigError
@@ -52,3 +54,36 @@ def test_the_client_counts_each_answers_tokens_against_its_model() -> None:
 def test_bad_limits_say_what_is_wrong(raw, message) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_limits(raw)
+
+
+def _take_slots(n: int) -> int:
+    """On a Ray worker: take n request slots for openai:/m from the cluster's limiter."""
+    from costar.llm._limits import limiter
+
+    found = limiter()
+    assert found is not None and found._actor is not None  # the shared actor, not a local one
+    for _ in range(n):
+        found.acquire("openai:/m")
+    return n
+
+
+@pytest.mark.slow
+def test_ray_workers_draw_on_one_bucket_for_the_whole_cluster(ray_address: str) -> None:
+    import json
+
+    import ray
+
+    from costar.harness._ray import connect, worker_env
+    from costar.llm._limits import ENV, shared_buckets
+
+    limits = {"openai:/m": {"requests_per_minute": 10}}
+    here = str(Path(__file__).parent)  # workers import _take_slots from this module
+    started = connect(ray_address, 2, worker_env({ENV: json.dumps(limits), "PYTHONPATH": here}))
+    assert started
+    try:
+        task = ray.remote(num_cpus=1)(_take_slots)
+        assert ray.get([task.remote(5), task.remote(5)]) == [5, 5]  # two workers, 10 slots
+        buckets = shared_buckets(limits)
+        assert ray.get(buckets.reserve.remote("openai:/m")) > 0  # the minute's slots are gone
+    finally:
+        ray.shutdown()
