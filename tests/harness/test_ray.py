@@ -216,3 +216,16 @@ def test_ctrl_c_on_ray_keeps_finished_trials_and_resume_runs_the_rest_locally(
     assert again["executor"] == "local"
     counts = Counter((r.scenario_id, r.trial) for r in store.run_traces(summary["run_id"]))
     assert len(counts) == 4 and set(counts.values()) == {1}
+
+
+def test_without_an_address_a_local_ray_is_started_for_the_run_and_stopped(
+    tmp_path: Path, store_uri: str
+) -> None:
+    import ray
+
+    root = _project(tmp_path, store_uri, scenarios=2)
+    (root / "victim.pid").write_text("done")
+    config = settings_to_config(load_settings(start=root), executor="ray", concurrency=2)
+    summary = run_suite(config)
+    assert (summary.executor, summary.written, summary.ok) == ("ray", 2, 2)
+    assert not ray.is_initialized()  # the Ray it started is gone with the run

@@ -54,7 +54,7 @@ def score_on_ray(
     verdict_url: str,
 ) -> Iterator[list[Verdict]]:
     """Yields each chunk's verdicts (already in the verdict store) as its task finishes."""
-    from costar.harness._ray import MAX_RETRIES, connect, import_ray, worker_env
+    from costar.harness._ray import MAX_RETRIES, connect, disconnect, import_ray, worker_env
 
     ray = import_ray()
     started = connect(config.address, config.concurrency, worker_env())
@@ -77,4 +77,4 @@ def score_on_ray(
             yield from ray.get(ready)
     finally:
         if started:
-            ray.shutdown()
+            disconnect()

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +40,16 @@ _QUIET = {
 }
 
 _agents: dict[tuple[str | None, str, tuple[str, ...]], Agent] = {}  # one per worker process
+_temp_dirs: dict[str, str] = {}  # of the local Ray this process started
+
+
+def disconnect() -> None:
+    """Leave the cluster; a local Ray this process started is stopped and its folder removed."""
+    import ray
+
+    ray.shutdown()
+    if folder := _temp_dirs.pop("local", None):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def import_ray() -> Any:
@@ -74,11 +86,12 @@ def connect(address: str | None, workers: int, env: dict[str, str]) -> bool:
             if address.startswith(("127.", "localhost")):  # a cluster on this machine
                 quiet["_node_ip_address"] = "127.0.0.1"
             ray.init(address=address, runtime_env=runtime_env, **quiet)
-        else:
+        else:  # its own folder: other Ray instances on this machine keep theirs
             ray.init(
                 num_cpus=workers,
                 include_dashboard=False,
                 _node_ip_address="127.0.0.1",
+                _temp_dir=_temp_dirs.setdefault("local", tempfile.mkdtemp(prefix="costar-ray-")),
                 runtime_env=runtime_env,
                 **quiet,
             )
@@ -134,7 +147,7 @@ class RayExecutor(Executor):
             yield from self._run(ray, plan, spec, options, cancel)
         finally:
             if started:
-                ray.shutdown()
+                disconnect()
 
     def _run(
         self,
