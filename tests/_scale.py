@@ -25,6 +25,11 @@ import pytest
 
 from _mlflow_server import free_port
 
+# Ray on this machine stays on the loopback address (set before ray is imported)
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+# the throwaway cluster and its drivers agree: no token (whatever ~/.ray holds)
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
 
 def postgres_bin() -> Path | None:
     """The folder of initdb and postgres (Debian keeps them out of PATH)."""

@@ -56,7 +56,7 @@ def score_on_ray(
     """Yields each chunk's verdicts (already in the verdict store) as its task finishes."""
     from costar.harness._ray import MAX_RETRIES, connect, disconnect, import_ray, worker_env
 
-    ray = import_ray()
+    ray = import_ray(config.address)
     started = connect(config.address, config.concurrency, worker_env())
     try:
         task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_score_chunk)

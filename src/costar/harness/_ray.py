@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -52,9 +53,21 @@ def disconnect() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def import_ray() -> Any:
-    """The ray module, or a ConfigError saying how to install it."""
+def on_this_machine(address: str | None) -> bool:
+    """Whether `address` is a Ray started here (none: a local Ray is started)."""
+    return not address or address.startswith(("127.", "localhost"))
+
+
+def import_ray(address: str | None = "") -> Any:
+    """The ray module, or a ConfigError saying how to install it. For a Ray on this machine,
+    Ray is kept to the loopback address (it would otherwise reach its own node by the
+    machine's network address)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address != "" and on_this_machine(address) and "ray" not in sys.modules:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if not address and address != "":
+        # a loopback-only Ray for one command: no token written into ~/.ray
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     try:
         import ray
     except ImportError as exc:
@@ -83,7 +96,7 @@ def connect(address: str | None, workers: int, env: dict[str, str]) -> bool:
     quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address:
-            if address.startswith(("127.", "localhost")):  # a cluster on this machine
+            if on_this_machine(address):
                 quiet["_node_ip_address"] = "127.0.0.1"
             ray.init(address=address, runtime_env=runtime_env, **quiet)
         else:  # its own folder: other Ray instances on this machine keep theirs
@@ -127,7 +140,7 @@ class RayExecutor(Executor):
     name = "ray"
 
     def __init__(self, concurrency: int, address: str | None = None, grace: float = 5.0):
-        import_ray()  # fails before the run is created when Ray is not installed
+        import_ray(address)  # fails before the run is created when Ray is not installed
         self.concurrency = concurrency
         self.address = address
         self.grace = grace
