@@ -140,3 +140,31 @@ def run_cli_process(cwd: Path, *args: str, **kwargs: object) -> subprocess.Compl
         timeout=300,
         **kwargs,  # type: ignore[call-overload]
     )
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server on 127.0.0.1 (base URL, no database name)."""
+    from _scale import postgres_server
+
+    with postgres_server() as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def mlflow_pg(postgres: str, tmp_path_factory: pytest.TempPathFactory):
+    """An `mlflow server` whose backend store is a database on that PostgreSQL."""
+    from _scale import create_database, mlflow_on_postgres
+
+    url = create_database(postgres, "mlflow")
+    with mlflow_on_postgres(url, tmp_path_factory.mktemp("pg-artifacts")) as uri:
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """A local two-worker Ray cluster on 127.0.0.1, stopped at the end of the session."""
+    from _scale import ray_cluster
+
+    with ray_cluster(cpus=2) as address:
+        yield address

@@ -39,7 +39,7 @@ import pytest
 import costar
 
 SRC = Path(costar.__file__).parent
-FOUNDATION = {"_exceptions", "_input", "_env", "_proc", "_signals", "config"}
+FOUNDATION = {"_exceptions", "_input", "_env", "_proc", "_ray", "_signals", "config"}
 
 # Packages downstream of assess: they read stored traces and verdicts, never run the agent.
 _READS_VERDICTS = {"assess", "judges", "traces", "scenarios", "llm"}

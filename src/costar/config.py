@@ -6,6 +6,7 @@ resolved against the folder that holds it (the project root).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -134,6 +135,20 @@ class Settings(BaseModel):
         "(0: any judge error fails; `--allow-errors` never fails).",
     )
 
+    executor: str = Field(
+        "local", description="Where `costar run` and `costar assess` work: local (threads) or ray."
+    )
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster address for the ray executor (ray://HOST:10001, HOST:6379 or "
+        "auto); default: a local Ray started for the command.",
+    )
+    rate_limits: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Per-model LLM limits shared by all workers: model = {requests_per_minute, "
+        "tokens_per_minute} ('*' for every model).",
+    )
+
     embedding_model: str | None = Field(
         None,
         description="Embedding model (e.g. openai:/text-embedding-3-small) for `costar scenario "
@@ -188,6 +203,11 @@ def _from_env() -> dict[str, Any]:
             continue
         if field.annotation in (list[str],):
             values[name] = [item.strip() for item in raw.split(",") if item.strip()]
+        elif name == "rate_limits":  # JSON, as workers receive it
+            try:
+                values[name] = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"COSTAR_RATE_LIMITS: not JSON ({exc.msg})") from exc
         else:
             values[name] = raw
     return values

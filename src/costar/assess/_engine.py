@@ -12,7 +12,7 @@ show in the MLflow UI. Judging never calls the agent.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from costar._exceptions import CostarError, ScenarioError
+from costar._exceptions import ConfigError, CostarError, ScenarioError
 from costar.assess._cache import TraceCache
 from costar.assess._verdicts import VerdictStore
 from costar.judges import Judge, TraceView, Verdict, load_judges, narrow, unknown_judges
@@ -49,6 +49,8 @@ class AssessConfig(BaseModel):
         False, description="Scenario fixture paths may point outside the suite folder."
     )
     redact: list[str] = Field(default_factory=list, description="Extra secret patterns.")
+    executor: str = Field("local", description="Where judges run: local (threads) or ray.")
+    address: str | None = Field(None, description="Ray cluster address (default: start one).")
 
     @property
     def costar_dir(self) -> Path:
@@ -285,6 +287,34 @@ def _score(
     return results
 
 
+def _scored_chunks(
+    store: TraceStore,
+    verdicts: VerdictStore,
+    cache: TraceCache,
+    config: AssessConfig,
+    pending: list[str],
+    due: dict[str, list[Judge]],
+    scenarios: dict[str, Any],
+    keys: dict[tuple[str, str], str],
+) -> Iterator[list[Verdict]]:
+    """Each chunk's verdicts, written to the verdict store: here, a chunk at a time (memory
+    stays bounded whatever the run's size), or on Ray workers (`assess._ray`)."""
+    if config.executor == "ray":
+        from costar.assess._ray import score_on_ray
+
+        due = {i: due[i] for i in pending}
+        yield from score_on_ray(config, due, scenarios, keys, verdicts.url)
+        return
+    if config.executor != "local":
+        raise ConfigError(f"unknown executor {config.executor!r} (choose one of: local, ray)")
+    for start in range(0, len(pending), _CHUNK):
+        views = _views(store, cache, pending[start : start + _CHUNK])
+        todo = [(v, j) for v in views for j in due[v.trace_id]]
+        results = _score(todo, scenarios, keys, config.concurrency)
+        verdicts.write(results)
+        yield results
+
+
 def _assess_run(
     run_id: str,
     judges: list[Judge],
@@ -312,12 +342,8 @@ def _assess_run(
     pending = list(due_judges)
     summary.cached += len(ids) * len(judges)
     finished, total = 0, sum(map(len, due_judges.values()))
-    # a chunk at a time: memory stays bounded whatever the run's size
-    for start in range(0, len(pending), _CHUNK):
-        views = _views(store, cache, pending[start : start + _CHUNK])
-        todo = [(v, j) for v in views for j in due_judges[v.trace_id]]
-        results = _score(todo, scenarios, keys, config.concurrency)
-        verdicts.write(results)
+    chunks = _scored_chunks(store, verdicts, cache, config, pending, due_judges, scenarios, keys)
+    for results in chunks:
         summary.cached -= len(results)
         summary.scored += len(results)
         summary.errors += sum(1 for r in results if r.status == "error")

@@ -103,6 +103,10 @@ class VerdictStore:
         ]
         if not rows:
             return 0
+        # one row per key (PostgreSQL refuses to upsert a row twice in one statement), in key
+        # order, so concurrent writers of overlapping batches lock rows alike and never deadlock
+        unique = {(r["trace_id"], r["judge"], r["judge_version"]): r for r in rows}
+        rows = [unique[k] for k in sorted(unique)]
         with self._lock, self._engine.begin() as conn:
             self._upsert(conn, rows)
         return len(rows)

@@ -17,6 +17,7 @@ from costar.cli._options import (
     open_store,
 )
 from costar.cli._output import emit_json, exit_code
+from costar.cli._output import limit_llm_calls as _limit_llm_calls
 from costar.cli._render import console, marked, right_aligned, table
 
 
@@ -43,6 +44,14 @@ def assess(
             help="Then name the step that caused each failing verdict (`costar explain`).",
         ),
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option("--executor", help="Where judges run: local (threads, default) or ray."),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Ray cluster address (default: start a local Ray)."),
+    ] = None,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -60,6 +69,7 @@ def assess(
     if not run_ids and not all_runs and not last:
         raise ConfigError("name a RUN_ID (see `costar runs`), or pass --last or --all-runs")
     settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
+    _limit_llm_calls(settings)
     config = assess_config(
         settings,
         run_ids=run_ids or [],
@@ -67,6 +77,8 @@ def assess(
         last=last,
         judges=judge or [],
         mirror=not no_mirror,
+        executor=executor or settings.executor,
+        address=address or settings.ray_address,
     )
     summary = run_assess(config)
     breaches = [] if allow_errors else error_breaches(summary, settings.max_error_rate)

@@ -41,3 +41,11 @@ def echo_changes(changes: list[str]) -> None:
         typer.echo("dependencies changed between the runs (the agent may not be the cause):")
         for line in changes:
             typer.echo(f"  - {line}")
+
+
+def limit_llm_calls(settings: Any) -> None:
+    """Apply the `rate_limits` setting to this process's LLM calls (and its Ray workers')."""
+    if settings.rate_limits:
+        from costar.llm import configure_rate_limits
+
+        configure_rate_limits(settings.rate_limits)

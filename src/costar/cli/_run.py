@@ -10,6 +10,7 @@ import typer
 from costar._exceptions import ExitCode, UsageError
 from costar.cli._options import Experiment, JsonFlag, TrackingUri, load_settings
 from costar.cli._output import emit_json, exit_code
+from costar.cli._output import limit_llm_calls as _limit_llm_calls
 from costar.cli._render import console, marked, right_aligned, table
 
 
@@ -115,6 +116,14 @@ def run(
             "with --until-step, calls past step K always run live).",
         ),
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option("--executor", help="Where trials run: local (threads, default) or ray."),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Ray cluster address (default: start a local Ray)."),
+    ] = None,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -135,6 +144,7 @@ def run(
         raise UsageError("--policy only chooses the judges of --only-failed; add --only-failed RUN")
     try:
         settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
+        _limit_llm_calls(settings)
         failed = _failed_in(settings, only_failed, policy) if only_failed else None
         config = settings_to_config(
             settings,
@@ -150,6 +160,8 @@ def run(
             resume=resume,
             name=name,
             replay=_replay_config(replay, replay_tools, until_step, replay_strict),
+            executor=executor,
+            address=address,
         )
         if failed is not None:
             if not failed.failed:

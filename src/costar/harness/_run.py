@@ -1,6 +1,6 @@
 """Run a suite: scenarios x trials, concurrently, each trial recorded as one trace.
 
-Trials run on daemon worker threads (a hung in-process agent cannot block exit); finished
+Trials run on an executor (`_executors`: daemon threads by default, or Ray tasks); finished
 trials go to a background writer that stores them in verified batches while others still run.
 Ctrl-C or SIGTERM stops starting trials, kills running command agents, writes everything
 finished and marks the run KILLED; `resume` later runs only the trials that have no trace.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import threading
 import time
@@ -28,9 +27,10 @@ from costar.agents import Agent, PythonAgent, resolve_agent
 from costar.harness._deps import MAX_TRACE_TAG, encode, manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
 from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
+from costar.harness._executors import AgentSpec, Executor, make_executor
 from costar.harness._mcp_proxy import proxy_env
 from costar.harness._replay import REPLAY_TAG, ReplayBook, ReplayConfig
-from costar.harness._trial import TrialOptions, run_trial
+from costar.harness._trial import TrialOptions
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite
 from costar.traces import (
@@ -39,7 +39,6 @@ from costar.traces import (
     TraceStore,
     TraceWriter,
     TrialRecord,
-    Turn,
     load_spill,
     record_to_json,
     run_manifest,
@@ -86,6 +85,8 @@ class RunConfig(BaseModel):
     replay: ReplayConfig | None = Field(
         None, description="Serve recorded tool results of an earlier run (costar run --replay)."
     )
+    executor: str = Field("local", description="Where trials run: local (threads) or ray.")
+    address: str | None = Field(None, description="Ray cluster address (default: start one).")
 
 
 ONLY_FAILED_TAG = "costar.only_failed"
@@ -112,6 +113,8 @@ class RunSummary:
     cancelled: int = 0  # stopped or never started because of an interruption
     store_error: str | None = None
     wall_seconds: float = 0.0
+    write_seconds: float = 0.0  # the writer's time storing and verifying traces
+    executor: str = "local"  # where the trials ran: local or ray
     agent: str = ""
     agent_version: str = ""
     suite_hash: str = ""
@@ -174,43 +177,6 @@ def _plan(
     ]
 
 
-def _failed_record(
-    item: LoadedScenario, trial: int, options: TrialOptions, exc: Exception
-) -> TrialRecord:
-    """The record of a trial that costar itself failed to run: an error, never a lost trial."""
-    now = time.time_ns()
-    return TrialRecord(
-        run_id=options.run_id,
-        scenario_id=item.id,
-        trial=trial,
-        status="error",
-        turns=[Turn(user=text) for text in item.scenario.turns],
-        start_ns=now,
-        end_ns=now,
-        error=f"costar failed running this trial: {type(exc).__name__}: {exc}",
-        tags=dict(options.tags),
-    )
-
-
-def _worker(
-    jobs: queue.Queue[Any],
-    results: queue.Queue[Any],
-    agent: Agent,
-    options: TrialOptions,
-    cancel: threading.Event,
-) -> None:
-    while not cancel.is_set():
-        try:
-            item, trial = jobs.get_nowait()
-        except queue.Empty:
-            return
-        try:
-            record = run_trial(item, trial, agent, options, cancel)
-        except Exception as exc:  # a bug in costar itself: record it, keep the run going
-            record = _failed_record(item, trial, options, exc)
-        results.put(record)
-
-
 def _recover_spill(spill: Path, store: TraceStore) -> list[TrialRecord]:
     """Trials an earlier part of the run spilled and the store does not hold yet."""
     by_id = {r.trace_id: r for r in load_spill(spill)}
@@ -256,7 +222,14 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
     )
     version = agent_version(config.root, config.agent_files, extra)
     ids = {s.id for s in suite.scenarios}
+    if config.replay and config.executor != "local":
+        # the replay book serves recordings from this process; workers elsewhere cannot reach it
+        raise ConfigError(
+            f"--replay runs on the local executor only, not {config.executor!r}; "
+            "drop --executor (or set executor = 'local') to replay"
+        )
     book = ReplayBook(config.replay, store, ids) if config.replay else None  # before the run
+    executor = make_executor(config.executor, config.concurrency, config.address)
 
     deps: dict[str, Any] = {}
     if run_id is None:
@@ -281,7 +254,7 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
     cancel = threading.Event()
     with signals_set(cancel):
         summary = _record(
-            config, store, suite, agent, version, deps, run_id, cancel, progress, book
+            config, store, suite, agent, executor, version, deps, run_id, cancel, progress, book
         )
     summary.wall_seconds = round(time.monotonic() - started, 3)
     return summary
@@ -292,6 +265,7 @@ def _record(
     store: TraceStore,
     suite: Suite,
     agent: Agent,
+    executor: Executor,
     version: str,
     deps: dict[str, Any],
     run_id: str,
@@ -316,6 +290,7 @@ def _record(
         experiment_id=store.experiment_id,
         scenarios=len(suite.scenarios),
         drafts_skipped=suite.drafts_skipped,
+        executor=executor.name,
     )
     options = TrialOptions(
         run_id=run_id,
@@ -330,33 +305,17 @@ def _record(
     options.replay = book
     options.env = proxy_env(config.mcp_servers, config.root)  # MCP calls recorded, replayable
     writer = TraceWriter(store.write, spill, redact=store.redactor.value)
-    for record in leftovers:
-        writer.submit(record)
-    jobs: queue.Queue[Any] = queue.Queue()
-    for job in plan:
-        jobs.put(job)
-    results: queue.Queue[Any] = queue.Queue()
-    workers = [
-        threading.Thread(target=_worker, args=(jobs, results, agent, options, cancel), daemon=True)
-        for _ in range(min(config.concurrency, max(1, len(plan))))
-    ]
-    for w in workers:
-        w.start()
-    finished = 0
-    while finished < len(plan) and not cancel.is_set():
-        try:
-            record = results.get(timeout=0.1)
-        except queue.Empty:
-            continue
-        finished += 1
+    for left in leftovers:
+        writer.submit(left)
+    spec = AgentSpec(config.agent, config.root, config.autolog)
+    for finished, record in enumerate(executor.run(plan, agent, spec, options, cancel), 1):
         if record is not None:
             _count(summary, record)
             writer.submit(record)
-        if progress:
+        if progress and not executor.interrupted:
             progress(finished, len(plan), record)
-    if finished < len(plan):  # SIGINT or SIGTERM
+    if executor.interrupted:  # SIGINT or SIGTERM
         summary.status = "interrupted"
-        _drain(results, workers, writer, summary)
         for path in list(options.workspaces):  # of in-process agents that would not stop
             shutil.rmtree(path, ignore_errors=True)
     _close_writer(writer, summary)
@@ -383,6 +342,7 @@ def _record(
 def _close_writer(writer: TraceWriter, summary: RunSummary) -> None:
     report = writer.close()
     summary.written = len(report.written)
+    summary.write_seconds = round(report.seconds, 3)
     summary.spilled = report.spilled
     summary.spill_path = str(report.spill_path) if report.spilled else None
     summary.unsaved = len(report.unsaved)
@@ -411,27 +371,6 @@ def _count(summary: RunSummary, record: TrialRecord) -> None:
         )
 
 
-def _drain(
-    results: queue.Queue[Any],
-    workers: list[threading.Thread],
-    writer: TraceWriter,
-    summary: RunSummary,
-    grace: float = 5.0,
-) -> None:
-    """After a stop signal: keep trials that finish within `grace` seconds, drop the rest."""
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(w.is_alive() for w in workers):
-        time.sleep(0.05)
-    while True:
-        try:
-            record = results.get_nowait()
-        except queue.Empty:
-            break
-        if record is not None:
-            _count(summary, record)
-            writer.submit(record)
-
-
 def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
     """A RunConfig from Settings plus flags (None means "not given")."""
     values = {k: v for k, v in flags.items() if v is not None}
@@ -457,6 +396,8 @@ def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
             mcp_servers=settings.mcp_servers,
             allow_outside_fixtures=settings.allow_outside_fixtures,
             redact=settings.redact,
+            executor=values.pop("executor", settings.executor),
+            address=values.pop("address", settings.ray_address),
             **values,
         )
     except ValueError as exc:

@@ -4,11 +4,15 @@ from costar.llm._client import LLMClient
 from costar.llm._default import chat, close_clients, default_model, get_client
 from costar.llm._endpoint import PROVIDERS, Endpoint, parse_model, resolve_endpoint
 from costar.llm._fake import FakeLLM, count_tokens, embed, serve
+from costar.llm._limits import configure as configure_rate_limits
+from costar.llm._limits import share_rate_limits
 from costar.llm._record import LLMProxy, describe_misses, llm_traffic
 from costar.llm._script import Fault, Reply, Rule, Script, load_script
 from costar.llm._types import ChatResult, ToolCall, Usage
 
 __all__ = [
+    "configure_rate_limits",
+    "share_rate_limits",
     "PROVIDERS",
     "ChatResult",
     "Endpoint",

@@ -28,6 +28,7 @@ from costar._exceptions import (
     LLMTimeoutError,
 )
 from costar.llm._endpoint import Endpoint, resolve_endpoint
+from costar.llm._limits import limiter
 from costar.llm._types import ChatResult, ToolCall, Usage
 from costar.traces import Step, current_recorder
 from costar.traces._record import LIVE, live_mlflow_span, replayed
@@ -121,12 +122,18 @@ class LLMClient:
 
     def _call(self, body: dict[str, Any], url: str | None = None, parse: Any = None) -> Any:
         last: _Retryable | None = None
+        limits = limiter()
         for attempt in range(1, self.max_retries + 2):
+            if limits is not None:
+                limits.acquire(self.endpoint.model_uri)
             start = time.monotonic()
             try:
                 data = self._post(
                     body, url or self.endpoint.chat_url, "choices" if url is None else "data"
                 )
+                if limits is not None:
+                    usage = data.get("usage") or {}
+                    limits.spend(self.endpoint.model_uri, int(usage.get("total_tokens") or 0))
                 return (parse or _parse)(data, time.monotonic() - start, attempt)
             except _Retryable as exc:
                 last = exc
