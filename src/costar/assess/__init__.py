@@ -3,7 +3,15 @@
 from costar.assess._cache import TraceCache
 from costar.assess._consistency import Consistency, self_consistency
 from costar.assess._engine import AssessConfig, AssessSummary, JudgeTally, assess, score_traces
-from costar.assess._report import JudgeDelta, JudgeSummary, compare_runs, summarise
+from costar.assess._report import (
+    JudgeDelta,
+    JudgeSummary,
+    SimulatorFaults,
+    compare_runs,
+    fault_traces,
+    simulator_faults,
+    summarise,
+)
 from costar.assess._stats import (
     Comparison,
     bootstrap_ci,
@@ -27,6 +35,7 @@ __all__ = [
     "JudgeDelta",
     "JudgeSummary",
     "JudgeTally",
+    "SimulatorFaults",
     "TraceCache",
     "VerdictSelection",
     "VerdictStore",
@@ -35,6 +44,7 @@ __all__ = [
     "compare",
     "compare_runs",
     "drop_p_value",
+    "fault_traces",
     "newcombe",
     "pass_at_k",
     "pass_hat_k",
@@ -42,6 +52,7 @@ __all__ = [
     "quantile",
     "score_traces",
     "select_verdicts",
+    "simulator_faults",
     "self_consistency",
     "summarise",
     "trials_needed",

@@ -76,6 +76,8 @@ def assess(
 
 
 def _print_assess(data: dict[str, Any]) -> None:
+    from costar.assess import SimulatorFaults
+
     out = console()
     grid = right_aligned(
         table(
@@ -99,6 +101,8 @@ def _print_assess(data: dict[str, Any]) -> None:
         f"scored {data['scored']}, reused {data['cached']} cached, {data['errors']} judge errors, "
         f"mirrored {data['mirrored']} to MLflow, {data['seconds']:.2f} s"
     )
+    for run_id, faults in data.get("simulator_faults", {}).items():
+        out.print(f"run {run_id[:12]}: {SimulatorFaults(**faults).line()}", soft_wrap=True)
     for warning in data["warnings"]:
         out.print(f"[yellow]warning: {warning}[/]")
     if data["runs"]:

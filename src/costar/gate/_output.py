@@ -28,6 +28,8 @@ def lines(result: GateResult) -> list[str]:
             counts[decision] = counts.get(decision, 0) + 1
         summary = ", ".join(f"{n} {d}" for d, n in sorted(counts.items()))
         out.append(f"judges: {summary}; {result.family}")
+    if result.simulator is not None:
+        out.append(result.simulator.line())
     return out
 
 

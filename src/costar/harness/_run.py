@@ -28,6 +28,7 @@ from costar.agents import Agent, PythonAgent, resolve_agent
 from costar.harness._deps import MAX_TRACE_TAG, encode, manifest, run_manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
 from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
+from costar.harness._simulator import simulator_model
 from costar.harness._trial import TrialOptions, run_trial
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite
@@ -69,6 +70,9 @@ class RunConfig(BaseModel):
     )
     include_drafts: bool = Field(
         False, description="Also run draft scenarios (they are never gated; see DRAFTS_PARAM)."
+    )
+    simulator_model: str | None = Field(
+        None, description="Model of simulated users (`user:` scenarios); default the judge model."
     )
 
 
@@ -248,6 +252,8 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         config.allow_outside_fixtures,
         include_drafts=config.include_drafts,
     )
+    for user in [s.scenario.user for s in suite.scenarios if s.scenario.user]:
+        simulator_model(user.model, config.simulator_model)  # a ConfigError before any trial
     agent = resolve_agent(config.agent, config.root, config.autolog)
     extra = (
         [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
@@ -315,6 +321,7 @@ def _record(
         workspace_dir=config.workspace_dir,
         keep_workspaces=config.keep_workspaces,
         tags={"costar.agent_version": version, "costar.suite_hash": summary.suite_hash},
+        simulator_model=config.simulator_model,
     )
     if deps:
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
@@ -444,6 +451,7 @@ def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
             mcp_servers=settings.mcp_servers,
             allow_outside_fixtures=settings.allow_outside_fixtures,
             redact=settings.redact,
+            simulator_model=settings.simulator_model,
             **values,
         )
     except ValueError as exc:

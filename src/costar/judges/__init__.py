@@ -1,5 +1,6 @@
 """Judges: the Judge protocol and registry, TraceView, built-in checks and metrics."""
 
+from costar.judges._fidelity import FIDELITY_JUDGE
 from costar.judges._judge import ENTRY_POINT_GROUP, Judge, JudgeSpec, build, judge, registered
 from costar.judges._load import default_judges, describe, load_judges, narrow, unknown_judges
 from costar.judges._metrics import DEFAULT_METRICS, cost_usd, metrics
@@ -10,6 +11,7 @@ from costar.judges._view import SpanView, ToolCallView, TraceView, TurnView
 __all__ = [
     "DEFAULT_METRICS",
     "ENTRY_POINT_GROUP",
+    "FIDELITY_JUDGE",
     "VERDICT_VERSION",
     "Judge",
     "JudgeCost",

@@ -12,8 +12,9 @@ from typing import Any
 from costar.judges._judge import judge
 from costar.judges._verdict import Outcome, skip
 from costar.judges._view import TraceView
+from costar.traces import SIMULATOR_SPAN, SIMULATOR_USAGE
 
-STRUCTURAL = {"CHAIN", "AGENT"}
+STRUCTURAL = {"CHAIN", "AGENT", SIMULATOR_SPAN}  # a simulated user's turns are not the agent's
 TOKEN_METRICS = ("input_tokens", "output_tokens", "total_tokens", "cost_usd")
 NOT_MEASURED = "not measured: no LLM span in the trace reports token usage"
 
@@ -62,7 +63,19 @@ def metrics(view: TraceView, prices: dict[str, dict[str, float]] | None = None) 
         "steps": len(steps),
         "latency_s": round(view.root.seconds, 6),
         **by_type,
+        **simulator_metrics(view),
     }
+
+
+def simulator_metrics(view: TraceView) -> dict[str, Any]:
+    """A simulated user's own model calls and tokens, counted apart from the agent's (none
+    when the trace has no simulated user)."""
+    calls = view.spans_of(SIMULATOR_SPAN)
+    if not calls:
+        return {}
+    usage = [u for s in calls if isinstance(u := s.attributes.get(SIMULATOR_USAGE), dict)]
+    tokens = sum(int(u.get("total_tokens", 0)) for u in usage) if usage else None
+    return {"simulator_llm_calls": len(calls), "simulator_total_tokens": tokens}
 
 
 @judge("metric", "metric", reads=[])
@@ -75,6 +88,8 @@ def metric(
 ) -> Outcome:
     """One metric's value; with `budget`, it passes when the value is at most the budget."""
     values = metrics(view, prices)
+    if name.startswith("simulator_") and name not in values:
+        return skip(f"{name}: the trace has no simulated user")
     if name not in values and not name.startswith("latency_"):
         raise ValueError(f"unknown metric {name!r} (known: {', '.join(sorted(values))})")
     value = values.get(name, 0.0)

@@ -1,7 +1,17 @@
 """Traces: costar's span records, conversion to MLflow traces, and the batched trace store."""
 
 from costar.traces._convert import SNAPSHOT_SPAN, storable_text, to_mlflow_spans, trial_spans
-from costar.traces._model import TAG_PREFIX, TrialRecord, TrialStatus, Turn, new_trace_id
+from costar.traces._model import (
+    SIMULATOR_ERROR_TAG,
+    SIMULATOR_SPAN,
+    SIMULATOR_STOP_TAG,
+    SIMULATOR_USAGE,
+    TAG_PREFIX,
+    TrialRecord,
+    TrialStatus,
+    Turn,
+    new_trace_id,
+)
 from costar.traces._record import (
     Recorder,
     SpanRecord,
@@ -22,6 +32,10 @@ from costar.traces._store import (
 from costar.traces._writer import TraceWriter, WriteReport, load_spill, record_to_json
 
 __all__ = [
+    "SIMULATOR_ERROR_TAG",
+    "SIMULATOR_SPAN",
+    "SIMULATOR_STOP_TAG",
+    "SIMULATOR_USAGE",
     "SNAPSHOT_SPAN",
     "TAG_PREFIX",
     "Recorder",
