@@ -12,7 +12,7 @@ from _judge_project import assess_config, fake_llm  # noqa: F401 - the fixture
 from conftest import run_cli, write_files
 from costar.assess import VerdictStore, assess, simulator_faults, summarise
 from costar.config import load_settings
-from costar.gate import evaluate
+from costar.gate import evaluate, junit_xml
 from costar.gate._policy import GatePolicy
 from costar.harness import run_suite, settings_to_config
 from costar.judges import FIDELITY_JUDGE, TraceView, metrics
@@ -199,6 +199,9 @@ def test_the_fidelity_judge_catches_a_leak_and_its_trial_leaves_pass_rates_and_g
     assert not checks[("reply-matches", "min_pass_rate")].ok
     assert FIDELITY_JUDGE not in {c.judge for c in gate.checks}
     assert gate.simulator is not None and gate.simulator.faults == 1
+
+    cases = junit_xml(found, result=gate)
+    assert 'name="leaky#0"><skipped message="simulator fault' in cases
 
     report = run_cli(project, "report", run_id)
     assert report.returncode == 0, report.stderr

@@ -108,7 +108,7 @@ def simulator_fidelity(
     return Outcome(
         passed=answer["faithful"],
         value=", ".join(kinds) or ("faithful" if answer["faithful"] else "fault"),
-        rationale=f"{detail} {rationale}".strip() if detail else rationale,
+        rationale=f"{detail}; {rationale}" if detail and rationale else detail or rationale,
         evidence=list(dict.fromkeys(evidence)),
         cost=cost,
     )
