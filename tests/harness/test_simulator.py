@@ -82,6 +82,9 @@ def test_a_simulated_user_reaches_its_goal_and_stops(project: Path, fake_llm) ->
     assert values["llm_calls"] == 0 and values["total_tokens"] is None
     assert values["simulator_llm_calls"] == 3 and values["simulator_total_tokens"] > 0
     assert values["steps"] == 0
+    shown = run_cli(project, "show", view.trace_id)
+    assert shown.returncode == 0, shown.stderr
+    assert "simulated user: openai:/judge-model, 3 model calls, ended: stopped" in shown.stdout
 
 
 def test_a_stalling_user_hits_max_turns(project: Path, fake_llm) -> None:  # noqa: F811
@@ -118,6 +121,34 @@ def test_a_simulated_user_talks_to_a_command_agent(project: Path, fake_llm) -> N
         "cmd: Where is my order? (turn 0, history 0)",
         "cmd: It is order 1042. (turn 1, history 2)",
     ]
+    assert view.tags["costar.simulator.stop"] == "stopped"
+
+
+def test_a_simulated_user_talks_to_an_http_agent_with_its_history(
+    project: Path,
+    fake_llm,  # noqa: F811
+) -> None:
+    # the fake LLM's own chat-completions endpoint is the HTTP agent too: its rules answer the
+    # simulator (first) and the agent, which refunds only when the history holds both messages
+    fake = fake_llm(
+        {
+            "rules": [
+                sim({"last_message": "conversation starts"}, "My kettle broke."),
+                sim({"last_message": "Which order"}, "Order 1042."),
+                sim({}, stop=True),
+                {
+                    "when": {"conversation": "(?s)kettle broke.*Order 1042"},
+                    "reply": {"text": "Refunding the kettle of order 1042."},
+                },
+                {"when": {}, "reply": {"text": "Which order?"}},
+            ]
+        }
+    )
+    write_files(project, {"scenarios/refund.yaml": REFUND})
+    run_id = run(project, agent=f"{fake.base_url}/chat/completions")
+    view = views(project, run_id)["refund#0"]
+    assert view.status == "ok", view.error
+    assert view.replies == ["Which order?", "Refunding the kettle of order 1042."]
     assert view.tags["costar.simulator.stop"] == "stopped"
 
 
