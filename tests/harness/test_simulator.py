@@ -152,6 +152,32 @@ def test_a_simulated_user_talks_to_an_http_agent_with_its_history(
     assert view.tags["costar.simulator.stop"] == "stopped"
 
 
+def test_waiting_for_the_simulator_is_not_the_agents_time(
+    project: Path,
+    fake_llm,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the simulator's first answer takes longer than the whole trial may (a stalled attempt,
+    # then a retry); the agent still gets its full timeout for its turn
+    monkeypatch.setenv("COSTAR_LLM_TIMEOUT", "1")
+    fake_llm(
+        {
+            "rules": [
+                {"when": {"system": SIM}, "fault": {"kind": "timeout", "delay": 3, "times": 1}},
+                sim({"last_message": "conversation starts"}, "Hello?"),
+                sim({}, stop=True),
+            ]
+        }
+    )
+    write_files(project, {"scenarios/refund.yaml": REFUND})
+    run_id = run(project, agent="sample_agents:echo", timeout=1.0)
+    view = views(project, run_id)["refund#0"]
+    assert view.status == "ok", view.error
+    assert view.replies == ["echo: Hello?"]
+    (first, _) = view.spans_of(SIMULATOR_SPAN)
+    assert first.seconds > 1.0  # longer than the trial's timeout
+
+
 PAIR = """
 id: {id}
 user:

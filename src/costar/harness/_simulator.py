@@ -11,7 +11,8 @@ of the agent's LLM calls, so the agent's token metrics and cost leave it out; it
 conversation ended, `costar.simulator.stop`: stopped (the user's stop condition held),
 max_turns, agent_error, simulator_error (`costar.simulator.error` says why) or cancelled.
 Calls carry a seed (the scenario's `seed`, else one derived from its id, plus the trial number)
-and the scenario's temperature, so a model that honours seeds replays a conversation.
+and the scenario's temperature, so a model that honours seeds replays a conversation. Time spent
+waiting for the simulator does not count against the trial's timeout, which is the agent's.
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ class Simulator:
         self.cancel = cancel
         self.model = simulator_model(self.user.model, project_model)
         self.seed = _seed(scenario, trial)
+        self.seconds = 0.0  # spent waiting for the simulator: not the agent's time
         record.tags[USER_TAG] = "simulated"
         record.tags[MODEL_TAG] = self.model
         record.tags[STOP_TAG] = "agent_error"  # until the conversation ends otherwise
@@ -150,6 +152,7 @@ class Simulator:
         from costar.llm import get_client
 
         messages = self._messages()
+        started = time.monotonic()
         span = SpanRecord(
             name="simulated user",
             span_type=SPAN_TYPE,
@@ -180,6 +183,7 @@ class Simulator:
         finally:
             span.end_ns = time.time_ns()
             self.recorder.add(span)
+            self.seconds += time.monotonic() - started
 
     def turns(self) -> Iterator[Turn]:
         """The user's turns, each asked for when the agent has answered the one before; a

@@ -72,6 +72,7 @@ def run_trial(
     try:
         session = agent.open_trial()
         turns: Iterable[Turn] = record.turns
+        sim = None
         if scenario.user is not None:  # asked for one at a time, after each reply
             sim = Simulator(scenario, trial, record, recorder, cancel, options.simulator_model)
             turns = sim.turns()
@@ -90,7 +91,7 @@ def run_trial(
                 tags=list(scenario.tags),
                 env=workspace.env,
             )
-            remaining = deadline - time.monotonic()
+            remaining = deadline - time.monotonic() + (sim.seconds if sim else 0.0)
             try:
                 if remaining <= 0:
                     raise AgentTimeout(f"no time left for turn {index + 1} (timeout)")
