@@ -287,26 +287,3 @@ def test_no_simulator_model_is_one_clear_line(project: Path) -> None:
     done = run_cli(project, "run", "--agent", "sample_agents:echo")
     assert done.returncode == 2
     assert "simulator_model" in done.stderr and "Traceback" not in done.stderr
-
-
-@pytest.mark.parametrize(
-    ("text", "wanted"),
-    [
-        ("id: x\ninput: hi\nuser:\n  goal: g\n", "refund.yaml:4:3: 'user': give 'input'"),
-        ("id: x\nuser:\n  persona: p\n", "missing required field 'goal'"),
-        ("id: x\nuser:\n  goal: g\n  max_turns: 0\n", "refund.yaml:4:14: 'user.max_turns'"),
-        ("id: x\nuser:\n  goal: g\n  reveal: all\n", "refund.yaml:4:3: unknown field 'reveal'"),
-        (
-            "id: x\ndescription: nothing to say\n",
-            "refund.yaml:1:1: missing required field 'input' (add it); or give a 'user:' block",
-        ),
-    ],
-)
-def test_a_bad_user_block_names_file_and_line(project: Path, text: str, wanted: str) -> None:
-    from costar._exceptions import ScenarioError
-    from costar.scenarios import load_suite
-
-    write_files(project, {"scenarios/refund.yaml": text})
-    with pytest.raises(ScenarioError) as caught:
-        load_suite(project / "scenarios")
-    assert wanted in str(caught.value)
