@@ -81,6 +81,8 @@ def test_a_simulated_user_reaches_its_goal_and_stops(project: Path, fake_llm) ->
     values = metrics(view)
     assert values["llm_calls"] == 0 and values["total_tokens"] is None
     assert values["simulator_llm_calls"] == 3 and values["simulator_total_tokens"] > 0
+    priced = metrics(view, {"judge-model": {"input_per_1m": 1e6, "output_per_1m": 0}})
+    assert priced["cost_usd"] is None and priced["simulator_cost_usd"] > 0
     assert values["steps"] == 0
     shown = run_cli(project, "show", view.trace_id)
     assert shown.returncode == 0, shown.stderr

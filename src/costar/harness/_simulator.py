@@ -166,6 +166,7 @@ class Simulator:
         )
         try:
             client = get_client(self.model)
+            span.attributes["mlflow.llm.model"] = client.endpoint.model  # as price tables name it
             # a fresh context: the call is the simulator's, never recorded as the agent's
             result = contextvars.Context().run(
                 client.chat,

@@ -63,19 +63,32 @@ def metrics(view: TraceView, prices: dict[str, dict[str, float]] | None = None) 
         "steps": len(steps),
         "latency_s": round(view.root.seconds, 6),
         **by_type,
-        **simulator_metrics(view),
+        **simulator_metrics(view, prices or {}),
     }
 
 
-def simulator_metrics(view: TraceView) -> dict[str, Any]:
-    """A simulated user's own model calls and tokens, counted apart from the agent's (none
-    when the trace has no simulated user)."""
+def simulator_metrics(view: TraceView, prices: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """A simulated user's own model calls, tokens and cost (from the same price table),
+    counted apart from the agent's; none when the trace has no simulated user."""
     calls = view.spans_of(SIMULATOR_SPAN)
     if not calls:
         return {}
-    usage = [u for s in calls if isinstance(u := s.attributes.get(SIMULATOR_USAGE), dict)]
-    tokens = sum(int(u.get("total_tokens", 0)) for u in usage) if usage else None
-    return {"simulator_llm_calls": len(calls), "simulator_total_tokens": tokens}
+    tokens, cost, measured = 0, 0.0, False
+    for span in calls:
+        usage = span.attributes.get(SIMULATOR_USAGE)
+        if not isinstance(usage, dict):
+            continue
+        measured = True
+        tokens += int(usage.get("total_tokens", 0))
+        model = str(span.attributes.get("mlflow.llm.model", ""))
+        price = prices.get(model) or prices.get("*") or {}
+        cost += usage.get("input_tokens", 0) * price.get("input_per_1m", 0) / 1e6
+        cost += usage.get("output_tokens", 0) * price.get("output_per_1m", 0) / 1e6
+    return {
+        "simulator_llm_calls": len(calls),
+        "simulator_total_tokens": tokens if measured else None,
+        "simulator_cost_usd": round(cost, 8) if measured else None,
+    }
 
 
 @judge("metric", "metric", reads=[])
