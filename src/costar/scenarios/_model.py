@@ -335,6 +335,12 @@ class SimulatedUser(_Strict):
 class Scenario(_Strict):
     """One test fixture: initial state, the user's input and what a good outcome looks like."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        # editors reading the JSON schema learn that one of the two is needed
+        json_schema_extra={"anyOf": [{"required": ["input"]}, {"required": ["user"]}]},
+    )
     version: Literal[1] = Field(SCENARIO_VERSION, description="Scenario schema version.")
     id: str = Field(pattern=ID_PATTERN, description="Unique id within the suite.")
     description: str = Field("", description="What the scenario tests.")
