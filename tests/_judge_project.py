@@ -136,14 +136,14 @@ def optimizer_script() -> dict:
     }
 
 
-def label_all(project, run_id) -> None:
-    """ann labels every trace: large refunds fail, everything else passes."""
+def label_all(project, run_id, judge: str = "tone") -> None:
+    """ann labels every trace for `judge`: large refunds fail, everything else passes."""
     cfg = assess_config(project)
     store = TraceStore(cfg.tracking_uri)
     GoldenSet(store).add(
         Label(
             trace_id=row.trace_id,
-            judge="tone",
+            judge=judge,
             value=not refund(row.scenario_id),
             rationale="large refunds need a manager's approval" if refund(row.scenario_id) else "",
             labeller="ann",

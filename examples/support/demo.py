@@ -4,10 +4,11 @@ Offline (the default), the model is the scripted fake LLM serving fake_llm.yaml 
 replies come from that script, not from a real model. With COSTAR_MODEL set (and the
 provider's key, or COSTAR_LLM_BASE_URL for a local server), the same suite runs against that
 real model. Then the project's judges score the run (`costar assess --last`) and print its
-report (`costar report`, also written to .costar/report.html), and shows the conversation of
-the scenario whose customer an LLM plays (refund-simulated-customer). It runs and judges the suite
-once more and writes the suite's history (`costar report --history 10`, also as
-.costar/history.html). Offline, it then shows the
+report (`costar report`, also written to .costar/report.html), the conversation of the
+scenario whose customer an LLM plays (refund-simulated-customer), and the best-practices
+judge's verdicts with the passage of the house style guide (docs/) each one cites. It runs
+and judges the suite once more and writes the suite's history (`costar report --history 10`,
+also as .costar/history.html). Offline, it then shows the
 judge loop: a stand-in expert's labels are imported into the golden set, the LLM judge's
 agreement with them is measured, and the next traces worth labelling are listed. It ends with the
 agent loop: `costar refine` with a scripted stand-in for a coding assistant
@@ -58,6 +59,7 @@ def main() -> int:
             or subprocess.call(ASSESS, cwd=HERE, env=env)
             or subprocess.call(REPORT, cwd=HERE, env=env)
             or simulated_user_demo(env)
+            or best_practices_demo(env)
             or history_demo(env, args)
             or judge_loop_demo(env)
             or refine_demo(HERE / ".costar" / "refine-demo", env)
@@ -79,6 +81,18 @@ def simulated_user_demo(env: dict[str, str]) -> int:
     if not found:
         return 0  # the run left the scenario out (--scenario, --tag)
     return subprocess.call([COSTAR, "show", found[0].trace_id], cwd=HERE, env=env)
+
+
+def best_practices_demo(env: dict[str, str]) -> int:
+    """The best-practices judge's failing verdicts of the newest run, each with the passage of
+    the house style guide (docs/) it cites (`costar verdicts RUN --judge best-practices`)."""
+    from costar.config import load_settings
+    from costar.traces import TraceStore
+
+    print("== best practices: verdicts that cite the house style guide (docs/)", flush=True)
+    run_id = TraceStore(load_settings(start=HERE).store_uri()).newest_run().run_id
+    show = [COSTAR, "verdicts", run_id, "--judge", "best-practices", "--failed"]
+    return subprocess.call(show, cwd=HERE, env=env)
 
 
 def history_demo(env: dict[str, str], args: list[str]) -> int:

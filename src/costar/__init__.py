@@ -22,6 +22,7 @@ _EXPORTS = {
     "CostarError": "costar._exceptions",
     "chat": "costar.llm",
     "judge": "costar.judges",
+    "judge_tool": "costar.judges",
     "Outcome": "costar.judges",
     "TraceView": "costar.judges",
     "LLMClient": "costar.llm",

@@ -96,6 +96,12 @@ class Settings(BaseModel):
         description="MCP servers the agent uses: name = command line (stdio) or http(s) URL. "
         "Their version and tool-definition hashes are recorded with every run and trace.",
     )
+    judge_mcp_servers: dict[str, str] = Field(
+        default_factory=dict,
+        description="MCP servers whose tools judges may call (`tools: [NAME.TOOL]` on an agentic "
+        "judge): name = command line (stdio) or http(s) URL. Servers in `mcp_servers` may be "
+        "named too.",
+    )
     refine_assistant: str | None = Field(
         None,
         description="`costar refine`'s coding assistant: a command template such as "

@@ -109,9 +109,10 @@ def test_the_gate_treats_a_judge_that_does_not_apply_as_skipped_not_failed(recor
     # without the block, the same trace is judged, and fails the same gate
     write_files(project, {"scenarios/narrowed.yaml": ONLY.split("judges:")[0]})
     again = assess(config(project, run_id))
-    # narrowed's two traces x (the eight checks that apply to it now, and the opt-in no-add,
-    # which still skips it, for another reason); every other verdict is reused
-    assert again.scored == 2 * 9
+    # narrowed's two traces x (the eight checks that apply to it now, skills-invoked, which
+    # skips it now because it targets no skills, and the opt-in no-add, which still skips it,
+    # for another reason); every other verdict is reused
+    assert again.scored == 2 * 10
     candidate = VerdictStore(project / ".costar" / "verdicts.db").for_run(run_id)
     failed = evaluate(None, candidate, policy)
     assert not failed.passed

@@ -109,6 +109,17 @@ def test_judges_of_all_four_kinds_catch_the_scripted_mistakes(recorded) -> None:
     assert explorer.evidence  # the issue_refund span it found
 
 
+def test_the_best_practices_judge_cites_the_house_style_guide(recorded) -> None:
+    _, _, _, verdicts = recorded
+    mine = [v for v in verdicts if v.judge == "best-practices"]
+    assert mine and all(v.status == "ok" for v in mine)
+    failing = [v for v in mine if v.passed is False]
+    assert {v.scenario_id for v in failing} == {"refund-outside-window"}  # "refunded", no amount
+    (cited,) = failing[0].details["references"]
+    assert cited["doc"] == "docs/refunds.md" and cited["ref"] in failing[0].rationale
+    assert "states the amount refunded" in cited["text"]
+
+
 def test_refine_with_the_scripted_assistant_turns_the_refund_failures_green(tmp_path, monkeypatch):
     """The demo's agent loop: a copy of the example as its own git repository, the scripted
     assistant, and the report showing the fixed scenarios."""

@@ -12,6 +12,7 @@ agreement rises, otherwise the old version stays and the reason is returned.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from costar._exceptions import ConfigError
 from costar.align._agreement import Agreement, Pair, agreement
 from costar.align._golden import Consensus, GoldenSet, consensus
 from costar.align._measure import judge_pairs
@@ -41,7 +43,7 @@ from costar.align._mlflow import (
     tracking_at,
 )
 from costar.assess import AssessConfig
-from costar.judges import Judge, build, load_judges
+from costar.judges import Ensemble, Judge, build, load_judges
 from costar.traces import TraceStore
 
 ALIGNABLE = ("guidelines", "agentic")
@@ -149,6 +151,17 @@ def align_judge(
     if optimizer not in OPTIMIZERS:
         raise AlignError(f"unknown optimizer {optimizer!r} (use one of {', '.join(OPTIMIZERS)})")
     judge = load_judges(config.root, config.judge_paths, [judge_name])[0]
+    # An ensemble over one LLM judge is aligned through that judge: the labels are the
+    # ensemble's, agreement is the ensemble's, and the aligned member is what gets written.
+    labelled: Judge = judge
+    wrap: Callable[[Judge], Judge] = _same
+    if isinstance(judge, Ensemble):
+        ensemble = judge
+        try:
+            judge = ensemble.llm_member()
+        except ConfigError as exc:
+            raise AlignError(str(exc)) from exc
+        wrap = ensemble.with_member
     if judge.uses not in ALIGNABLE:
         raise AlignError(
             f"judge {judge.name!r} is a {judge.kind} judge built on {judge.uses!r}; only LLM "
@@ -157,12 +170,12 @@ def align_judge(
     jmodel = judge_model(judge)
     omodel = model or jmodel
     store = TraceStore(config.tracking_uri, config.experiment)
-    everyone = consensus(GoldenSet(store).labels(judge=judge.name))
+    everyone = consensus(GoldenSet(store).labels(judge=labelled.name))
     conflicts = sum(1 for c in everyone if c.value is None)
     items = [c for c in everyone if isinstance(c.value, bool)]
     if len(items) < 2 * folds or len({c.value for c in items}) < 2:
         raise AlignError(
-            f"judge {judge.name!r} has {len(items)} usable pass/fail labels "
+            f"judge {labelled.name!r} has {len(items)} usable pass/fail labels "
             f"({conflicts} in conflict); alignment with {folds} folds needs at least "
             f"{2 * folds}, with both passes and fails (label more with `costar label`)"
         )
@@ -183,10 +196,18 @@ def align_judge(
             train = [c for f in split if f is not test for c in f]
             say(f"fold {i + 1}/{len(split)}: aligning on {len(train)}, testing on {len(test)}")
             candidate, change = _align_once(
-                judge, jmodel, omodel, traces, train, optimizer, budget, embedding_model
+                judge,
+                jmodel,
+                omodel,
+                traces,
+                train,
+                optimizer,
+                budget,
+                embedding_model,
+                labelled.name,
             )
-            b_pairs, b_un = judge_pairs(test, config, judge, cached=True)
-            a_pairs, a_un = judge_pairs(test, config, candidate, cached=False)
+            b_pairs, b_un = judge_pairs(test, config, labelled, cached=True)
+            a_pairs, a_un = judge_pairs(test, config, wrap(candidate), cached=False)
             before_pairs += b_pairs
             after_pairs += a_pairs
             before_unscored += b_un
@@ -196,15 +217,15 @@ def align_judge(
                     i + 1,
                     len(train),
                     len(test),
-                    agreement(judge.name, b_pairs, b_un),
-                    agreement(judge.name, a_pairs, a_un),
+                    agreement(labelled.name, b_pairs, b_un),
+                    agreement(labelled.name, a_pairs, a_un),
                     change,
                 )
             )
-        before = agreement(judge.name, before_pairs, before_unscored, seed)
-        after = agreement(judge.name, after_pairs, after_unscored, seed)
+        before = agreement(labelled.name, before_pairs, before_unscored, seed)
+        after = agreement(labelled.name, after_pairs, after_unscored, seed)
         result = AlignResult(
-            judge.name,
+            labelled.name,
             optimizer,
             len(items),
             conflicts,
@@ -213,7 +234,7 @@ def align_judge(
             after,
             accepted=False,
             reason="",
-            old_version=judge.version,
+            old_version=labelled.version,
         )
         held = f"over {before.n + before.unscored} held-out labels in {len(split)} folds"
         if after.unscored > before.unscored:
@@ -224,14 +245,22 @@ def align_judge(
         elif not _better(before, after):
             result.reason = (
                 f"rejected: held-out agreement did not improve ({_figure(before)} -> "
-                f"{_figure(after)} {held}); the current version {judge.version} stays"
+                f"{_figure(after)} {held}); the current version {labelled.version} stays"
             )
         else:
             say(f"held-out agreement rose ({_figure(after)}); aligning on all labels")
             final, change = _align_once(
-                judge, jmodel, omodel, traces, items, optimizer, budget, embedding_model
+                judge,
+                jmodel,
+                omodel,
+                traces,
+                items,
+                optimizer,
+                budget,
+                embedding_model,
+                labelled.name,
             )
-            if final.version == judge.version:
+            if wrap(final).version == labelled.version:
                 result.reason = (
                     f"rejected: the folds improved ({_figure(before)} -> {_figure(after)}) but "
                     "the final alignment on every label changed nothing (raise --budget?)"
@@ -240,7 +269,7 @@ def align_judge(
                 return result
             result.accepted = True
             result.params = final.params
-            result.new_version = final.version
+            result.new_version = wrap(final).version
             result.reason = (
                 f"accepted: held-out agreement rose ({_figure(before)} -> {_figure(after)} "
                 f"{held}); {change}"
@@ -249,6 +278,10 @@ def align_judge(
         result.path = write_aligned(config.root, config.judge_paths, judge, result)
     _log_history(config, result)
     return result
+
+
+def _same(judge: Judge) -> Judge:
+    return judge
 
 
 def _align_once(
@@ -260,6 +293,7 @@ def _align_once(
     optimizer: str,
     budget: int | None,
     embedding_model: str | None,
+    labels_of: str | None = None,
 ) -> tuple[Judge, str]:
     from mlflow.exceptions import MlflowException
 
@@ -267,12 +301,14 @@ def _align_once(
     try:
         engine = make_optimizer(optimizer, omodel, budget, embedding_model)
         quiet_optimizers()
-        aligned = to_mlflow_judge(judge, jmodel).align(chosen, engine)
+        # MLflow reads the human labels by the judge's name: the ensemble's, for its member
+        named = dataclasses.replace(judge, name=labels_of) if labels_of else judge
+        aligned = to_mlflow_judge(named, jmodel).align(chosen, engine)
     except MlflowException as exc:
         message = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0]
         raise AlignError(f"{optimizer} alignment of {judge.name!r} failed: {message}") from exc
     params, change = aligned_params(judge, aligned, optimizer)
-    return build(judge.uses, judge.name, params), change
+    return build(judge.uses, judge.name, params, judge.root), change
 
 
 def write_aligned(root: Path, judge_paths: list[str], judge: Judge, result: AlignResult) -> Path:
@@ -284,7 +320,7 @@ def write_aligned(root: Path, judge_paths: list[str], judge: Judge, result: Alig
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", judge.name)
     path = folder / f"{safe}.yaml"
     header = (
-        f"# Written by `costar align {judge.name} --optimizer {result.optimizer}` on "
+        f"# Written by `costar align {result.judge} --optimizer {result.optimizer}` on "
         f"{time.strftime('%Y-%m-%d %H:%M:%S')}.\n"
         f"# {result.reason}\n"
         "# Review it like code. Delete this file to go back to the previous version.\n"

@@ -259,12 +259,14 @@ class VerdictStore:
 
 
 def _redacted(v: Verdict, redactor: Redactor) -> Verdict:
-    """The verdict with secrets redacted from its free text (rationale, error, text value)."""
+    """The verdict with secrets redacted from its free text (rationale, error, text value,
+    details such as tool results and member rationales)."""
     return v.model_copy(
         update={
             "rationale": redactor.text(v.rationale),
             "error": redactor.text(v.error) if v.error else v.error,
             "value": redactor.text(v.value) if isinstance(v.value, str) else v.value,
+            "details": redactor.value(v.details) if v.details else v.details,
         }
     )
 

@@ -137,7 +137,7 @@ def verdicts(
     )
     grid.columns[2].no_wrap = True
     for v in chosen.verdicts:
-        grid.add_row(v.scenario_id, str(v.trial), v.judge, _result(v), v.error or v.rationale)
+        grid.add_row(v.scenario_id, str(v.trial), v.judge, _result(v), _why(v))
     if chosen.verdicts:
         console().print(grid)
     elif not chosen.stored:
@@ -146,6 +146,15 @@ def verdicts(
         typer.echo(f"no verdicts of judge {', '.join(judge or [])} in this run")
     else:
         typer.echo(f"no failing verdicts: {chosen.of_judges} verdicts, none failed or errored")
+
+
+def _why(v: Any) -> str:
+    """The rationale, then each reference passage the verdict cites."""
+    text = v.error or v.rationale
+    for cited in (v.details or {}).get("references", []):
+        passage = " ".join(cited["text"].split())
+        text += f'\ncites {cited["ref"]}: "{passage[:240]}"'
+    return text
 
 
 def _result(v: Any) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from costar._exceptions import ConfigError
@@ -60,6 +61,14 @@ def _field(scenario: Any, dotted: str) -> Any:
     return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
 
 
+def source_of(fn: Any) -> str:
+    """A function's source code (its qualified name when the source cannot be read)."""
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return f"{fn.__module__}.{getattr(fn, '__qualname__', fn)}"
+
+
 @dataclass
 class Judge:
     """A judge ready to score: a spec plus its parameters."""
@@ -71,6 +80,14 @@ class Judge:
     uses: str = ""  # the registered spec it was built from
     reads: tuple[str, ...] | None = None  # scenario fields read; None: the whole scenario
     opt_in: bool = False  # scores only scenarios whose `judges.also` (or `only`) names it
+    root: Path | None = None  # the project root `references` and tools are found from
+
+    @cached_property
+    def resources(self) -> dict[str, Any]:
+        """Reference documents and project tools the judge's parameters name (see `_bind`)."""
+        from costar.judges._bind import resources
+
+        return resources(self.fn, self.params, self.root)
 
     def applies(self, scenario: Any) -> str | None:
         """None when this judge scores `scenario`, else why it skips it: the scenario's
@@ -89,16 +106,16 @@ class Judge:
     @cached_property
     def version(self) -> str:
         """Hash of the definition: the function's source, its parameters (and model)."""
-        try:
-            source = inspect.getsource(self.fn)
-        except (OSError, TypeError):
-            source = f"{self.fn.__module__}.{getattr(self.fn, '__qualname__', self.fn)}"
+        source = source_of(self.fn)
         payload = json.dumps(
             {
                 "source": source,
                 "params": self.params,
                 "kind": self.kind,
                 "reading": READING_VERSION,
+                **{
+                    f"resource:{k}": r.digest for k, r in sorted(self.resources.items())
+                },  # only when there are any: other judges' versions stay as they were
             },
             sort_keys=True,
             default=repr,
@@ -140,8 +157,16 @@ class Judge:
         skipped = self.applies(scenario)
         if skipped is not None:
             return Verdict(**base, status="skipped", rationale=skipped)
+        return self.run(view, scenario, base, start)
+
+    def run(
+        self, view: TraceView, scenario: Any, base: dict[str, Any], start: float | None = None
+    ) -> Verdict:
+        """Run the judge function whether or not the scenario selects it (an ensemble runs
+        its members so); `base` holds the verdict's identity fields."""
+        start = time.monotonic() if start is None else start
         try:
-            outcome = _as_outcome(self.fn(view, scenario, **self.params))
+            outcome = _as_outcome(self.fn(view, scenario, **self.params, **self.resources))
         except Exception as exc:  # a judge's failure is data
             return Verdict(**base, status="error", error=f"{type(exc).__name__}: {exc}")
         outcome.cost.seconds = round(time.monotonic() - start, 6)
@@ -153,6 +178,7 @@ class Judge:
             rationale=outcome.rationale,
             evidence=outcome.evidence,
             cost=outcome.cost,
+            details=outcome.details,
         )
 
 
@@ -227,18 +253,26 @@ def registered() -> dict[str, JudgeSpec]:
     """Every registered judge spec: built-ins, the project's, and plugins'."""
     from costar.judges import (  # noqa: F401 - registers built-ins
         _checks,
+        _ensemble,
         _fidelity,
         _inline,
         _llm_judges,
         _metrics,
+        _skills,
     )
 
     _load_entry_points()
     return dict(_REGISTRY)
 
 
-def build(uses: str, name: str | None = None, params: dict[str, Any] | None = None) -> Judge:
-    """A Judge from a registered spec with parameters."""
+def build(
+    uses: str,
+    name: str | None = None,
+    params: dict[str, Any] | None = None,
+    root: Path | None = None,
+) -> Judge:
+    """A Judge from a registered spec with parameters (`root`: where its `references` and
+    tools are found; default the working directory)."""
     specs = registered()
     if uses not in specs:
         raise ConfigError(
@@ -258,4 +292,5 @@ def build(uses: str, name: str | None = None, params: dict[str, Any] | None = No
         uses=uses,
         reads=spec.reads,
         opt_in=spec.opt_in,
+        root=root,
     )

@@ -30,6 +30,7 @@ from typing import Any
 
 from costar._exceptions import ConfigError, InputError
 from costar._input import clip, excerpt, load_yaml
+from costar.judges._ensemble import resolve
 from costar.judges._judge import Judge, build, registered
 from costar.judges._metrics import DEFAULT_METRICS
 
@@ -46,6 +47,7 @@ def default_judges() -> list[Judge]:
         build("final-state"),
         build("budgets"),
         build("tool-sequence", name="no-repeated-failures"),
+        build("skills-invoked"),
     ]
     judges += [build("metric", name=f"metric:{m}", params={"name": m}) for m in DEFAULT_METRICS]
     return judges
@@ -68,7 +70,7 @@ def _import_file(path: Path) -> list[Judge]:
     return [build(spec.name) for spec in found]
 
 
-def _yaml_file(path: Path) -> tuple[list[Judge], bool]:
+def _yaml_file(path: Path, root: Path | None = None) -> tuple[list[Judge], bool]:
     doc = load_yaml(path)
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict) or not isinstance(data.get("judges", []), list):
@@ -106,9 +108,10 @@ def _yaml_file(path: Path) -> tuple[list[Judge], bool]:
                 "(`costar judges list` shows the built-ins)"
             )
         try:
-            built = build(entry["use"], entry.get("name"), entry.get("params") or {})
+            built = build(entry["use"], entry.get("name"), entry.get("params") or {}, root)
             if "opt_in" in entry:
                 built = dataclasses.replace(built, opt_in=entry["opt_in"])
+            built.resources  # noqa: B018 - references and tools found now, with this line
             judges.append(built)
         except (ConfigError, ValueError, TypeError) as exc:
             raise InputError(f"{path}:{line}: judges[{i}]: {clip(str(exc), 160)}") from exc
@@ -145,16 +148,21 @@ def load_judges(
             aligned += sorted((target / "aligned").glob("*.y*ml"))
         elif target.exists():
             files.append(target)
+    # Python files first: their @costar.judge_tool functions are there for YAML judges' tools
+    imported = {path: _import_file(path) for path in files + aligned if path.suffix == ".py"}
     for path in files + aligned:  # aligned definitions (`costar align`) come last and win
         if path.suffix == ".py":
-            project += _import_file(path)
+            project += [dataclasses.replace(j, root=root) for j in imported[path]]
         elif path.suffix in (".yaml", ".yml"):
-            found, defaults = _yaml_file(path)
+            found, defaults = _yaml_file(path, root)
             project += found
             keep_defaults = keep_defaults and defaults
     by_name: dict[str, Judge] = {}
     for j in (default_judges() if keep_defaults else []) + project:
         by_name[j.name] = j  # the project's definition wins over a default of the same name
+    for name, j in list(by_name.items()):
+        if j.uses == "ensemble":
+            by_name[name] = resolve(j, by_name)
     return narrow([_with_read_only(j, read_only) for j in by_name.values()], only)
 
 

@@ -76,8 +76,27 @@ TOOL_SCHEMAS = [
             "passed": {"type": "boolean"},
             "rationale": _STR,
             "evidence": {"type": "array", "items": _STR},
+            "references": {
+                "type": "array",
+                "items": _STR,
+                "description": "refs (path#offset) of the reference passages relied on",
+            },
         },
         ["passed", "rationale"],
+    ),
+]
+REFERENCE_SCHEMAS = [
+    _fn(
+        "search_references",
+        "Search the reference documents: passages ranked by relevance (ref, heading, snippet).",
+        {"query": _STR, "offset": _INT},
+        ["query"],
+    ),
+    _fn(
+        "read_reference",
+        "Read a reference document (or from a passage's ref, path#offset), a page at a time.",
+        {"doc": _STR, "offset": _INT},
+        ["doc"],
     ),
 ]
 
@@ -107,9 +126,10 @@ def bounded(data: dict[str, Any], limit: int = MAX_RESULT) -> str:
 class JudgeTools:
     """Read-only tools over one trace for an agentic judge."""
 
-    def __init__(self, view: TraceView, boundary: str | None = None):
+    def __init__(self, view: TraceView, boundary: str | None = None, corpus: Any = None):
         self.view = view
         self.boundary = boundary
+        self.corpus = corpus  # References, when the judge has reference documents
 
     def overview(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -204,6 +224,16 @@ class JudgeTools:
         page = hits[offset : offset + 20]
         nxt = offset + len(page) if offset + len(page) < len(hits) else None
         return {"total": len(hits), "offset": offset, "next_offset": nxt, "items": page}
+
+    def t_search_references(self, query: str, offset: int = 0) -> dict[str, Any]:
+        if self.corpus is None:
+            raise KeyError("this judge has no reference documents")
+        return self.corpus.search(query, offset)
+
+    def t_read_reference(self, doc: str, offset: int = 0) -> dict[str, Any]:
+        if self.corpus is None:
+            raise KeyError("this judge has no reference documents")
+        return self.corpus.read(doc, offset, PAGE)
 
     def t_list_files(self) -> dict[str, Any]:
         files = (self.view.snapshot or {}).get("files", [])

@@ -19,6 +19,10 @@ class JudgeCost(BaseModel):
     input_tokens: int = Field(0, description="Prompt tokens the judge used.")
     output_tokens: int = Field(0, description="Completion tokens the judge used.")
     seconds: float = Field(0.0, description="Wall time of the judgement.")
+    tool_calls: int = Field(
+        0, description="Calls of the project's own tools (Python judge tools, MCP servers)."
+    )
+    tool_seconds: float = Field(0.0, description="Wall time spent in the project's tools.")
 
 
 class Verdict(BaseModel):
@@ -44,6 +48,13 @@ class Verdict(BaseModel):
     evidence: list[str] = Field(default_factory=list, description="Span ids used as evidence.")
     cost: JudgeCost = Field(default_factory=JudgeCost, description="The judge's own cost.")
     error: str | None = Field(None, description="What went wrong when status is error.")
+    details: dict[str, Any] | None = Field(
+        None,
+        description="What the judge recorded beside its evidence spans: `tool_calls` (each call "
+        "of a project tool: name, arguments, seconds, bytes, error, an excerpt of the result), "
+        "`references` (the passages of reference documents it cited), `members` and "
+        "`agreement` (an ensemble's member verdicts). None when there is nothing.",
+    )
     created_at: float = Field(default_factory=time.time, description="Unix time.")
 
     def key(self) -> tuple[str, str, str]:
@@ -59,6 +70,7 @@ class Outcome(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     skipped: bool = False
     cost: JudgeCost = Field(default_factory=JudgeCost)
+    details: dict[str, Any] | None = None
 
 
 def skip(reason: str) -> Outcome:

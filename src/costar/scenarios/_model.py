@@ -58,6 +58,12 @@ def _text(text: str) -> str:
     return text
 
 
+def _skill(name: str) -> str:
+    if not re.fullmatch(r"[\w.:/-]+", name):
+        raise ValueError(f"{name!r} is not a skill name (letters, digits, _ . : / -)")
+    return name
+
+
 def _json_path(path: str) -> str:
     import jsonpath_rfc9535
 
@@ -247,10 +253,17 @@ class Expectations(_Strict):
         "in the agent's final output read as JSON. A path with wildcards or filters is "
         "compared as the list of the values it selects.",
     )
+    skills: list[Annotated[str, AfterValidator(_skill)]] = Field(
+        default_factory=list,
+        description="Skills the agent must use before its final answer (how a skill shows in a "
+        "trace is the project's `skills-invoked` judge's to say); judged by `skills-invoked`.",
+    )
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _omit_when_empty(self, handler, ("reply_matches", "reply_excludes", "output_json"))
+        return _omit_when_empty(
+            self, handler, ("reply_matches", "reply_excludes", "output_json", "skills")
+        )
 
 
 class JudgeSelection(_Strict):
