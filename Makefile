@@ -8,7 +8,7 @@ export DO_NOT_TRACK := true
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export MLFLOW_MODEL_CATALOG_URI :=
 
-.PHONY: demo test check bench clean
+.PHONY: demo test test-fast check bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,8 +23,13 @@ demo: $(STAMP)
 	@echo "== examples/support: an LLM agent (scripted fake LLM unless COSTAR_MODEL is set)"
 	$(BIN)/python examples/support/demo.py --trials 2
 
+# everything, as CI runs it (the real-model tests stay opt-in: pytest -m real_llm)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# the unmarked tests: no real subprocess, signal or server (those are marked slow)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not real_llm"
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

@@ -12,7 +12,7 @@ from costar.align import GoldenSet, Label
 from costar.assess import AssessConfig
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
-from costar.llm import FakeLLM, close_clients
+from costar.llm import FakeLLM
 from costar.traces import TraceStore
 
 JUDGES = """
@@ -77,22 +77,13 @@ def recorded(project: Path) -> tuple[Path, str]:
 
 
 @pytest.fixture
-def fake_llm(monkeypatch):
-    """Start a FakeLLM with a script; the environment points costar and MLflow at it."""
-    servers: list[FakeLLM] = []
+def fake_llm(fake_llm):
+    """costar.testing's fake_llm with this project's judge model and one retry."""
 
     def start(script: dict) -> FakeLLM:
-        fake = FakeLLM(script).start()
-        for key, value in fake.env("openai:/judge-model").items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv("COSTAR_LLM_MAX_RETRIES", "1")
-        servers.append(fake)
-        return fake
+        return fake_llm(script, "openai:/judge-model", COSTAR_LLM_MAX_RETRIES="1")
 
-    yield start
-    close_clients()
-    for fake in servers:
-        fake.stop()
+    return start
 
 
 def assess_config(project: Path) -> AssessConfig:

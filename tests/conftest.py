@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,9 @@ TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))  # sample_agents for in-process runs
 
 quiet_dependencies()
+
+# the shared fixtures (fake_llm) and the check that a run leaves the checkout as it found it
+pytest_plugins = ["costar.testing.fixtures", "_clean_checkout", "pytester"]
 
 
 @pytest.fixture(autouse=True)
@@ -89,7 +95,42 @@ def project(tmp_path: Path, store_uri: str) -> Path:
     return tmp_path
 
 
-def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def run_cli(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`costar ARGS` in `cwd`, in this process (Typer's CliRunner): the same commands, exit codes
+    and output as the console script, without paying `import mlflow` per call. Modules the
+    command imported from `cwd` (the project's agent and judges) and sys.path entries it added
+    are dropped afterwards, so the next project imports its own. Use `run_cli_process` where a
+    real process is the point (signals, the entry point, servers)."""
+    from typer.testing import CliRunner
+
+    from costar.cli import app
+
+    modules, path = set(sys.modules), list(sys.path)
+    root = Path(cwd).resolve()
+    try:
+        with contextlib.chdir(cwd):
+            result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=True)
+    finally:
+        for name in set(sys.modules) - modules:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if file and Path(file).resolve().is_relative_to(root):
+                del sys.modules[name]
+        sys.path[:] = path
+        # what a command's libraries leave unclosed (sockets, an implicit event loop) a process
+        # would drop at exit; collect it here, as exit would, not during a later test
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(
+        ["costar", *args], result.exit_code, result.stdout, result.stderr
+    )
+
+
+def run_cli_process(cwd: Path, *args: str, **kwargs: object) -> subprocess.CompletedProcess:
     """`costar ARGS` as a real subprocess in `cwd`, output captured as text."""
     return subprocess.run(
         [sys.executable, "-m", "costar.cli", *args],
@@ -97,4 +138,5 @@ def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=300,
+        **kwargs,  # type: ignore[call-overload]
     )

@@ -21,6 +21,7 @@ PACKAGES = [
     "costar.traces",
     "costar.cli",
     "costar.discover",
+    "costar.explain",
 ]
 
 

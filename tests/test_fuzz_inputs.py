@@ -372,6 +372,7 @@ SUBPROCESS_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "rel", "raw", "args"), SUBPROCESS_CASES, ids=[c[0] for c in SUBPROCESS_CASES]
 )

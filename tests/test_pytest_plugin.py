@@ -6,12 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import write_files
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
 
 
+@pytest.mark.slow
 def test_judged_run_becomes_test_items(project: Path) -> None:
     write_files(
         project,

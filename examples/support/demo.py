@@ -10,7 +10,9 @@ judge's verdicts with the passage of the house style guide (docs/) each one cite
 and judges the suite once more and writes the suite's history (`costar report --history 10`,
 also as .costar/history.html). Offline, it then shows the
 judge loop: a stand-in expert's labels are imported into the golden set, the LLM judge's
-agreement with them is measured, and the next traces worth labelling are listed. It ends with the
+agreement with them is measured, and the next traces worth labelling are listed. Then `costar
+explain --verify` names the step that made refund-outside-window fail and confirms it by a
+corrected replay. It ends with the
 agent loop: `costar refine` with a scripted stand-in for a coding assistant
 (assistant/fix_refunds.py) fixes the refund scenarios the judges caught, on a branch of a copy
 of this example (.costar/refine-demo, its own git repository), and prints the reviewer's report.
@@ -62,6 +64,7 @@ def main() -> int:
             or best_practices_demo(env)
             or history_demo(env, args)
             or judge_loop_demo(env)
+            or explain_demo(env)
             or refine_demo(HERE / ".costar" / "refine-demo", env)
             or coverage_demo(env)
         )
@@ -154,6 +157,21 @@ def judge_loop_demo(env: dict[str, str]) -> int:
         if code:
             return code
     return 0
+
+
+def explain_demo(env: dict[str, str]) -> int:
+    """Why did refund-outside-window fail? `costar explain --verify` on its newest trace names
+    the step (deterministic evidence, then the scripted attributor) and confirms it by replaying
+    the trial with that step corrected. Prints one confirmed attribution."""
+    from costar.config import load_settings
+    from costar.traces import TraceStore
+
+    print("== why did it fail? costar explain --verify", flush=True)
+    store = TraceStore(load_settings(start=HERE).store_uri())
+    rows = store.run_traces(store.newest_run().run_id)
+    trace = next(r.trace_id for r in rows if r.scenario_id == "refund-outside-window")
+    explain = [COSTAR, "explain", trace, "--judge", "final-state", "--verify"]
+    return subprocess.call(explain, cwd=HERE, env=env)
 
 
 def refine_demo(target: Path, env: dict[str, str]) -> int:

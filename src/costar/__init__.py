@@ -24,7 +24,7 @@ _EXPORTS = {
     "judge": "costar.judges",
     "judge_tool": "costar.judges",
     "Outcome": "costar.judges",
-    "TraceView": "costar.judges",
+    "TraceView": "costar.traces",
     "LLMClient": "costar.llm",
 }
 

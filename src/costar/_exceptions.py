@@ -5,12 +5,15 @@
     │   ├── ConfigError       costar.toml, flags or environment are wrong
     │   │   └── InputError    a file costar reads is unreadable or malformed (one line, path:line)
     │   ├── ScenarioError     one or more scenario files are invalid (all problems at once)
-    │   └── NotFoundError     a run, trace or file named by the user does not exist
+    │   ├── NotFoundError     a run, trace or file named by the user does not exist
+    │   └── AlignError        alignment cannot run (too few labels, not an LLM judge)
     ├── AgentError            the agent under test misbehaved; recorded in its trace, never raised
     │   ├── AgentTimeout      it ran past its timeout and was killed
     │   └── AgentProtocolError  it answered in a shape costar cannot read (non-JSON, wrong fields)
     └── InfraError            costar's own machinery failed: exit code 3, retried where safe
         ├── StoreError        the trace store could not be read or written
+        ├── SetupError        a scenario's initial state could not be built; recorded in its trace
+        ├── RefineError       the refine loop cannot start or continue (no git, a failed run)
         └── LLMError          a model call failed after its bounded retries
             ├── LLMRateLimitError   HTTP 429 every time
             ├── LLMServerError      HTTP 5xx every time
@@ -94,6 +97,18 @@ class InfraError(CostarError):
     """costar's own machinery failed (disk, network, store)."""
 
     exit_code = ExitCode.INFRA
+
+
+class AlignError(UsageError):
+    """Alignment cannot run (too few labels, a judge that is not an LLM judge, ...)."""
+
+
+class SetupError(InfraError):
+    """The scenario's initial state could not be built (a failing command, bad SQL)."""
+
+
+class RefineError(InfraError):
+    """The loop cannot start or continue (no git, no editable files, a run that failed)."""
 
 
 class StoreError(InfraError):

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import write_files
 
 AGENT = """
@@ -28,6 +30,7 @@ def agent(ctx):
 """
 
 
+@pytest.mark.slow
 def test_mlflow_spans_in_the_agent_are_captured_into_the_trial(project: Path) -> None:
     write_files(
         project,
@@ -70,6 +73,7 @@ def test_mlflow_spans_in_the_agent_are_captured_into_the_trial(project: Path) ->
     assert scratch_line == "0"  # scratch traces are deleted after capture
 
 
+@pytest.mark.slow
 def test_unknown_autolog_flavour_is_a_usage_error(project: Path) -> None:
     write_files(
         project,
@@ -118,6 +122,7 @@ def agent(ctx):
 """
 
 
+@pytest.mark.slow
 def test_agent_that_raises_under_autolog_keeps_every_span_counted_once(project: Path) -> None:
     from costar.judges import TraceView, metrics
     from costar.traces import TraceStore

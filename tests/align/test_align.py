@@ -4,8 +4,6 @@ cross-validation, accepted only when held-out agreement rises."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -20,6 +18,7 @@ from _judge_project import (  # noqa: F401 - fixtures
     recorded,
     refund,
 )
+from conftest import run_cli
 from costar.align import AlignError, align_judge
 from costar.judges import load_judges
 
@@ -84,13 +83,7 @@ def test_align_command_exits_1_when_rejected_and_0_when_accepted(recorded, fake_
     fake_llm(judge_script(learned="Replies are short"))
 
     def align(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "costar.cli", "align", "tone", *args],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_cli(project, "align", "tone", *args)
 
     rejected = align("--folds", "2")
     assert rejected.returncode == 1, rejected.stderr

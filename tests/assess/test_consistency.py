@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import write_files
+from conftest import run_cli, write_files
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
 from costar.llm import FakeLLM
@@ -41,25 +39,17 @@ def test_a_judge_that_wavers_once_splits_one_trace(project: Path) -> None:
     (project / "judges" / "llm.yaml").write_text("judges:\n  - {name: polite, use: guidelines}\n")
     with FakeLLM(SCRIPT) as fake:
         env = {**__import__("os").environ, **fake.env("openai:/judge")}
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "costar.cli",
-                "judges",
-                "consistency",
-                run_id,
-                "--judge",
-                "polite",
-                "-k",
-                "3",
-                "--json",
-            ],
-            cwd=project,
+        done = run_cli(
+            project,
+            "judges",
+            "consistency",
+            run_id,
+            "--judge",
+            "polite",
+            "-k",
+            "3",
+            "--json",
             env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
         )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -144,29 +142,16 @@ def test_verdicts_are_mirrored_to_mlflow_as_feedback(recorded) -> None:
 
 def test_cli_assess_and_verdicts(recorded) -> None:
     project, run_id = recorded
-    cli = [sys.executable, "-m", "costar.cli"]
-    done = subprocess.run(
-        [*cli, "assess", "--last", "--json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(project, "assess", "--last", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["runs"] == [run_id]
-    listed = subprocess.run(
-        [*cli, "verdicts", run_id[:8], "--failed", "--json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    listed = run_cli(project, "verdicts", run_id[:8], "--failed", "--json")
     failing = json.loads(listed.stdout)
     assert {(v["scenario_id"], v["judge"]) for v in failing} == {
         ("bad", "expected-facts"),
         ("bad", "budgets"),
     }
-    usage = subprocess.run([*cli, "assess"], cwd=project, capture_output=True, text=True)
+    usage = run_cli(project, "assess")
     assert usage.returncode == 2 and "--last" in usage.stderr
 
 
@@ -178,8 +163,7 @@ def test_verdict_store_takes_any_sqlalchemy_url(recorded, tmp_path: Path) -> Non
     assert len(VerdictStore(shared).for_run(run_id)) == 4
     assert not (project / ".costar" / "verdicts.db").exists()  # nothing went to the default
     (project / "costar.toml").write_text(f"[costar]\nverdict_store = '{shared}'\n")
-    cli = [sys.executable, "-m", "costar.cli", "verdicts", run_id, "--json"]
-    listed = subprocess.run(cli, cwd=project, capture_output=True, text=True, timeout=120)
+    listed = run_cli(project, "verdicts", run_id, "--json")
     assert len(json.loads(listed.stdout)) == 4
 
 
@@ -190,26 +174,17 @@ def test_cli_report_with_a_paired_baseline(recorded) -> None:
     )
     assess(config(project, run_id))
     assess(config(project, second.run_id))
-    cli = [sys.executable, "-m", "costar.cli", "report"]
-    done = subprocess.run(
-        [*cli, second.run_id, "--baseline", run_id, "--json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(project, "report", second.run_id, "--baseline", run_id, "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     present = data["comparison"]["output-present"]["comparison"]
     assert (present["baseline_rate"], present["candidate_rate"]) == (1.0, 0.0)
     assert sorted(present["regressed"]) == ["bad", "good"]
     assert data["judges"]["output-present"]["rate"] == 0.0
-    human = subprocess.run([*cli, run_id], cwd=project, capture_output=True, text=True, timeout=120)
+    human = run_cli(project, "report", run_id)
     assert "pass rate" in human.stdout and human.returncode == 0
     empty = run_suite(settings_to_config(load_settings(start=project), agent="sample_agents:echo"))
-    none = subprocess.run(
-        [*cli, empty.run_id], cwd=project, capture_output=True, text=True, timeout=120
-    )
+    none = run_cli(project, "report", empty.run_id)
     assert none.returncode == 2 and "has no verdicts" in none.stderr
 
 

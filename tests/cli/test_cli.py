@@ -1,4 +1,5 @@
-"""The `costar` command as a user runs it: real subprocesses, real store, real signals."""
+"""The `costar` command as a user runs it: in-process through Typer's runner on a real store;
+real subprocesses (marked slow) where the process is the point: signals, a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -12,15 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import run_cli, write_files
 
 COSTAR = [sys.executable, "-m", "costar.cli"]
 
 
-def costar(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*COSTAR, *args], cwd=project, capture_output=True, text=True, timeout=timeout
-    )
+def costar(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(project, *args)
 
 
 SUITE = {
@@ -96,6 +95,7 @@ def test_bad_config_file_is_a_usage_error(project: Path) -> None:
     assert done.returncode == 2 and "'trials'" in done.stderr and "costar.toml" in done.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_trials_and_resume_runs_the_rest(project: Path) -> None:
     write_files(project, SUITE)
     marks = project / "started"
@@ -133,6 +133,7 @@ def test_ctrl_c_keeps_finished_trials_and_resume_runs_the_rest(project: Path) ->
     assert len(set(pairs)) == 18  # every trial exactly once
 
 
+@pytest.mark.slow
 def test_help_is_fast_path_and_never_imports_mlflow() -> None:
     code = (
         "import sys\n"
@@ -155,18 +156,16 @@ def test_help_is_fast_path_and_never_imports_mlflow() -> None:
     assert "--resume" in done.stdout and "--keep-workspaces" in done.stdout
 
 
-def test_schema_prints_the_scenario_json_schema() -> None:
-    done = subprocess.run([*COSTAR, "schema"], capture_output=True, text=True)
+def test_schema_prints_the_scenario_json_schema(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "schema")
     schema = json.loads(done.stdout)
     assert schema["title"] == "Scenario" and "id" in schema["required"]
     # fixed turns or a simulated user: one of the two
     assert schema["anyOf"] == [{"required": ["input"]}, {"required": ["user"]}]
     assert "from" in json.dumps(schema["$defs"]["FileSpec"])
-    events = json.loads(
-        subprocess.run([*COSTAR, "schema", "event"], capture_output=True, text=True).stdout
-    )
+    events = json.loads(run_cli(tmp_path, "schema", "event").stdout)
     assert events["title"] == "AgentEvent"
-    bad = subprocess.run([*COSTAR, "schema", "nope"], capture_output=True, text=True)
+    bad = run_cli(tmp_path, "schema", "nope")
     assert bad.returncode == 2
 
 

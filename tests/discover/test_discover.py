@@ -12,7 +12,6 @@ import pytest
 
 from conftest import run_cli, write_files
 from costar.judges import load_judges
-from costar.llm import FakeLLM
 
 AGENT = """
 import costar
@@ -78,7 +77,7 @@ def scenario(sid: str, text: str, fact: str | None = None) -> str:
 
 
 @pytest.fixture
-def failing_run(project: Path, monkeypatch: pytest.MonkeyPatch):
+def failing_run(project: Path, fake_llm):
     files = {"shop.py": AGENT, "judges/policy.yaml": POLICY}
     for i in range(3):
         files[f"scenarios/refund-{i}.yaml"] = scenario(f"refund-{i}", f"refund order {100 + i}")
@@ -92,10 +91,7 @@ def failing_run(project: Path, monkeypatch: pytest.MonkeyPatch):
     ran = run_cli(project, "run", "--agent", "shop:agent", "--json")
     assert ran.returncode == 0, ran.stderr
     assert run_cli(project, "assess", "--last").returncode == 0
-    with FakeLLM(SCRIPT) as fake:
-        for key, value in fake.env("openai:/namer").items():
-            monkeypatch.setenv(key, value)
-        yield project, json.loads(ran.stdout)["run_id"], fake
+    return project, json.loads(ran.stdout)["run_id"], fake_llm(SCRIPT, "openai:/namer")
 
 
 def test_discover_groups_failures_into_modes_and_proposes_a_judge_for_the_unchecked_one(
@@ -137,13 +133,11 @@ def test_discover_groups_failures_into_modes_and_proposes_a_judge_for_the_unchec
 
 
 def test_answers_that_are_not_names_or_judges_are_rejected_and_counted(
-    failing_run, monkeypatch: pytest.MonkeyPatch
+    failing_run, fake_llm
 ) -> None:
     project, run_id, _ = failing_run
-    with FakeLLM({"default": {"text": "I would rather not say."}}) as mute:
-        for key, value in mute.env("openai:/mute").items():
-            monkeypatch.setenv(key, value)
-        out = run_cli(project, "discover", run_id, "--json")
+    fake_llm({"default": {"text": "I would rather not say."}}, "openai:/mute")
+    out = run_cli(project, "discover", run_id, "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert len(data["modes"]) == 3 and data["naming_rejected"] == 3

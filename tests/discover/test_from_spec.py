@@ -13,7 +13,6 @@ from _shop import shop_project
 from conftest import run_cli, write_files
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
-from costar.llm import FakeLLM
 from costar.scenarios import load_suite
 
 TOOLS = [
@@ -72,7 +71,7 @@ SCRIPT = {
 
 
 @pytest.fixture
-def spec_project(project: Path, monkeypatch: pytest.MonkeyPatch):
+def spec_project(project: Path, fake_llm):
     shop_project(project)
     write_files(
         project,
@@ -82,10 +81,7 @@ def spec_project(project: Path, monkeypatch: pytest.MonkeyPatch):
             "tools.json": json.dumps(TOOLS),
         },
     )
-    with FakeLLM(SCRIPT) as fake:
-        for key, value in fake.env("openai:/writer").items():
-            monkeypatch.setenv(key, value)
-        yield project, fake
+    return project, fake_llm(SCRIPT, "openai:/writer")
 
 
 def generate(project: Path, *extra: str):

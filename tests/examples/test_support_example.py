@@ -146,6 +146,7 @@ def test_refine_with_the_scripted_assistant_turns_the_refund_failures_green(tmp_
     assert "+Hard rule for refunds" in report
 
 
+@pytest.mark.slow
 def test_replayed_production_traffic_is_monitored_and_promoted_to_a_scenario(tmp_path, template_db):
     """replay.py logs conversations with MLflow's own tracing (costar.tool and costar.llm
     calls become spans); costar monitor judges them; from-trace makes a scenario that runs."""
@@ -226,3 +227,29 @@ def test_replayed_production_traffic_is_monitored_and_promoted_to_a_scenario(tmp
     assert summary["ok"] == 1 and summary["error"] == 0  # the recorded setup rebuilt the shop
     text = Path(written["path"]).read_text()
     assert "policy-before-refund" in text and "sql_file: ../fixtures/shop.sql" in text
+
+
+def test_why_refund_outside_window_failed_is_named_and_confirmed(recorded, monkeypatch) -> None:
+    """The README's "Why did it fail?" example: the model's decision to refund without the
+    policy (step 4) is blamed, and the corrected replay passes the final-state check."""
+    from costar.explain import ExplainConfig, explain
+
+    summary, traces, _, _ = recorded
+    trace_id = traces["refund-outside-window"].info.trace_id
+    root = Path(summary.tracking_uri.removeprefix("sqlite:///")).parents[1]
+    with FakeLLM(EXAMPLE / "fake_llm.yaml") as fake:
+        for key, value in fake.env("openai:/scripted-fake").items():
+            monkeypatch.setenv(key, value)
+        settings = load_settings(start=root)
+        config = ExplainConfig(
+            root=root,
+            tracking_uri=settings.store_uri(),
+            target=trace_id,
+            judges=["final-state"],
+            judge_paths=settings.judges,
+            verify=True,
+        )
+        (a,) = explain(config).attributions
+        close_clients()
+    assert (a.step, a.kind, a.status) == (4, "llm", "confirmed"), a.verification
+    assert a.evidence[0].rule == "state_change"  # the evidence alone points at the lookup

@@ -104,6 +104,7 @@ def _scenarios(project: Path) -> dict:
     return {s.id: s.scenario for s in load_suite(project / "scenarios").scenarios}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streaming"])
 @pytest.mark.parametrize("framework", list(AGENTS))
 def test_framework_agent_traces_and_verdicts(
@@ -160,6 +161,7 @@ def test_framework_agent_traces_and_verdicts(
     assert verdict("expected-facts", "missing", facts=["no order 9999"]).passed is False
 
 
+@pytest.mark.slow
 def test_run_sync_agent_keeps_its_loop_across_turns(tmp_path: Path, store_uri: str) -> None:
     shutil.copyfile(Path(__file__).parent / "_run_sync_agent.py", tmp_path / "_run_sync_agent.py")
     views, _ = _run(

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
 
-from conftest import make_verdict, write_files
+from conftest import make_verdict, run_cli, write_files
 from costar._exceptions import ConfigError
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
@@ -113,30 +111,27 @@ def test_cli_gate_exit_codes_and_files(project: Path, tmp_path: Path) -> None:
             )
         )
     good, bad = runs["sample_agents:echo"], runs["sample_agents:crash"]
-    cli = [sys.executable, "-m", "costar.cli", "gate"]
-    same = subprocess.run(
-        [*cli, "-b", good, "-c", good], cwd=project, capture_output=True, text=True, timeout=120
-    )
+    same = run_cli(project, "gate", "-b", good, "-c", good)
     # two scenarios at 3 trials cannot rule out a 15-point drop: exit 0, the warning visible
     assert same.returncode == 0 and same.stdout.startswith("gate: PASS (")
     assert "\n  ! output-present: pass rate 100% -> 100%" in same.stdout
     assert "inconclusive" in same.stdout and "with Holm's procedure" in same.stdout
     (project / "strict.yaml").write_text("on_inconclusive: fail\n")
-    strict = subprocess.run(
-        [*cli, "-b", good, "-c", good, "--policy", "strict.yaml"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    strict = run_cli(project, "gate", "-b", good, "-c", good, "--policy", "strict.yaml")
     assert strict.returncode == 1 and strict.stdout.startswith("gate: FAIL")
     junit, md = tmp_path / "gate.xml", tmp_path / "gate.md"
-    worse = subprocess.run(
-        [*cli, "-b", good, "-c", bad, "--junit", str(junit), "--markdown", str(md), "--json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    worse = run_cli(
+        project,
+        "gate",
+        "-b",
+        good,
+        "-c",
+        bad,
+        "--junit",
+        str(junit),
+        "--markdown",
+        str(md),
+        "--json",
     )
     assert worse.returncode == 1, worse.stderr
     data = json.loads(worse.stdout)
@@ -144,36 +139,17 @@ def test_cli_gate_exit_codes_and_files(project: Path, tmp_path: Path) -> None:
     assert ET.parse(junit).getroot().find("testsuite[@name='output-present']") is not None
     assert "costar gate **fails**" in md.read_text()
     (project / "policy.yaml").write_text("alpha: 5\n")
-    bad_policy = subprocess.run(
-        [*cli, "-b", good, "-c", bad, "--policy", "policy.yaml"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad_policy = run_cli(project, "gate", "-b", good, "-c", bad, "--policy", "policy.yaml")
     assert bad_policy.returncode == 2 and bad_policy.stderr.startswith("costar: error: ")
 
 
 def test_cli_ci_runs_assesses_and_gates(project: Path) -> None:
     write_files(project, {f"scenarios/s{i}.yaml": f"id: s{i}\ninput: q{i}\n" for i in range(6)})
-    cli = [sys.executable, "-m", "costar.cli", "ci"]
-    first = subprocess.run(
-        [*cli, "-a", "sample_agents:echo", "--json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    first = run_cli(project, "ci", "-a", "sample_agents:echo", "--json")
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
     assert data["passed"] and data["run"]["written"] == 6 and data["baseline"] is None
-    worse = subprocess.run(
-        [*cli, "-a", "sample_agents:crash", "--baseline", "previous", "--json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    worse = run_cli(project, "ci", "-a", "sample_agents:crash", "--baseline", "previous", "--json")
     assert worse.returncode == 1, worse.stderr
     data = json.loads(worse.stdout)
     assert data["baseline"] == json.loads(first.stdout)["run"]["run_id"]
@@ -206,25 +182,7 @@ def test_cli_gate_fails_on_judge_errors(project: Path) -> None:
         )
     )
     (project / "gate.yaml").write_text("judges: [broken, output-present]\n")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "costar.cli",
-            "gate",
-            "-b",
-            run_id,
-            "-c",
-            run_id,
-            "--policy",
-            "gate.yaml",
-            "--json",
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(project, "gate", "-b", run_id, "-c", run_id, "--policy", "gate.yaml", "--json")
     assert done.returncode == 1, done.stderr
     reasons = json.loads(done.stdout)["reasons"]
     assert reasons == [

@@ -148,6 +148,7 @@ def suite(count: int, text: str, extra: dict[str, str] | None = None) -> dict[st
 # -- 1. spilling fails: the trials are named, exit 3, and resume runs them -----------------------
 
 
+@pytest.mark.slow
 def test_unsaved_trials_are_named_with_exit_3_and_resume_runs_them(project, env, marks) -> None:
     write_files(project, suite(4, "hold"))
     proc = start(project, env, "-c", "4")
@@ -196,6 +197,7 @@ def test_the_writer_never_drops_a_trial_it_can_neither_store_nor_spill(tmp_path:
 # -- 2. values no workspace can hold ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_nul_bytes_in_setup_are_refused_at_load_with_one_line_each(project, env) -> None:
     write_files(
         project,
@@ -272,6 +274,7 @@ def test_one_trial_the_store_rejects_does_not_sink_its_batch(store_uri: str, tmp
     assert [r.trace_id for r in load_spill(tmp_path / "spill.jsonl")] == [records[1].trace_id]
 
 
+@pytest.mark.slow
 def test_resume_recovers_spilled_trials_holding_invalid_text(project, env, marks) -> None:
     write_files(project, suite(2, "hold", suite(1, "surrogate")))
     (project / ".costar" / "unsaved").mkdir()  # stays writable when .costar does not
@@ -320,6 +323,7 @@ def migrating(folder: Path) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_the_store_is_created_leaves_no_broken_store(tmp_path, env, marks) -> None:
     project = new_project(tmp_path / "fresh")
     costar_dir = project / ".costar"
@@ -360,6 +364,7 @@ def test_a_store_left_half_made_by_an_older_costar_is_made_again(tmp_path, templ
     assert TraceStore(f"sqlite:///{db}").get_run(run_id).run_id == run_id
 
 
+@pytest.mark.slow
 def test_two_first_runs_together_share_one_working_store(tmp_path, env, marks) -> None:
     project = new_project(tmp_path / "fresh")
     (marks / "go").touch()
@@ -377,6 +382,7 @@ def test_two_first_runs_together_share_one_working_store(tmp_path, env, marks) -
 # -- 5. SIGTERM stops a run as Ctrl-C does ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sigterm_stops_agents_cleans_workspaces_and_leaves_a_resumable_run(
     project, env, marks, tmp_path
 ) -> None:

@@ -17,21 +17,13 @@ JUDGE = "costar's judge"
 
 
 @pytest.fixture
-def fake_env(monkeypatch):
+def fake_env(fake_llm):
     def start(script: dict) -> FakeLLM:
-        fake = FakeLLM(script).start()
-        for key, value in fake.env("openai:/judge-model").items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv("COSTAR_LLM_MAX_RETRIES", "1")
-        monkeypatch.setenv("COSTAR_LLM_TIMEOUT", "2")
-        servers.append(fake)
-        return fake
+        return fake_llm(
+            script, "openai:/judge-model", COSTAR_LLM_MAX_RETRIES="1", COSTAR_LLM_TIMEOUT="2"
+        )
 
-    servers: list[FakeLLM] = []
-    yield start
-    close_clients()
-    for fake in servers:
-        fake.stop()
+    return start
 
 
 def refund_trace(huge: bool = False):

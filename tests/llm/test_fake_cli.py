@@ -12,6 +12,7 @@ from costar._exceptions import ConfigError
 from costar.llm import LLMClient, load_script
 
 
+@pytest.mark.slow
 def test_serve_command_answers_from_its_script(tmp_path: Path) -> None:
     script = tmp_path / "s.yaml"
     script.write_text("rules:\n  - when: {last_message: ping}\n    reply: {text: pong}\n")
@@ -35,6 +36,7 @@ def test_serve_command_answers_from_its_script(tmp_path: Path) -> None:
     assert "POST /v1/chat/completions model=fake stream=no -> rule 1: text" in stderr
 
 
+@pytest.mark.slow
 def test_invalid_script_is_a_config_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - fault: {kind: '418'}\n")

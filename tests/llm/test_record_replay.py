@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from costar.judges import TraceView, build, metrics
 from costar.llm import FakeLLM
 from costar.scenarios import load_suite
@@ -48,6 +50,7 @@ def _digest(project: Path, run_id: str) -> dict[str, dict]:
     return out
 
 
+@pytest.mark.slow
 def test_record_then_replay_without_a_model(tmp_path: Path, store_uri: str) -> None:
     for item in EXAMPLE.iterdir():
         copy = shutil.copytree if item.is_dir() else shutil.copyfile

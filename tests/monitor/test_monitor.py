@@ -103,6 +103,7 @@ def window_counts(project: Path) -> dict[str, int]:
     return out
 
 
+@pytest.mark.slow
 def test_cursor_survives_a_kill_and_counts_every_trace_exactly_once(
     prod, tmp_path, fake_judge
 ) -> None:
@@ -135,6 +136,7 @@ def test_cursor_survives_a_kill_and_counts_every_trace_exactly_once(
     assert monitor(project, uri, "--no-mirror", "--json").stdout.count('"traces": 0') == 1
 
 
+@pytest.mark.slow
 def test_a_drop_in_pass_rate_raises_an_alert_sent_to_every_sink(prod, tmp_path, fake_judge) -> None:
     project, uri = prod
     received: list[dict] = []
@@ -190,9 +192,7 @@ def test_a_drop_in_pass_rate_raises_an_alert_sent_to_every_sink(prod, tmp_path, 
 
 
 @pytest.fixture
-def fake_judge(monkeypatch):
-    from costar.llm import FakeLLM
-
+def fake_judge(fake_llm):
     script = {
         "rules": [
             {
@@ -201,7 +201,4 @@ def fake_judge(monkeypatch):
             }
         ]
     }
-    with FakeLLM(script) as fake:
-        for key, value in fake.env("openai:/judge-model").items():
-            monkeypatch.setenv(key, value)
-        yield fake
+    return fake_llm(script, "openai:/judge-model")

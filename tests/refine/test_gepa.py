@@ -9,7 +9,6 @@ import pytest
 from test_refine import SUITE, commit_all, config, git
 
 from conftest import write_files
-from costar.llm import FakeLLM, close_clients
 
 AGENT = """
 from pathlib import Path
@@ -52,20 +51,15 @@ def repo(project: Path) -> Path:
     return commit_all(project)
 
 
-def test_gepa_improves_the_prompt_and_the_change_is_accepted(repo: Path, monkeypatch) -> None:
+def test_gepa_improves_the_prompt_and_the_change_is_accepted(repo: Path, fake_llm) -> None:
     from costar.config import load_settings
     from costar.refine import refine
 
-    with FakeLLM(SCRIPT) as fake:
-        for key, value in fake.env("openai:/reflector").items():
-            monkeypatch.setenv(key, value)
-        cfg = config(repo, "gepa", gepa_budget=8, max_iterations=1)
-        cfg.components = load_settings(start=repo).refine_components
-        try:
-            result = refine(cfg)
-        finally:
-            close_clients()
-        reflections = [r for r in fake.requests if "I provided an assistant" in str(r)]
+    fake = fake_llm(SCRIPT, "openai:/reflector")
+    cfg = config(repo, "gepa", gepa_budget=8, max_iterations=1)
+    cfg.components = load_settings(start=repo).refine_components
+    result = refine(cfg)
+    reflections = [r for r in fake.requests if "I provided an assistant" in str(r)]
 
     assert result.status == "accepted", result.attempts[0].reason
     (attempt,) = result.attempts

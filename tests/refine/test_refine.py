@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import run_cli, write_files
 from costar.config import load_settings
 from costar.refine import RefineConfig, refine, split_suite
 
@@ -196,12 +196,7 @@ def test_the_held_out_split_is_the_tagged_scenarios_or_a_stable_sample() -> None
 def test_refine_outside_git_or_without_editable_files_is_a_usage_error(project: Path) -> None:
     def refine_cli(toml: str) -> subprocess.CompletedProcess:
         write_files(project, {"costar.toml": toml})
-        return subprocess.run(
-            [sys.executable, "-m", "costar.cli", "refine", "--assistant", "true"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-        )
+        return run_cli(project, "refine", "--assistant", "true")
 
     out = refine_cli("[costar]\nagent = 'sample_agents:echo'\n")
     assert out.returncode == 2 and "set agent_files in costar.toml" in out.stderr

@@ -7,14 +7,12 @@ Debian's chromium through Playwright."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from _browser import ARGS, require_chromium
-from conftest import make_verdict, write_files
+from conftest import make_verdict, run_cli, write_files
 from costar.assess import VerdictStore, wilson
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
@@ -100,11 +98,7 @@ def test_history_rates_outliers_and_dependency_marks(recorded) -> None:
     three = history(store, VerdictStore(settings.verdict_url()), last=3, run_id=run_ids[3])
     assert [r.run_id for r in three.runs] == run_ids[1:4]  # up to the run named
 
-    done = subprocess.run(
-        [sys.executable, "-m", "costar.cli", "report", "--history", "5"],
-        cwd=project, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    done = run_cli(project, "report", "--history", "5", env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stdout.splitlines() if "│ facts" in x)
     assert sparkline([x / 6 for x in PASSES], 0, 1) == "█▇▆█▅" and "█▇▆█▅" in line
@@ -121,10 +115,7 @@ def test_history_plots_in_the_browser(recorded) -> None:
 
     project, run_ids = recorded
     path = project / "history.html"
-    done = subprocess.run(
-        [sys.executable, "-m", "costar.cli", "report", "--history", "5", "--html", str(path)],
-        cwd=project, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = run_cli(project, "report", "--history", "5", "--html", str(path))
     assert done.returncode == 0, done.stderr
     assert f"history report written to {path}" in done.stdout
     assert path.stat().st_size < 6_000_000  # plotly.js inlined: one file

@@ -5,14 +5,12 @@ stays text; nothing is fetched and the console stays clean."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from _browser import ARGS, require_chromium
-from conftest import write_files
+from conftest import run_cli, write_files
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
@@ -81,11 +79,7 @@ def report(project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str, s
     monkeypatch.setenv("REPORT_AGENT_MODE", "careless")
     candidate = _record(project)
     path = project / "report.html"
-    done = subprocess.run(
-        [sys.executable, "-m", "costar.cli", "report", candidate, "--baseline", baseline,
-         "--html", str(path)],
-        cwd=project, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = run_cli(project, "report", candidate, "--baseline", baseline, "--html", str(path))
     assert done.returncode == 0, done.stderr
     return path, baseline, candidate
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import run_cli, write_files
 from costar.traces._redact import MARKER, Redactor
 
 BEARER = "ya29.A0ARrdaMs3cr3tB3arerT0kenXYZ"
@@ -47,14 +47,7 @@ def leaky(view, scenario):
 
 def _costar(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MY_SERVICE_API_KEY": ENV_SECRET}
-    return subprocess.run(
-        [sys.executable, "-m", "costar.cli", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(project, *args, env=env)
 
 
 def test_secrets_are_redacted_in_traces_verdicts_and_reports(project: Path) -> None:
@@ -143,6 +136,7 @@ mlflow.flush_trace_async_logging()
 """
 
 
+@pytest.mark.slow
 def test_steps_written_straight_to_mlflow_in_production_are_redacted(
     tmp_path: Path, store_uri: str
 ) -> None:

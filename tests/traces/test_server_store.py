@@ -21,6 +21,7 @@ def server_uri(tmp_path: Path, template_db: Path) -> Iterator[str]:
         yield uri
 
 
+@pytest.mark.slow
 def test_writes_verify_and_page_through_a_tracking_server(server_uri: str) -> None:
     store = TraceStore(server_uri, "remote")
     run_id = store.create_run("remote", {"trials": 1}, {"costar.kind": "run"})

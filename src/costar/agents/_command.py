@@ -24,8 +24,7 @@ from costar._proc import run_process
 from costar.agents._context import AgentContext, TurnResult
 from costar.agents._events import EventFile
 from costar.agents._otlp import OtlpCollector
-from costar.frameworks._otel import to_records
-from costar.traces import Recorder
+from costar.traces import Recorder, to_records
 
 STDOUT_CAP = 1_000_000
 

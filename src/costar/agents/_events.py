@@ -70,7 +70,7 @@ def events_to_spans(events: list[Any], default_parent: int | None) -> list[SpanR
             data = json.loads(raw) if isinstance(raw, str) else raw
             if isinstance(data, dict) and "resourceSpans" in data:
                 from costar.agents._otlp import spans_from_json
-                from costar.frameworks._otel import to_records
+                from costar.traces import to_records
 
                 spans.extend(to_records(spans_from_json(data), default_parent))
                 continue

@@ -21,8 +21,7 @@ from costar._exceptions import AgentError, AgentProtocolError, AgentTimeout
 from costar.agents._context import AgentContext, TurnResult
 from costar.agents._events import events_to_spans
 from costar.agents._otlp import OtlpCollector
-from costar.frameworks._otel import to_records
-from costar.traces import Recorder
+from costar.traces import Recorder, to_records
 
 CONNECT_RETRIES = 3
 

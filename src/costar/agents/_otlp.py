@@ -6,7 +6,7 @@ instead of writing event code: command agents get `OTEL_EXPORTER_OTLP_ENDPOINT` 
 `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`) in their
 environment; HTTP agents get the traces URL as `metadata.otlp_traces_endpoint` in each request.
 Both OTLP encodings are read: protobuf (with opentelemetry-proto) and JSON. After each turn the
-spans received are converted (costar.frameworks._otel) under that turn. An OTLP JSON export
+spans received are converted (costar.traces.to_records) under that turn. An OTLP JSON export
 (`{"resourceSpans": [...]}`) on one line of the event file is read the same way.
 """
 
@@ -18,7 +18,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from costar.frameworks._otel import OtelSpan
+from costar.traces import OtelSpan
 
 MAX_BODY = 50_000_000
 

@@ -21,6 +21,7 @@ from costar.align._golden import (
 )
 from costar.align._measure import GoldenReport, label_judges, measure
 from costar.align._mlflow import OPTIMIZERS, AlignError
+from costar.align._suggest import suggest
 
 __all__ = [
     "OPTIMIZERS",
@@ -43,4 +44,5 @@ __all__ = [
     "measure",
     "parse_value",
     "spearman",
+    "suggest",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from costar.assess._stats import quantile
+from costar.assess import quantile
 
 
 @dataclass(frozen=True)

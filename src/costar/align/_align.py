@@ -62,6 +62,9 @@ class FoldResult:
 
 @dataclass
 class AlignResult:
+    """One judge's alignment: agreement with the humans before and after on held-out folds,
+    whether the aligned version was accepted and why, and where it was written."""
+
     judge: str
     optimizer: str
     labels: int

@@ -24,8 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from costar._exceptions import ConfigError, InputError, NotFoundError, StoreError
 from costar._input import clip, excerpt, load_csv, load_jsonl
-from costar.traces import TraceStore
-from costar.traces._model import TAG_PREFIX
+from costar.traces import TAG_PREFIX, TraceStore
 
 LABEL_TAG = f"{TAG_PREFIX}labelled"
 LabelValue = bool | int | float | str

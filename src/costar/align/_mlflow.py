@@ -14,19 +14,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from costar._exceptions import CostarError, ExitCode
-from costar.judges import Judge
-from costar.judges._llm_judges import criteria_text
-from costar.llm._endpoint import resolve_endpoint
+from costar._exceptions import AlignError
+from costar.judges import Judge, criteria_text
+from costar.llm import resolve_endpoint
 
+# the alignment optimizers `costar align --optimizer` accepts (MLflow's)
 OPTIMIZERS = ("memalign", "gepa", "simba")
 _TEMPLATE = "\n\nThe user's request: {{ inputs }}\nThe agent's response: {{ outputs }}"
-
-
-class AlignError(CostarError):
-    """Alignment cannot run (too few labels, a judge that is not an LLM judge, ...)."""
-
-    exit_code = ExitCode.USAGE
 
 
 def judge_model(judge: Judge) -> str:

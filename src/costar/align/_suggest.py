@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from costar.align._golden import GoldenSet
-from costar.assess import AssessConfig, score_traces
-from costar.assess._cache import TraceCache
-from costar.assess._engine import _scenarios, _views
+from costar.assess import AssessConfig, TraceCache, score_traces
+from costar.assess import run_scenarios as _scenarios
+from costar.assess import trace_views as _views
 from costar.judges import Judge, Verdict, load_judges
 from costar.traces import TraceStore
 
@@ -127,9 +127,9 @@ def _sample(
     k: int,
 ) -> dict[str, list[Verdict]]:
     """k fresh verdicts per (trace, judge), pooled per trace; nothing is stored."""
-    from costar.assess._engine import AssessSummary
+    from costar.assess import AssessSummary
 
-    cache = TraceCache(config.costar_dir / "cache" / "traces.db")
+    cache = TraceCache.in_project(config.root)
     try:
         views = _views(store, cache, ids)
     finally:

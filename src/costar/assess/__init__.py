@@ -3,6 +3,10 @@
 from costar.assess._cache import TraceCache
 from costar.assess._consistency import Consistency, self_consistency
 from costar.assess._engine import AssessConfig, AssessSummary, JudgeTally, assess, score_traces
+from costar.assess._engine import _mirror as mirror_verdicts
+from costar.assess._engine import _scenarios as run_scenarios
+from costar.assess._engine import _views as trace_views
+from costar.assess._errors import breach_message, error_breaches
 from costar.assess._report import (
     JudgeDelta,
     JudgeSummary,
@@ -41,20 +45,25 @@ __all__ = [
     "VerdictStore",
     "assess",
     "bootstrap_ci",
+    "breach_message",
     "compare",
     "compare_runs",
     "drop_p_value",
+    "error_breaches",
     "fault_traces",
+    "mirror_verdicts",
     "newcombe",
     "pass_at_k",
     "pass_hat_k",
     "permutation_p",
     "quantile",
+    "run_scenarios",
     "score_traces",
     "select_verdicts",
     "simulator_faults",
     "self_consistency",
     "summarise",
+    "trace_views",
     "trials_needed",
     "wilson",
 ]

@@ -11,8 +11,8 @@ import threading
 import zlib
 from pathlib import Path
 
-from costar.judges import TraceView
-from costar.judges._view import COMPACT_VERSION
+from costar.config import DEFAULT_STORE_DIR
+from costar.judges import COMPACT_VERSION, TraceView
 
 
 class TraceCache:
@@ -26,6 +26,12 @@ class TraceCache:
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS traces (trace_id TEXT PRIMARY KEY, v INTEGER, data BLOB)"
         )
+
+    @classmethod
+    def in_project(cls, root: Path) -> TraceCache:
+        """The project's cache, `.costar/cache/traces.db` under its root (the one place that
+        path is built)."""
+        return cls(root / DEFAULT_STORE_DIR / "cache" / "traces.db")
 
     def close(self) -> None:
         with self._lock:

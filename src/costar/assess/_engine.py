@@ -192,7 +192,7 @@ def score_traces(
     verdicts = VerdictStore(
         config.verdict_store or config.costar_dir / "verdicts.db", config.redact
     )
-    cache = TraceCache(config.costar_dir / "cache" / "traces.db")
+    cache = TraceCache.in_project(config.root)
     summary = AssessSummary()
     suites: dict[str, dict[str, Any]] = {}
     keys: dict[str, dict[tuple[str, str], str]] = {}
@@ -232,6 +232,7 @@ def score_traces(
 
 
 def _mirror(store: TraceStore, verdicts: list[Verdict]) -> list[tuple[str, str, str]]:
+    """Log `verdicts` to MLflow as Feedback on their traces (for the MLflow UI); their keys."""
     from mlflow.entities import AssessmentError, AssessmentSource, Feedback
 
     done = []
@@ -269,7 +270,7 @@ def assess(
     verdicts = VerdictStore(
         config.verdict_store or config.costar_dir / "verdicts.db", config.redact
     )
-    cache = TraceCache(config.costar_dir / "cache" / "traces.db")
+    cache = TraceCache.in_project(config.root)
     project = load_judges(config.root, config.judge_paths)
     judges = narrow(project, config.judges)
     summary = AssessSummary(judges=len(judges))

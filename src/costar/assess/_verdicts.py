@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from costar._exceptions import StoreError
 from costar.judges import Verdict
-from costar.traces._redact import Redactor
+from costar.traces import Redactor
 
 _meta = sa.MetaData()
 verdicts_table = sa.Table(

@@ -36,6 +36,13 @@ def assess(
             "--allow-errors", help="Exit 0 even when judges errored more than max_error_rate."
         ),
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Then name the step that caused each failing verdict (`costar explain`).",
+        ),
+    ] = False,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -48,7 +55,7 @@ def assess(
     judge error), unless --allow-errors.
     """
     from costar.assess import assess as run_assess
-    from costar.assess._errors import breach_message, error_breaches
+    from costar.assess import breach_message, error_breaches
 
     if not run_ids and not all_runs and not last:
         raise ConfigError("name a RUN_ID (see `costar runs`), or pass --last or --all-runs")
@@ -64,15 +71,33 @@ def assess(
     summary = run_assess(config)
     breaches = [] if allow_errors else error_breaches(summary, settings.max_error_rate)
     data = summary.to_json()
+    explained = _explain_runs(settings, summary.runs, judge) if explain else None
     if as_json:
-        emit_json(data)
+        emit_json({**data, "explain": explained.to_json()} if explained else data)
     else:
         _print_assess(data)
+        if explained is not None:
+            from costar.cli._explain import print_summary
+
+            print_summary(explained, verified=False)
     if breaches:
         typer.echo(
             f"costar: {breach_message(summary, breaches, settings.max_error_rate)}", err=True
         )
         exit_code(ExitCode.FINDINGS)
+
+
+def _explain_runs(settings: Any, runs: list[str], judges: list[str] | None) -> Any:
+    from costar.cli._explain import explain_config
+    from costar.explain import ExplainSummary, explain
+
+    total = ExplainSummary()
+    for run_id in runs:
+        part = explain(explain_config(settings, run_id, judges=judges or None))
+        total.attributions += part.attributions
+        total.traces += part.traces
+        total.notes += part.notes
+    return total
 
 
 def _print_assess(data: dict[str, Any]) -> None:

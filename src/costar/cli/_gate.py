@@ -111,7 +111,8 @@ def ci_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Run the suite, assess the run and gate it, in one step (for CI). Exit 0 pass, 1 fail."""
-    from costar.gate import ci, junit_xml, load_policy
+    from costar.ci import ci
+    from costar.gate import junit_xml, load_policy
     from costar.gate import markdown as render_markdown
     from costar.harness import settings_to_config
 

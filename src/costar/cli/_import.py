@@ -12,7 +12,13 @@ from costar.cli._output import emit_json
 
 
 def import_(
-    fmt: Annotated[str, typer.Argument(help="Format: openai-chat (JSONL) or tau-bench (JSON).")],
+    fmt: Annotated[
+        str,
+        typer.Argument(
+            help="Format: openai-chat (JSONL), tau-bench (JSON) or conversation (generic "
+            "messages with role, optional agent name and content; JSON or JSONL)."
+        ),
+    ],
     path: Annotated[Path, typer.Argument(help="The file to import.")],
     read_only: Annotated[
         str | None,

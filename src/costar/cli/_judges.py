@@ -74,7 +74,7 @@ def judges_consistency(
         if suite
         else {}
     )
-    cache = TraceCache(settings.root / ".costar" / "cache" / "traces.db")
+    cache = TraceCache.in_project(settings.root)
     result = self_consistency(store, cache, info.run_id, judge, scenarios, k)
     if as_json:
         emit_json(asdict(result))

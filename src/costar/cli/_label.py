@@ -69,7 +69,7 @@ def label(
     move them as JSONL or CSV. Stop with Ctrl-C.
     """
     from costar.align import GoldenSet, export_labels, import_labels, label_judges
-    from costar.align._suggest import suggest as rank_traces
+    from costar.align import suggest as rank_traces
     from costar.traces import TraceStore
 
     who = labeller or os.environ.get("COSTAR_LABELLER") or getpass.getuser()

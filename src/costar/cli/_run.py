@@ -91,6 +91,30 @@ def run(
             "every judge with pass/fail verdicts).",
         ),
     ] = None,
+    replay: Annotated[
+        str | None,
+        typer.Option(
+            "--replay",
+            help="Run id: serve its recorded tool results (matched by tool, arguments and "
+            "occurrence in the same scenario and trial) instead of calling the tools.",
+        ),
+    ] = None,
+    replay_tools: Annotated[
+        str | None,
+        typer.Option("--replay-tools", help="With --replay: only these tools, comma-separated."),
+    ] = None,
+    until_step: Annotated[
+        int | None,
+        typer.Option("--until-step", help="With --replay: serve recorded steps 1..K only."),
+    ] = None,
+    replay_strict: Annotated[
+        bool,
+        typer.Option(
+            "--replay-strict",
+            help="With --replay: a call with no recording fails (default: it runs live; "
+            "with --until-step, calls past step K always run live).",
+        ),
+    ] = False,
     tracking_uri: TrackingUri = None,
     experiment: Experiment = None,
     as_json: JsonFlag = False,
@@ -100,11 +124,13 @@ def run(
     Exits 1 when trials ended in error or timeout (each is listed with its reason; the traces
     are recorded either way), unless --allow-errors; 3 when traces could not be written.
     """
-    from costar.harness import run_suite, settings_to_config
-    from costar.llm._record import llm_traffic, replay_misses
+    from costar.harness import replay_misses, run_suite, settings_to_config
+    from costar.llm import llm_traffic
 
     if only_failed and resume:
         raise UsageError("--only-failed starts a new run; it cannot be combined with --resume")
+    if (replay_tools or until_step is not None or replay_strict) and not replay:
+        raise UsageError("--replay-tools, --until-step and --replay-strict need --replay RUN")
     if policy and not only_failed:
         raise UsageError("--policy only chooses the judges of --only-failed; add --only-failed RUN")
     try:
@@ -123,11 +149,12 @@ def run(
             include_drafts=include_drafts or None,
             resume=resume,
             name=name,
+            replay=_replay_config(replay, replay_tools, until_step, replay_strict),
         )
         if failed is not None:
             if not failed.failed:
                 return _nothing_failed(failed, as_json)
-            from costar.gate import rerun_config
+            from costar.ci import rerun_config
 
             config, failed = rerun_config(config, failed)
             if not as_json:
@@ -168,6 +195,17 @@ def run(
         exit_code(ExitCode.INFRA)
     if summary.failures and not allow_errors:
         exit_code(ExitCode.FINDINGS)
+
+
+def _replay_config(
+    run_id: str | None, tools: str | None, until_step: int | None, strict: bool
+) -> Any:
+    if not run_id:
+        return None
+    from costar.harness import ReplayConfig
+
+    names = [t.strip() for t in (tools or "").split(",") if t.strip()]
+    return ReplayConfig(run_id=run_id, tools=names, until_step=until_step, strict=strict)
 
 
 def _check_judge_names(settings: Any, config: Any) -> None:

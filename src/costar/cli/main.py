@@ -19,6 +19,7 @@ from costar.cli import (
     _assess,
     _coverage,
     _discover,
+    _explain,
     _fake_llm,
     _gate,
     _generate,
@@ -54,6 +55,7 @@ def _add(group: typer.Typer, command: Callable[..., Any], name: str | None = Non
     group.command(name, help=paragraphs(command.__doc__))(command)
 
 
+# the `costar` Typer application (tests drive it in-process with typer.testing.CliRunner)
 app = typer.Typer(
     name="costar",
     cls=_CostarGroup,
@@ -114,6 +116,7 @@ _add(app, _coverage.coverage)
 _add(app, _discover.discover)
 
 _add(app, _refine.refine)
+_add(app, _explain.explain)
 
 
 def main() -> None:

@@ -3,12 +3,15 @@
 Both sides go into one space (`_space`): a conversation is its user's turns; a scenario is its
 turns plus what it says it is about (description, guidelines, facts), so a scenario written as
 one phrasing still meets conversations that say the same in other words it names. A
-conversation is covered when its nearest scenario is within the similarity `threshold`.
+conversation is covered when its nearest scenario is within the similarity `threshold`, in the
+space's coarse rows (few LSA dimensions: a scenario's one phrasing meets the other phrasings of
+its intent).
 
-Conversations are grouped (agglomerative clustering of the production side only). A group is
-covered when its centroid is within the threshold of a scenario, or when most of its members
-are. Uncovered groups, largest first, are what the suite misses; each is represented by its
-medoid (the member nearest the centroid) and named by its most distinctive terms.
+Conversations are grouped (agglomerative clustering of the production side only, in the finer
+rows, so that two intents that share words such as "order" stay apart). A group is covered
+when its centroid is within the threshold of a scenario, or when most of its members are.
+Uncovered groups, largest first, are what the suite misses; each is represented by its medoid
+(the member nearest the centroid) and named by its most distinctive terms.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from costar.scenarios import LoadedScenario
 DEFAULT_THRESHOLD = 0.25  # cosine similarity at which a conversation counts as covered
 # average-linkage cosine distance under which conversations group: LSA (and embeddings) pack
 # a topic's texts closer than plain TF-IDF of a few texts does
-DEFAULT_DISTANCE = 0.95
-DISTANCE_PLAIN_TFIDF = 0.9
+DEFAULT_DISTANCE = 0.9
+DISTANCE_PLAIN_TFIDF = 0.85  # character grams make every pair of texts a little closer
 
 
 def scenario_topic(item: LoadedScenario) -> str:
@@ -102,18 +105,16 @@ def analyse(
     if n == 0:
         return result
     if distance is None:
-        distance = DISTANCE_PLAIN_TFIDF if space.representation == "tf-idf" else DEFAULT_DISTANCE
+        plain = space.representation.startswith("tf-idf") and "lsa" not in space.representation
+        distance = DISTANCE_PLAIN_TFIDF if plain else DEFAULT_DISTANCE
     result.distance = distance
     labels = agglomerate(space.vectors[prod], distance, seed)
     covered = best >= threshold
     for g in sorted(set(int(x) for x in labels)):
         rows = np.where(labels == g)[0]
-        centroid = space.vectors[rows].mean(axis=0)
-        norm = float(np.linalg.norm(centroid)) or 1.0
-        centroid = centroid / norm
-        medoid = int(rows[np.argmax(space.vectors[rows] @ centroid)])
+        medoid = int(rows[np.argmax(space.vectors[rows] @ centroid(space, rows, fine=True))])
         if len(scenarios):
-            to_scen = space.vectors[scen] @ centroid
+            to_scen = space.compared[scen] @ centroid(space, rows)
             near, sim = int(to_scen.argmax()), float(to_scen.max())
         else:
             near, sim = None, 0.0
@@ -133,9 +134,9 @@ def analyse(
     return result
 
 
-def centroid(space: Space, rows: list[int]) -> Any:
-    """The unit-length mean of these rows."""
+def centroid(space: Space, rows: Any, fine: bool = False) -> Any:
+    """The unit-length mean of these rows: in the space's compared rows, or its `fine` ones."""
     import numpy as np
 
-    c = space.vectors[rows].mean(axis=0)
+    c = (space.vectors if fine else space.compared)[rows].mean(axis=0)
     return c / (float(np.linalg.norm(c)) or 1.0)

@@ -127,9 +127,9 @@ def summarise_groups(
     in_group: Counter[int] = Counter()
     if space is not None and analysis.groups and suite.scenarios:
         centroids = np.vstack(
-            [space.vectors[g.members].mean(axis=0) for g in analysis.groups]
+            [space.compared[g.members].mean(axis=0) for g in analysis.groups]
         )  # which group each scenario is nearest to: the suite's spread over intents
-        scen = space.vectors[n : n + len(suite.scenarios)]
+        scen = space.compared[n : n + len(suite.scenarios)]
         in_group.update(int(i) for i in (scen @ centroids.T).argmax(axis=1))
     out = []
     for i, g in enumerate(analysis.groups):

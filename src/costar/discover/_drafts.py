@@ -23,6 +23,7 @@ from costar._exceptions import ScenarioError, UsageError
 from costar._input import parse_yaml, read_text
 from costar.scenarios import LoadedScenario, load_file, load_suite
 
+# the tag on every generated draft scenario
 GENERATED_TAG = "generated"
 DRAFTS_FOLDER = "generated"  # under the suite folder
 _DRAFT_LINE = re.compile(r"^draft:\s*(true|yes|on)?\s*(#.*)?$", re.I)

@@ -252,7 +252,9 @@ def generate_from_spec(config: FromSpecConfig, progress: Any = None) -> Generate
             continue
         found["id"] = sid
         loaded = _as_topic(found)
-        space = embed_texts([loaded, *existing, *(t for _, t in kept)], config.embedding_model)
+        space = embed_texts(  # written texts: words alone
+            [loaded, *existing, *(t for _, t in kept)], config.embedding_model, characters=False
+        )
         sims = space.vectors[1:] @ space.vectors[0]
         if len(sims) and float(np.max(sims)) >= config.threshold:
             j = int(np.argmax(sims))

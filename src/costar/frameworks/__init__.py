@@ -12,6 +12,7 @@ else. Point `agent` in costar.toml at the adapter instance:
 The modules import their framework on use, so `import costar.frameworks` needs none of them.
 """
 
-from costar.frameworks._otel import OtelSpan, span_type, to_records
+# re-exported: the converter lives in costar.traces (command and HTTP agents use it too)
+from costar.traces import OtelSpan, span_type, to_records
 
 __all__ = ["OtelSpan", "span_type", "to_records"]

@@ -18,7 +18,7 @@ once, from the first turn's context). Each turn runs `agent.run` (or `agent.run_
 recorded as its JSON).
 
 Recording: PydanticAI's own OpenTelemetry instrumentation (GenAI conventions), sent to a
-private tracer provider whose only processor hands spans to costar (costar.frameworks._otel):
+private tracer provider whose only processor hands spans to costar (costar.traces.to_records):
 model requests as CHAT_MODEL with their usage, tool runs as TOOL with arguments and result, a
 retry (ModelRetry) or exception as the tool's error, the agent run as an AGENT step. Nothing is
 exported anywhere; the global OpenTelemetry setup is left alone.
@@ -32,7 +32,7 @@ from typing import Any
 from opentelemetry.sdk.trace import SpanProcessor
 
 from costar.agents import AgentContext
-from costar.frameworks._otel import from_readable, to_records
+from costar.traces import from_readable, to_records
 
 _provider: Any = None
 

@@ -16,8 +16,9 @@ from costar.assess import JudgeDelta, SimulatorFaults, compare_runs, simulator_f
 from costar.gate._decide import JudgeDecision, decide
 from costar.gate._policy import GatePolicy
 from costar.gate._runs import draft_scenarios, incomparable
-from costar.harness._deps import diff, run_manifest
 from costar.judges import FIDELITY_JUDGE, Verdict
+from costar.traces import dependency_diff as diff
+from costar.traces import run_manifest
 
 
 @dataclass

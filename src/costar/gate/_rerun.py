@@ -1,4 +1,5 @@
-"""`costar run --only-failed RUN`: which scenarios of a run failed a gated judge, to run again.
+"""`costar run --only-failed RUN`: which scenarios of a run failed a gated judge (costar.ci
+narrows the run to them).
 
 "Gated" is what the gate means by it (`GatePolicy.judges`, else every judge with pass/fail
 verdicts in the run). A scenario is chosen when any verdict of a gated judge on any of its
@@ -8,16 +9,13 @@ verdicts are the run's newest per trace and judge, as `costar gate` reads them.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from costar._exceptions import UsageError
 from costar.gate._gate import gated_judges
 from costar.gate._policy import GatePolicy
-from costar.harness import RunConfig
 from costar.judges import Verdict
-from costar.scenarios import load_suite
 
 
 @dataclass
@@ -69,34 +67,3 @@ def failed_scenarios(run: Any, verdicts: list[Verdict], policy: GatePolicy) -> F
         judges=judges,
         failed=failed_by_scenario(verdicts, judges),
     )
-
-
-def rerun_config(config: RunConfig, failed: FailedScenarios) -> tuple[RunConfig, FailedScenarios]:
-    """`config` narrowed to the failed scenarios (within any `--scenario` globs it has), and
-    `failed` with the scenarios its suite no longer has. A UsageError when none is left."""
-    ids = failed.ids
-    if config.scenarios:
-        ids = [i for i in ids if any(fnmatch.fnmatchcase(i, p) for p in config.scenarios)]
-        if not ids:
-            raise UsageError(
-                f"none of the scenarios that failed in run {failed.run_id[:12]} "
-                f"({', '.join(failed.ids[:10])}) matches --scenario {' '.join(config.scenarios)}"
-            )
-    try:
-        present = set(
-            load_suite(config.suite, config.tags or None, ids, config.allow_outside_fixtures).ids
-        )
-    except UsageError as exc:
-        if "no scenario matches" not in str(exc):
-            raise
-        present = set()
-    missing = [i for i in ids if i not in present]
-    if not present:
-        raise UsageError(
-            f"{config.suite}: none of the scenarios that failed in run {failed.run_id[:12]} is "
-            f"in the suite now ({', '.join(missing[:10])})"
-        )
-    narrowed = config.model_copy(
-        update={"scenarios": sorted(present), "only_failed": failed.run_id}
-    )
-    return narrowed, FailedScenarios(**{**asdict(failed), "missing": missing})

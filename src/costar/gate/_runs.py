@@ -15,9 +15,8 @@ from typing import Any
 
 from costar._exceptions import NotFoundError
 from costar.gate._policy import GatePolicy
-from costar.harness import DRAFTS_PARAM
-from costar.harness._run import SUITE_TAG, suite_label
 from costar.judges import Verdict
+from costar.traces import DRAFTS_PARAM, SUITE_TAG, suite_label
 
 SHOWN = 8  # scenario names listed in a message before "and N more"
 

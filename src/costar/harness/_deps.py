@@ -4,7 +4,7 @@ When a tool server changes its output format, the agent has not changed, yet it 
 harness records what the agent depends on: installed versions of the Python packages named in
 `dependencies`, and for each MCP server in `mcp_servers` its name and version and a hash of
 each tool's name, description, input schema and output schema, read through the `mcp` SDK's
-tool listing. `diff` says what moved between two runs.
+tool listing. `costar.traces.dependency_diff` says what moved between two runs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-RUN_TAG = "costar.dependencies"
+from costar.traces import DEPENDENCIES_TAG
+
+RUN_TAG = DEPENDENCIES_TAG  # what the run records; `dependency_diff` compares two of them
 TRACE_TAG = "costar.dependencies"
 MAX_TRACE_TAG = 4000  # MLflow keeps trace tag values to 4096 characters
 
@@ -106,42 +108,3 @@ def encode(found: dict[str, Any], limit: int) -> str:
         return text
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return json.dumps({"sha256": digest, "note": "too long for a tag; see the run's tag"})
-
-
-def diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """What changed between two manifests, one line each."""
-    lines = []
-    b_py, a_py = before.get("python", {}), after.get("python", {})
-    for name in sorted(set(b_py) | set(a_py)):
-        if b_py.get(name) != a_py.get(name):
-            was, now = b_py.get(name, "not declared"), a_py.get(name, "not declared")
-            lines.append(f"python {name}: {was} -> {now}")
-    b_mcp, a_mcp = before.get("mcp", {}), after.get("mcp", {})
-    for name in sorted(set(b_mcp) | set(a_mcp)):
-        b, a = b_mcp.get(name, {}), a_mcp.get(name, {})
-        if not b or not a:
-            lines.append(f"mcp {name}: {'added' if a else 'removed'}")
-            continue
-        if b.get("error") != a.get("error"):
-            state = f"failed: {a['error']}" if a.get("error") else "works again"
-            lines.append(f"mcp {name}: listing {state}")
-        if b.get("version") != a.get("version"):
-            lines.append(f"mcp {name}: server version {b.get('version')} -> {a.get('version')}")
-        bt, at = b.get("tools", {}), a.get("tools", {})
-        for tool in sorted(set(bt) | set(at)):
-            if tool not in at:
-                lines.append(f"mcp {name}: tool {tool} removed")
-            elif tool not in bt:
-                lines.append(f"mcp {name}: tool {tool} added")
-            elif bt[tool] != at[tool]:
-                lines.append(f"mcp {name}: tool {tool} changed (description or schema)")
-    return lines
-
-
-def run_manifest(run: Any) -> dict[str, Any]:
-    """The manifest recorded on a run (a RunInfo), or {} for runs from before it existed."""
-    raw = (run.tags or {}).get(RUN_TAG)
-    try:
-        return json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
-        return {}

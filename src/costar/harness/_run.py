@@ -25,14 +25,27 @@ from pydantic import BaseModel, Field
 from costar._exceptions import ConfigError, CostarError, NotFoundError, StoreError
 from costar._signals import signals_set
 from costar.agents import Agent, PythonAgent, resolve_agent
-from costar.harness._deps import MAX_TRACE_TAG, encode, manifest, run_manifest
+from costar.harness._deps import MAX_TRACE_TAG, encode, manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
 from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
+from costar.harness._mcp_proxy import proxy_env
+from costar.harness._replay import REPLAY_TAG, ReplayBook, ReplayConfig
 from costar.harness._simulator import simulator_model
 from costar.harness._trial import TrialOptions, run_trial
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite
-from costar.traces import TraceStore, TraceWriter, TrialRecord, Turn, load_spill, record_to_json
+from costar.traces import (
+    DRAFTS_PARAM,
+    SUITE_TAG,
+    TraceStore,
+    TraceWriter,
+    TrialRecord,
+    Turn,
+    load_spill,
+    record_to_json,
+    run_manifest,
+    suite_label,
+)
 
 Progress = Callable[[int, int, TrialRecord | None], None]
 
@@ -73,6 +86,9 @@ class RunConfig(BaseModel):
     )
     simulator_model: str | None = Field(
         None, description="Model of simulated users (`user:` scenarios); default the judge model."
+    )
+    replay: ReplayConfig | None = Field(
+        None, description="Serve recorded tool results of an earlier run (costar run --replay)."
     )
 
 
@@ -133,20 +149,6 @@ def _params(config: RunConfig, suite: Suite, version: str) -> dict[str, Any]:
         "include_drafts": config.include_drafts,
         DRAFTS_PARAM: json.dumps(sorted(s.id for s in suite.scenarios if s.scenario.draft)),
     }
-
-
-# the draft scenarios a run ran (`--include-drafts`), so the gate can leave them out
-DRAFTS_PARAM = "drafts"
-SUITE_TAG = "costar.suite"
-
-
-def suite_label(suite: Path, root: Path) -> str:
-    """The suite folder as the run's `costar.suite` tag records it: relative to the project
-    root when inside it, so checkouts in different places name the same suite alike."""
-    try:
-        return suite.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return suite.resolve().as_posix()
 
 
 def _resume_config(config: RunConfig, store: TraceStore) -> tuple[RunConfig, str]:
@@ -259,6 +261,8 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
     )
     version = agent_version(config.root, config.agent_files, extra)
+    ids = {s.id for s in suite.scenarios}
+    book = ReplayBook(config.replay, store, ids) if config.replay else None  # before the run
 
     deps: dict[str, Any] = {}
     if run_id is None:
@@ -272,6 +276,8 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
             tags[DEPS_RUN_TAG] = encode(deps, 7900)
         if config.only_failed:
             tags[ONLY_FAILED_TAG] = config.only_failed
+        if book is not None:
+            tags[REPLAY_TAG] = book.config.run_id
         run_id = store.create_run(
             config.name or f"{suite.root.name}", _params(config, suite, version), tags=tags
         )
@@ -280,7 +286,9 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         deps = run_manifest(store.get_run(run_id))  # a resumed run records what it recorded
     cancel = threading.Event()
     with signals_set(cancel):
-        summary = _record(config, store, suite, agent, version, deps, run_id, cancel, progress)
+        summary = _record(
+            config, store, suite, agent, version, deps, run_id, cancel, progress, book
+        )
     summary.wall_seconds = round(time.monotonic() - started, 3)
     return summary
 
@@ -295,6 +303,7 @@ def _record(
     run_id: str,
     cancel: threading.Event,
     progress: Progress | None,
+    book: ReplayBook | None = None,
 ) -> RunSummary:
     spill = _spill_path(config, run_id)
     leftovers = _recover_spill(spill, store) if config.resume else []
@@ -325,6 +334,8 @@ def _record(
     )
     if deps:
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
+    options.replay = book
+    options.env = proxy_env(config.mcp_servers, config.root)  # MCP calls recorded, replayable
     writer = TraceWriter(store.write, spill, redact=store.redactor.value)
     for record in leftovers:
         writer.submit(record)
@@ -356,6 +367,8 @@ def _record(
         for path in list(options.workspaces):  # of in-process agents that would not stop
             shutil.rmtree(path, ignore_errors=True)
     _close_writer(writer, summary)
+    if options.replay is not None:
+        options.replay.close()
     if summary.spilled or leftovers:
         _prune_spill(spill, store)
     try:

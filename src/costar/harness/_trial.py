@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from costar._exceptions import AgentError, AgentTimeout
 from costar.agents import Agent, AgentContext
@@ -27,6 +28,8 @@ class TrialOptions:
     tags: dict[str, str]
     workspaces: set[Path] = field(default_factory=set)  # of trials still running
     simulator_model: str | None = None  # the project's; see costar.harness._simulator
+    replay: Any = None  # a ReplayBook (costar run --replay): recorded results served
+    env: dict[str, str] = field(default_factory=dict)  # for every trial (COSTAR_MCP_<NAME>)
 
 
 def run_trial(
@@ -65,6 +68,9 @@ def run_trial(
     options.workspaces.add(workspace.path)
     multi = len(record.turns) > 1
     recorder = Recorder()
+    replay = options.replay.trial(scenario.id, trial) if options.replay is not None else None
+    recorder.replay = replay
+    env = {**workspace.env, **options.env, **(replay.env() if replay is not None else {})}
     stderr_parts: list[str] = []
     stdout_parts: list[str] = []
     history: list[dict[str, object]] = []
@@ -89,7 +95,7 @@ def run_trial(
                 turn=index,
                 description=scenario.description,
                 tags=list(scenario.tags),
-                env=workspace.env,
+                env=env,
             )
             remaining = deadline - time.monotonic() + (sim.seconds if sim else 0.0)
             try:
@@ -144,6 +150,8 @@ def run_trial(
     if options.keep_workspaces:
         record.tags["costar.workspace"] = str(workspace.path)
     record.spans = recorder.spans
+    if replay is not None:
+        replay.finish(record.spans, record.tags)
     record.stderr = "\n".join(stderr_parts)[-20_000:] or None
     record.stdout = "\n".join(stdout_parts)[-20_000:] or None
     record.end_ns = time.time_ns()

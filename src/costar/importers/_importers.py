@@ -6,6 +6,8 @@ in the store, and recorded rewards become verdicts of the judge `imported:reward
 
 - openai-chat: JSON lines, one conversation each: `{"messages": [...]}` with optional `id`,
   `scenario_id` (trials of one scenario share it), `model`, `usage`, `expectations`.
+- conversation: generic (multi-agent) message logs, one span per message with its step index
+  (see `_conversation`); `passed` or `reward` becomes the `imported:reward` verdict.
 - tau-bench: the results file of sierra-research/tau-bench, a list of
   `{task_id, trial, reward, info: {task: {user_id, actions, instruction, outputs}}, traj}`.
 
@@ -30,6 +32,7 @@ from pydantic import ValidationError
 from costar._exceptions import CostarError, InputError, StoreError, UsageError
 from costar._input import clip, excerpt, load_json, load_jsonl
 from costar.assess import VerdictStore
+from costar.importers._conversation import conversation_trial, read_conversations, reward_of
 from costar.importers._convert import messages_to_trial
 from costar.importers._records import ChatRecord, TauRecord, describe
 from costar.judges import Verdict
@@ -174,7 +177,35 @@ def _safe_id(text: str, ids: dict[str, str]) -> str:
     return cleaned
 
 
-FORMATS = {"openai-chat": _openai, "tau-bench": _tau}
+def _conversations(path: Path) -> tuple[list[Scenario], list[dict[str, Any]]]:
+    scenarios: list[Scenario] = []
+    records: list[dict[str, Any]] = []
+    ids: dict[str, str] = {}
+    for index, (where, conv) in enumerate(read_conversations(path)):
+        sid = _safe_id(
+            str(conv.get("id") or f"conversation-{index}")
+            if isinstance(conv, dict)
+            else f"conversation-{index}",
+            ids,
+        )
+        trial = conversation_trial(where, conv, sid)
+        scenarios.append(
+            Scenario.model_validate(
+                {
+                    "id": sid,
+                    "description": f"imported from {clip(where, 200)}",
+                    "tags": ["imported", "conversation"],
+                    "input": trial.turns[0].user,
+                    "source": "production",
+                }
+            )
+        )
+        records.append({"scenario": sid, "trial": 0, "record": trial, "reward": reward_of(conv)})
+    return scenarios, records
+
+
+# the formats `costar import` reads, by name
+FORMATS = {"openai-chat": _openai, "tau-bench": _tau, "conversation": _conversations}
 
 
 def import_file(
@@ -258,6 +289,9 @@ def _trials(path: Path, records: list[dict[str, Any]]) -> list[TrialRecord]:
     """One trial per record; the run id is filled in once the run exists."""
     trials = []
     for index, r in enumerate(records):
+        if "record" in r:  # converted by its format already
+            trials.append(r["record"])
+            continue
         try:
             trials.append(
                 messages_to_trial(

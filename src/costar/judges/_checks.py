@@ -13,7 +13,7 @@ import yaml
 
 from costar.judges._judge import judge
 from costar.judges._verdict import Outcome, skip
-from costar.judges._view import ToolCallView, TraceView
+from costar.traces import ToolCallView, TraceView
 
 
 def _text(value: Any) -> str:

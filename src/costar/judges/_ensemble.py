@@ -36,8 +36,9 @@ from typing import Any
 from costar._exceptions import ConfigError
 from costar.judges._judge import Judge, judge
 from costar.judges._verdict import JudgeCost, Verdict
-from costar.judges._view import TraceView
+from costar.traces import TraceView
 
+# how an ensemble combines its members' verdicts (`reduce:`)
 REDUCTIONS = ("mean", "min", "max", "all", "any", "majority")
 _STRENGTH = {"metric": 0, "check": 1, "llm": 2, "agentic": 3}
 

@@ -20,11 +20,10 @@ from typing import Any
 from costar.judges._judge import judge, judge_model
 from costar.judges._prompt import clip_value, data_rule, delimit
 from costar.judges._verdict import JudgeCost, Outcome, skip
-from costar.judges._view import TraceView
 from costar.llm import get_client
-from costar.traces import SIMULATOR_ERROR_TAG, SIMULATOR_STOP_TAG
+from costar.traces import SIMULATOR_ERROR_TAG, SIMULATOR_STOP_TAG, TraceView
 
-FIDELITY_JUDGE = "simulator-fidelity"
+FIDELITY_JUDGE = "simulator-fidelity"  # the judge whose failing verdicts mark simulator faults
 FAULT_KINDS = ("revealed", "changed_goal", "invented", "stopped_early")
 SYSTEM = (
     "You are costar's simulator-fidelity judge. A language model played a user talking to an "

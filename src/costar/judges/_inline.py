@@ -18,7 +18,7 @@ from typing import Any
 
 from costar.judges._judge import judge
 from costar.judges._verdict import Outcome, skip
-from costar.judges._view import TraceView
+from costar.traces import TraceView
 
 _FENCED_JSON = re.compile(r"```(?:json)?[ \t]*\n(.*?)```", re.S)
 SHOWN = 80  # characters of a value quoted in a rationale

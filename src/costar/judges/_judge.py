@@ -31,9 +31,10 @@ from typing import Any
 
 from costar._exceptions import ConfigError
 from costar.judges._verdict import JudgeKind, Outcome, Verdict
-from costar.judges._view import READING_VERSION, TraceView
+from costar.traces import READING_VERSION, TraceView
 
 JudgeFn = Callable[..., Any]
+# the entry point group through which a package adds judges
 ENTRY_POINT_GROUP = "costar.judges"
 
 

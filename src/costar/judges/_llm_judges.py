@@ -22,8 +22,8 @@ from costar.judges._tools import (
     bounded,
 )
 from costar.judges._verdict import JudgeCost, Outcome, skip
-from costar.judges._view import TraceView
 from costar.llm import ChatResult, get_client
+from costar.traces import TraceView
 
 SYSTEM = (
     "You are costar's judge: a strict, fair evaluator of an AI agent's behaviour. "

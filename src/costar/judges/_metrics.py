@@ -11,8 +11,7 @@ from typing import Any
 
 from costar.judges._judge import judge
 from costar.judges._verdict import Outcome, skip
-from costar.judges._view import TraceView
-from costar.traces import SIMULATOR_SPAN, SIMULATOR_USAGE
+from costar.traces import SIMULATOR_SPAN, SIMULATOR_USAGE, TraceView
 
 STRUCTURAL = {"CHAIN", "AGENT", SIMULATOR_SPAN}  # a simulated user's turns are not the agent's
 TOKEN_METRICS = ("input_tokens", "output_tokens", "total_tokens", "cost_usd")
@@ -138,4 +137,5 @@ def budgets(
     return Outcome(passed=True, value=0, rationale=f"{len(limits)} budgets hold")
 
 
+# the metrics that run as judges when the project names none (`default_judges`)
 DEFAULT_METRICS = ("total_tokens", "llm_calls", "tool_calls", "tool_failure_ratio", "latency_s")

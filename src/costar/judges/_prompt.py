@@ -12,7 +12,7 @@ import json
 import secrets
 from typing import Any
 
-from costar.judges._view import TraceView
+from costar.traces import TraceView
 
 MAX_FIELD = 2_000  # characters of one tool argument or result in the rendered conversation
 MAX_TRACE = 24_000  # characters of the whole rendered trace

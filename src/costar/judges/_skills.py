@@ -29,7 +29,7 @@ from typing import Any
 from costar.judges._judge import judge
 from costar.judges._llm_judges import agentic
 from costar.judges._verdict import Outcome, skip
-from costar.judges._view import SpanView, TraceView
+from costar.traces import SpanView, TraceView
 
 SKILL_TOOLS = ("skill", "use_skill", "load_skill")
 

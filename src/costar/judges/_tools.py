@@ -13,11 +13,11 @@ from typing import Any
 
 from costar.judges._checks import _rebuild
 from costar.judges._prompt import wrap
-from costar.judges._view import TraceView
+from costar.traces import TraceView
 
 MAX_RESULT = 8_192  # bytes of one tool result
 PAGE = 6_000  # characters of content per page
-MAX_LIST = 50
+MAX_LIST = 50  # at most this many items in one list answer of a trace tool
 
 
 def _fn(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict:
@@ -33,7 +33,7 @@ def _fn(name: str, description: str, properties: dict[str, Any], required: list[
 
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
-TOOL_SCHEMAS = [
+TOOL_SCHEMAS = [  # the built-in trace tools an agentic judge is offered
     _fn(
         "list_spans",
         "List spans (id, name, type, parent, status), optionally by type or name.",
@@ -256,3 +256,15 @@ class JudgeTools:
         finally:
             conn.close()
         return {"rows": [list(r) for r in rows[:MAX_LIST]], "more": len(rows) > MAX_LIST}
+
+
+def tool_schema(
+    name: str, description: str, properties: dict[str, Any], required: list[str]
+) -> dict:
+    """An OpenAI function-tool schema, for steps that offer a model tools beside the judges'."""
+    return _fn(name, description, properties, required)
+
+
+def as_text(value: Any) -> str:
+    """A value as text: a string as it is, anything else as JSON."""
+    return _text(value)

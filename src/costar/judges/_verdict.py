@@ -7,6 +7,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
+# the version of the Verdict schema
 VERDICT_VERSION: Final = 1
 JudgeKind = Literal["check", "llm", "agentic", "metric"]
 VerdictStatus = Literal["ok", "error", "skipped"]

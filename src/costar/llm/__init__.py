@@ -4,6 +4,7 @@ from costar.llm._client import LLMClient
 from costar.llm._default import chat, close_clients, default_model, get_client
 from costar.llm._endpoint import PROVIDERS, Endpoint, parse_model, resolve_endpoint
 from costar.llm._fake import FakeLLM, count_tokens, embed, serve
+from costar.llm._record import LLMProxy, describe_misses, llm_traffic
 from costar.llm._script import Fault, Reply, Rule, Script, load_script
 from costar.llm._types import ChatResult, ToolCall, Usage
 
@@ -14,6 +15,7 @@ __all__ = [
     "FakeLLM",
     "Fault",
     "LLMClient",
+    "LLMProxy",
     "Reply",
     "Rule",
     "Script",
@@ -23,8 +25,10 @@ __all__ = [
     "close_clients",
     "count_tokens",
     "default_model",
+    "describe_misses",
     "embed",
     "get_client",
+    "llm_traffic",
     "load_script",
     "parse_model",
     "resolve_endpoint",

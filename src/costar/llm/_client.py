@@ -6,7 +6,7 @@ latency); `LLMClient.embed(texts)` calls its embeddings endpoint. Every attempt 
 429 (honouring Retry-After), 5xx, timeouts, connection failures and unreadable answers are
 retried a bounded number of times with exponential backoff; then a typed LLMError is raised.
 Inside a costar trial, each call is recorded as a CHAT_MODEL span with token usage in MLflow's
-conventions.
+conventions; a trial replayed with model calls (counterfactual checks) gets the recorded answer.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from costar._exceptions import (
 from costar.llm._endpoint import Endpoint, resolve_endpoint
 from costar.llm._types import ChatResult, ToolCall, Usage
 from costar.traces import Step, current_recorder
-from costar.traces._record import live_mlflow_span
+from costar.traces._record import LIVE, live_mlflow_span, replayed
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 3
@@ -102,7 +102,8 @@ class LLMClient:
         if tools:
             attributes["mlflow.chat.tools"] = tools
         with Step(f"chat {self.endpoint.model}", "CHAT_MODEL", inputs, attributes) as step:
-            result = self._call(body)
+            served = replayed(step, "llm")  # a replayed trial may serve the recorded answer
+            result = self._call(body) if served is LIVE else _from_message(served)
             step.outputs = result.message()
             step.set_attribute("mlflow.chat.tokenUsage", result.usage.to_dict())
             step.set_attribute("costar.llm.latency", round(result.latency, 4))
@@ -219,3 +220,18 @@ def _parse(data: dict[str, Any], latency: float, attempts: int) -> ChatResult:
         )
     except (KeyError, IndexError, TypeError) as exc:
         raise _Retryable(LLMResponseError, f"answer is not a chat completion: {exc}") from exc
+
+
+def _from_message(message: dict[str, Any]) -> ChatResult:
+    """A ChatResult from a recorded assistant message (a replayed model call: no tokens)."""
+    calls = []
+    for i, call in enumerate(message.get("tool_calls") or []):
+        fn = call.get("function", {})
+        raw = fn.get("arguments") or "{}"
+        try:
+            args = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        except json.JSONDecodeError:
+            args = {}
+        text = raw if isinstance(raw, str) else json.dumps(raw)
+        calls.append(ToolCall(call.get("id") or f"replayed-{i}", fn.get("name", ""), args, text))
+    return ChatResult(text=message.get("content"), tool_calls=calls, finish_reason="replayed")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from costar._exceptions import ConfigError
 
+# the model providers a model string may name (`provider:/model`)
 PROVIDERS = ("openai", "ollama", "databricks")
 OPENAI_URL = "https://api.openai.com/v1"
 

@@ -39,7 +39,9 @@ def count_tokens(text: str) -> int:
 
 
 def embed(text: str, dim: int = EMBEDDING_DIM) -> list[float]:
-    """A deterministic unit vector for `text` (equal texts, equal vectors)."""
+    """A deterministic unit vector for `text` (equal texts, equal vectors), drawn from a hash
+    of it: it carries no meaning (two paraphrases are as far apart as two unrelated texts), so
+    a test can check that the embedding path is taken, never what embeddings would find."""
     values: list[float] = []
     counter = 0
     while len(values) < dim:
@@ -208,6 +210,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _embeddings(self, body: dict[str, Any]) -> None:
         inputs = body.get("input", "")
         texts = [inputs] if isinstance(inputs, str) else [str(t) for t in inputs]
+        self.server.state.note(
+            f"fake-llm: POST /v1/embeddings model={body.get('model', '')!s} -> "
+            f"{len(texts)} vectors (hashes of the texts, no meaning)"
+        )
         data = {
             "object": "list",
             "data": [

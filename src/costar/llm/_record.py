@@ -271,16 +271,3 @@ def describe_misses(misses: list[Miss], views: list[Any]) -> list[str]:
             f"{miss.last_message!r}, key {miss.key})"
         )
     return lines
-
-
-def replay_misses(proxy: LLMProxy | None, config: Any, run_id: str) -> list[str]:
-    """After a replayed run: a line per request with no recording (none when all were found)."""
-    if proxy is None or not proxy.misses:
-        return []
-    from costar.judges import TraceView
-    from costar.traces import TraceStore
-
-    store = TraceStore(config.tracking_uri, config.experiment)
-    rows = store.run_traces(run_id)
-    views = [TraceView.from_mlflow(t) for t in store.get_traces([r.trace_id for r in rows])]
-    return describe_misses(proxy.misses, views)

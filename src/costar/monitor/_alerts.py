@@ -116,6 +116,9 @@ class Window:
 
 @dataclass
 class Alert:
+    """One alert: its kind (drift, cost, errors), the judge or metric, the window, the test
+    behind it and its numbers, example trace ids, and the message shown."""
+
     kind: str
     subject: str
     window: str
@@ -130,6 +133,9 @@ class Alert:
 
 @dataclass
 class AlertPolicy:
+    """When a window alerts: false-alarm level, the smallest drop worth an alert, baseline
+    windows, the z limit for metrics, and the verdicts a window needs."""
+
     alpha: float = 0.01
     min_drop: float = 0.05
     baseline_windows: int = 3

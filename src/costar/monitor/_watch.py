@@ -29,7 +29,7 @@ from typing import Any
 
 from costar._exceptions import StoreError
 from costar.assess import VerdictStore
-from costar.assess._engine import _mirror
+from costar.assess import mirror_verdicts as _mirror
 from costar.judges import Judge, TraceView, Verdict
 from costar.traces import TraceStore
 
@@ -49,10 +49,12 @@ def sampled(trace_id: str, rate: float, salt: str = "") -> bool:
 
 
 def window_start(ts_ms: int, window_s: int) -> int:
+    """The start (ms) of the window of `window_s` seconds that holds `ts_ms`."""
     return ts_ms // (window_s * 1000) * window_s * 1000
 
 
 def window_run_id(name: str, start_ms: int) -> str:
+    """The run id a monitoring window's verdicts are stored under."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_ms / 1000))
     return f"monitor:{name}:{stamp}"
 
@@ -107,6 +109,9 @@ class MonitorConfig:
 
 @dataclass
 class PassResult:
+    """What one monitoring pass did: traces and verdicts scored, judge errors, windows touched,
+    seconds taken."""
+
     traces: int = 0
     verdicts: int = 0
     errors: int = 0

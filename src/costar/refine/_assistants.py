@@ -51,6 +51,8 @@ class AssistantTask:
 
 @dataclass
 class AssistantOutcome:
+    """What a coding assistant's turn ended in: ok, crashed or timeout, with its output."""
+
     status: Literal["ok", "crashed", "timeout"]
     detail: str
     output: str = ""
@@ -58,6 +60,8 @@ class AssistantOutcome:
 
 
 class Assistant(Protocol):
+    """A coding assistant: proposes a change to the agent for a refine brief."""
+
     name: str
 
     def propose(self, task: AssistantTask) -> AssistantOutcome: ...

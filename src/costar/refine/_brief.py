@@ -7,9 +7,9 @@ excerpt of the spans a failing judge cited, so the brief stays readable whatever
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from costar.judges import TraceView, Verdict
-from costar.judges._prompt import clip_value
+from costar.judges import TraceView, Verdict, clip_value
 
 MAX_BRIEF = 60_000  # characters; failures beyond it are listed by name only
 
@@ -22,6 +22,13 @@ class Failure:
     user_turns: list[str]
     output: str
     evidence: list[str] = field(default_factory=list)
+    cause: Any = None  # the Attribution `costar explain` made for this failure, if any
+
+    @property
+    def cause_rank(self) -> int:
+        """Confirmed causes first, then unverified, then the rest."""
+        status = str(getattr(self.cause, "status", ""))
+        return {"confirmed": 0, "unverified": 1, "unverifiable": 2, "refuted": 3}.get(status, 4)
 
 
 @dataclass
@@ -63,6 +70,7 @@ class Brief:
                 f"Why it failed: {f.rationale or '(no rationale)'}",
                 "User: " + " / ".join(clip_value(t, 300) for t in f.user_turns),
                 f"Agent's last reply: {clip_value(f.output, 400)}",
+                *cause_lines(f.cause),
                 *(f"- evidence: {e}" for e in f.evidence),
                 "",
             ]
@@ -76,6 +84,27 @@ class Brief:
         if self.previous:
             out += ["## Earlier attempts were rejected", *[f"- {p}" for p in self.previous], ""]
         return "\n".join(out)
+
+
+_STATUS = {
+    "confirmed": "confirmed: with this step corrected, a replay of the trial passes",
+    "refuted": "refuted: correcting this step did not fix the failure; look elsewhere",
+    "unverifiable": "not verified: the step could not be replayed",
+    "unverified": "not verified yet",
+}
+
+
+def cause_lines(cause: Any) -> list[str]:
+    """The attributed step of a failure, with its status, as brief lines."""
+    if cause is None or cause.step is None:
+        return []
+    lines = [
+        f"Attributed cause ({_STATUS.get(cause.status, cause.status)}): step {cause.step}, "
+        f"{cause.kind} `{cause.name}` (span {cause.span_id}): {clip_value(cause.reason, 300)}"
+    ]
+    if cause.correction is not None:
+        lines.append(f"It should have produced: {clip_value(cause.correction, 300)}")
+    return lines
 
 
 def evidence_of(view: TraceView | None, verdict: Verdict) -> list[str]:
@@ -106,8 +135,12 @@ def build_brief(
     train: set[str],
     editable: list[str],
     previous: list[str],
+    causes: dict[tuple[str, str], Any] | None = None,
 ) -> Brief:
-    """The brief for the training split's failures (one entry per scenario and judge)."""
+    """The brief for the training split's failures (one entry per scenario and judge), each
+    with its attributed cause from `causes` ((trace id, judge) -> Attribution; confirmed
+    causes first)."""
+    causes = causes or {}
     failures: dict[tuple[str, str], Failure] = {}
     failing: set[str] = set()
     seen: set[str] = set()
@@ -119,7 +152,11 @@ def build_brief(
             continue
         failing.add(v.scenario_id)
         key = (v.scenario_id, v.judge)
+        cause = causes.get((v.trace_id, v.judge))
         if key in failures:
+            known = failures[key]
+            if cause is not None and (known.cause is None or _rank(cause) < known.cause_rank):
+                known.cause = cause
             continue
         view = views.get(v.trace_id)
         failures[key] = Failure(
@@ -129,6 +166,7 @@ def build_brief(
             user_turns=view.turns if view else [],
             output=clip_value(view.output, 400) if view and view.output is not None else "",
             evidence=evidence_of(view, v),
+            cause=cause,
         )
     targets = sorted(failing)
     rerun = [
@@ -137,9 +175,50 @@ def build_brief(
     ]
     return Brief(
         project_dir=project_dir,
-        failures=list(failures.values()),
+        failures=sorted(failures.values(), key=lambda f: f.cause_rank),
         keep_passing=sorted(seen - failing),
         editable=editable,
         rerun=rerun,
         previous=previous,
     )
+
+
+def _rank(cause: Any) -> int:
+    return Failure("", "", "", [], "", cause=cause).cause_rank
+
+
+def touched(diff: str, cause: Any) -> bool:
+    """Whether a change touched the attributed step's code or prompt: for a tool step, a
+    changed line or hunk header names the tool; for a model decision, a prompt (any changed
+    file that is not Python) or a changed line naming a prompt. A user turn is never the
+    agent's code."""
+    changed: list[str] = []
+    files: list[str] = []
+    for line in diff.splitlines():
+        if line.startswith(("+++ ", "--- ")):
+            files.append(line[4:].removeprefix("a/").removeprefix("b/"))
+        elif line.startswith(("+", "-", "@@")):
+            changed.append(line)
+    if cause.kind in ("tool_call", "tool_result"):
+        return bool(cause.name) and any(cause.name in line for line in changed)
+    if cause.kind == "llm":
+        prompts = [f for f in files if f != "/dev/null" and not f.endswith(".py")]
+        return bool(prompts) or any("prompt" in line.lower() for line in changed)
+    return False
+
+
+def cause_report(brief: Brief, diff: str) -> list[dict[str, Any]]:
+    """Per failure with an attributed step: the step, its status and whether `diff` touched it."""
+    return [
+        {
+            "scenario_id": f.scenario_id,
+            "judge": f.judge,
+            "step": f.cause.step,
+            "kind": f.cause.kind,
+            "name": f.cause.name,
+            "status": f.cause.status,
+            "touched": touched(diff, f.cause),
+        }
+        for f in brief.failures
+        if f.cause is not None and f.cause.step is not None
+    ]

@@ -7,13 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from costar._exceptions import ConfigError, CostarError, ExitCode
-
-
-class RefineError(CostarError):
-    """The loop cannot start or continue (no git, no editable files, a run that failed)."""
-
-    exit_code = ExitCode.INFRA
+from costar._exceptions import ConfigError, RefineError  # noqa: F401 - RefineError is re-exported
 
 
 class RefineConfig(BaseModel):

@@ -31,7 +31,7 @@ from costar.judges import Verdict
 from costar.refine import _git
 from costar.refine._accept import check_split, failing, split_suite
 from costar.refine._assistants import AssistantTask, make_assistant
-from costar.refine._brief import build_brief
+from costar.refine._brief import build_brief, cause_report
 from costar.refine._config import RefineConfig, RefineError
 from costar.refine._runner import Runner
 from costar.scenarios import load_suite
@@ -40,6 +40,8 @@ from costar.traces import TraceStore
 
 @dataclass
 class Attempt:
+    """One refine iteration: the assistant's patch, the runs that judged it and the outcome."""
+
     iteration: int
     status: str  # accepted | rejected | crashed | timeout | no-change
     reason: str
@@ -54,10 +56,13 @@ class Attempt:
     output: str = ""
     tokens: int = 0
     seconds: float = 0.0
+    causes: list[dict[str, Any]] = field(default_factory=list)  # attributed steps, touched?
 
 
 @dataclass
 class RefineResult:
+    """A refine session: its baseline, train/holdout split, targeted scenarios and attempts."""
+
     session: str
     base_commit: str
     baseline_run: str
@@ -239,7 +244,13 @@ def _attempt(
     try:
         editable = _editable(proj, config.agent_files)
         brief = build_brief(
-            project_rel, before, runner.views(before), set(train), sorted(editable), previous
+            project_rel,
+            before,
+            runner.views(before),
+            set(train),
+            sorted(editable),
+            previous,
+            _causes(config.root, before),
         )
         brief_file = folder / f"brief-{i}.md"
         brief_file.write_text(brief.to_markdown(), encoding="utf-8")
@@ -270,6 +281,7 @@ def _attempt(
             attempt.status, attempt.reason = outcome.status, outcome.detail
             return attempt
         attempt.diff = _git.diff(where)
+        attempt.causes = cause_report(brief, attempt.diff)
         if not attempt.diff.strip():
             attempt.status, attempt.reason = (
                 "no-change",
@@ -321,6 +333,16 @@ def _attempt(
         _git.remove_worktree(repo, where, None if keep else branch)
         if not keep:
             attempt.branch = None
+
+
+def _causes(root: Path, verdicts: list[Verdict]) -> dict[tuple[str, str], Any]:
+    """The attributions `costar explain` kept for the failing verdicts."""
+    from costar.explain import load
+
+    found = {}
+    for trace_id in sorted({v.trace_id for v in verdicts if v.passed is False}):
+        found.update({(trace_id, a.judge): a for a in load(root, trace_id)})
+    return found
 
 
 def _finish(

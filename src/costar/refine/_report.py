@@ -57,6 +57,18 @@ def render(result: Any) -> str:
         for split, rates in a.rates.items():
             out += _table(f"{split}: pass rate per judge", "judge", rates, _pct)
             out += _table(f"{split}: metric medians (cost)", "metric", a.metrics.get(split), _num)
+        if a.causes:
+            out += [
+                "### Attributed steps and the change",
+                "",
+                "| scenario | judge | step | status | the change touched it |",
+                "|---|---|---|---|---|",
+            ]
+            out += [
+                f"| {c['scenario_id']} | {c['judge']} | {c['step']} ({c['kind']} "
+                f"`{c['name']}`) | {c['status']} | {'yes' if c['touched'] else 'no'} |"
+                for c in a.causes
+            ] + [""]
         if a.diff:
             diff = a.diff if len(a.diff) <= MAX_DIFF else a.diff[:MAX_DIFF] + "\n... (diff cut)"
             out += ["### The change", "", "```diff", diff.rstrip(), "```", ""]

@@ -12,9 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from costar.assess import AssessConfig, VerdictStore, assess
-from costar.assess._cache import TraceCache
-from costar.assess._engine import _views
+from costar.assess import AssessConfig, TraceCache, VerdictStore, assess
+from costar.assess import trace_views as _views
 from costar.judges import TraceView, Verdict, load_judges
 from costar.refine._assistants import ScenarioScore
 from costar.refine._config import RefineConfig, RefineError
@@ -79,7 +78,7 @@ class Runner:
     def views(self, verdicts: list[Verdict]) -> dict[str, TraceView]:
         ids = sorted({v.trace_id for v in verdicts if v.passed is False})
         store = TraceStore(self.config.tracking_uri, self.config.experiment)
-        cache = TraceCache(self.config.root / ".costar" / "cache" / "traces.db")
+        cache = TraceCache.in_project(self.config.root)
         try:
             return {v.trace_id: v for v in _views(store, cache, ids)}
         finally:

@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from costar.report._history import History
-from costar.traces._redact import Redactor
+from costar.traces import Redactor
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 CSS = """

@@ -19,7 +19,7 @@ from costar.report._regressions import regressions, regressions_html
 from costar.report._transcript import transcript
 from costar.report._transcript_html import CSS as TRANSCRIPT_CSS
 from costar.report._transcript_html import transcript_html
-from costar.traces._redact import Redactor
+from costar.traces import Redactor
 
 MAX_TRANSCRIPTS = 200  # failing verdicts shown with their transcript; the rest link to the UI
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -73,6 +73,7 @@ def _e(value: Any) -> str:
 
 
 def trace_link(data: ReportInput, trace_id: str) -> str:
+    """An HTML link to the trace in the MLflow UI."""
     url = (
         f"{data.ui_url.rstrip('/')}/#/experiments/{data.experiment_id}/traces"
         f"?selectedEvaluationId={trace_id}"

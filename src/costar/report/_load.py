@@ -11,8 +11,7 @@ from costar._exceptions import NotFoundError
 from costar.assess import VerdictStore
 from costar.judges import TraceView
 from costar.report._transcript import Transcript, transcript
-from costar.traces import RunInfo, TraceStore
-from costar.traces._redact import Redactor
+from costar.traces import Redactor, RunInfo, TraceStore
 
 _CHUNK = 100
 

@@ -15,8 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from costar.judges import SpanView, TraceView, Verdict
-from costar.traces import SIMULATOR_SPAN, SIMULATOR_STOP_TAG, SNAPSHOT_SPAN
-from costar.traces._redact import Redactor
+from costar.traces import SIMULATOR_SPAN, SIMULATOR_STOP_TAG, SNAPSHOT_SPAN, Redactor
 
 MAX_TEXT = 4_000  # characters of one value (an argument list, a result, a reply)
 MAX_ROWS = 20  # rows of one final-state table shown

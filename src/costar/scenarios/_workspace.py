@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from costar._exceptions import CostarError
+from costar._exceptions import SetupError
 from costar._proc import run_process
 from costar.scenarios._load import LoadedScenario
 
@@ -28,10 +28,6 @@ TEXT_LIMIT = 64 * 1024  # file text kept in the snapshot up to this size
 ROWS_LIMIT = 100  # rows of a table kept when it has at most this many
 MAX_FILES = 5_000  # files listed before the snapshot says it was cut
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-class SetupError(CostarError):
-    """The scenario's initial state could not be built (a failing command, bad SQL)."""
 
 
 @dataclass

@@ -1,4 +1,6 @@
-"""Traces: costar's span records, conversion to MLflow traces, and the batched trace store."""
+"""Traces: costar's span records, conversion to MLflow traces, the batched trace store, and
+TraceView, the read API over a stored trace that judges and every later step use; what a run
+records about itself (suite, drafts, dependencies); OpenTelemetry spans as span records."""
 
 from costar.traces._convert import SNAPSHOT_SPAN, storable_text, to_mlflow_spans, trial_spans
 from costar.traces._model import (
@@ -10,9 +12,12 @@ from costar.traces._model import (
     TrialRecord,
     TrialStatus,
     Turn,
+    last_reply,
     new_trace_id,
 )
+from costar.traces._otel import OtelSpan, from_readable, span_type, to_records
 from costar.traces._record import (
+    LIVE,
     Recorder,
     SpanRecord,
     Step,
@@ -22,12 +27,40 @@ from costar.traces._record import (
     span,
     tool,
 )
+from costar.traces._redact import Redactor
+from costar.traces._run_tags import (
+    DEPENDENCIES_TAG,
+    DRAFTS_PARAM,
+    SUITE_TAG,
+    dependency_diff,
+    run_manifest,
+    suite_label,
+)
+from costar.traces._steps import (
+    AGENT_ATTRIBUTE,
+    KIND_ATTRIBUTE,
+    REPLAYED_ATTRIBUTE,
+    STEP_ATTRIBUTE,
+    StoredSpan,
+    TraceStep,
+    canonical,
+    stored_spans,
+    trace_steps,
+)
 from costar.traces._store import (
     RunInfo,
     TraceRow,
     TraceStore,
     ensure_sqlite_store,
     quiet_mlflow,
+)
+from costar.traces._view import (
+    COMPACT_VERSION,
+    READING_VERSION,
+    SpanView,
+    ToolCallView,
+    TraceView,
+    TurnView,
 )
 from costar.traces._writer import TraceWriter, WriteReport, load_spill, record_to_json
 
@@ -36,30 +69,58 @@ __all__ = [
     "SIMULATOR_SPAN",
     "SIMULATOR_STOP_TAG",
     "SIMULATOR_USAGE",
+    "AGENT_ATTRIBUTE",
+    "KIND_ATTRIBUTE",
+    "LIVE",
+    "REPLAYED_ATTRIBUTE",
+    "STEP_ATTRIBUTE",
+    "StoredSpan",
+    "TraceStep",
+    "canonical",
+    "stored_spans",
+    "trace_steps",
+    "COMPACT_VERSION",
+    "DEPENDENCIES_TAG",
+    "DRAFTS_PARAM",
+    "READING_VERSION",
     "SNAPSHOT_SPAN",
+    "SUITE_TAG",
     "TAG_PREFIX",
+    "OtelSpan",
     "Recorder",
+    "Redactor",
     "RunInfo",
     "SpanRecord",
+    "SpanView",
     "Step",
+    "ToolCallView",
     "TraceRow",
     "TraceStore",
+    "TraceView",
     "TraceWriter",
     "TrialRecord",
     "TrialStatus",
     "Turn",
+    "TurnView",
     "WriteReport",
     "current_recorder",
+    "dependency_diff",
     "ensure_sqlite_store",
+    "from_readable",
+    "last_reply",
     "load_spill",
     "new_span_id",
     "new_trace_id",
     "quiet_mlflow",
     "record_to_json",
     "recording",
+    "run_manifest",
     "span",
+    "span_type",
     "storable_text",
+    "suite_label",
     "to_mlflow_spans",
+    "to_records",
     "tool",
     "trial_spans",
 ]

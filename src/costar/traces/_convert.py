@@ -18,6 +18,7 @@ from costar.traces._model import TrialRecord
 from costar.traces._record import SpanRecord, new_span_id
 from costar.traces._redact import Redactor
 
+# the name of the span that holds the final workspace state
 SNAPSHOT_SPAN = "final_state"
 _REQUEST_ID = "mlflow.traceRequestId"
 _SPAN_TYPE = "mlflow.spanType"

@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from costar.traces._record import SpanRecord
 
+# how a trial ended
 TrialStatus = Literal["ok", "error", "timeout"]
+# the prefix of every tag costar sets on runs and traces
 TAG_PREFIX = "costar."
 # simulated users (costar.harness._simulator writes them, judges and reports read them)
 SIMULATOR_SPAN = "SIMULATED_USER"  # the span type of the simulator's model calls

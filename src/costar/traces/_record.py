@@ -62,6 +62,7 @@ class Recorder:
         self._lock = threading.Lock()
         self.spans: list[SpanRecord] = []
         self.default_parent = default_parent
+        self.replay: Any = None  # a harness replay plan serving recorded results, or None
 
     def add(self, span: SpanRecord) -> None:
         with self._lock:
@@ -155,6 +156,18 @@ class Step:
             recorder.add(self.record)
 
 
+LIVE = object()  # what `replayed` returns when the step is to run for real
+
+
+def replayed(step: Step, kind: str) -> Any:
+    """The recorded (or substituted) result the trial's replay plan serves for this step
+    (`kind` "tool" or "llm"), or LIVE. Raises what the recorded call raised, and a strict
+    replay's miss. Outside a replayed trial always LIVE."""
+    recorder = _recorder.get()
+    plan = recorder.replay if recorder is not None else None
+    return LIVE if plan is None else plan.serve(kind, step.record)
+
+
 def span(name: str, span_type: str = "UNKNOWN", inputs: Any = None, **attributes: Any) -> Step:
     """A context manager that records any named step: `with costar.span("plan"): ...`."""
     return Step(name, span_type, inputs, dict(attributes))
@@ -177,7 +190,9 @@ class tool:  # noqa: N801 - used as a decorator, like `property`
         with costar.tool("search", query=q) as call:
             call.result = run_search(q)
 
-    Arguments, the result and any exception (re-raised) are recorded as a TOOL span. Arguments
+    Arguments, the result and any exception (re-raised) are recorded as a TOOL span. In a
+    replayed trial (`costar run --replay`) a decorated tool may be served its recorded result
+    instead of running; the context-manager form always runs. Arguments
     are recorded as JSON, each value cut at ARG_CAP characters; parameters named in `exclude`,
     `self`/`cls`, and framework context objects (the OpenAI Agents SDK's RunContextWrapper and
     ToolContext, PydanticAI's RunContext, LangChain's callback managers and RunnableConfig,
@@ -296,7 +311,8 @@ def _wrap_tool(fn: F, name: str, exclude: tuple[str, ...] = ()) -> F:
             if quiet():
                 return await fn(*args, **kwargs)
             with Step(name, "TOOL", inputs_of(args, kwargs), {}) as step:
-                step.result = await fn(*args, **kwargs)
+                served = replayed(step, "tool")
+                step.result = await fn(*args, **kwargs) if served is LIVE else served
                 return step.result
 
         return async_wrapper  # type: ignore[return-value]
@@ -306,7 +322,8 @@ def _wrap_tool(fn: F, name: str, exclude: tuple[str, ...] = ()) -> F:
         if quiet():
             return fn(*args, **kwargs)
         with Step(name, "TOOL", inputs_of(args, kwargs), {}) as step:
-            step.result = fn(*args, **kwargs)
+            served = replayed(step, "tool")
+            step.result = fn(*args, **kwargs) if served is LIVE else served
             return step.result
 
     return wrapper  # type: ignore[return-value]

@@ -28,10 +28,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from costar._exceptions import CostarError
-from costar.align._golden import GoldenSet, Label, consensus, parse_value
-from costar.assess import AssessConfig, score_traces
-from costar.assess._cache import TraceCache
-from costar.assess._engine import _views
+from costar.align import GoldenSet, Label, consensus, parse_value
+from costar.assess import AssessConfig, TraceCache, score_traces
+from costar.assess import trace_views as _views
 from costar.judges import Judge
 from costar.scenarios import load_suite
 from costar.traces import TraceStore
@@ -105,7 +104,7 @@ class LabelSession:
     def trace(self, trace_id: str) -> dict[str, Any] | None:
         if trace_id not in {q["trace_id"] for q in self.queue}:
             return None
-        cache = TraceCache(self.config.costar_dir / "cache" / "traces.db")
+        cache = TraceCache.in_project(self.config.root)
         try:
             views = _views(self.store, cache, [trace_id])
         finally:

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from costar.traces import SpanRecord
+from costar.traces._record import SpanRecord
 
 _OPENINFERENCE = {
     "LLM": "CHAT_MODEL",

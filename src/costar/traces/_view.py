@@ -1,4 +1,4 @@
-"""TraceView: the read API every judge uses, over a stored trace.
+"""TraceView: the read API over a stored trace that judges and every later step use.
 
 A TraceView is built from an MLflow trace (`TraceView.from_mlflow`) or from its compact form
 (`to_compact` / `from_compact`, what the derived cache keeps), so judges never touch MLflow
@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from costar.traces import SNAPSHOT_SPAN, TAG_PREFIX
-from costar.traces._model import last_reply
+from costar.traces._convert import SNAPSHOT_SPAN
+from costar.traces._model import TAG_PREFIX, last_reply
 
+# The layout of `to_compact`; the derived trace cache drops entries of another layout.
 COMPACT_VERSION = 1
 # How traces are read (turns, replies, model-call counting). Part of every judge's version, so
 # verdicts computed under an older reading are never reused.

@@ -6,9 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costar.assess import AssessConfig, AssessSummary, VerdictStore, assess
-from costar.gate._gate import GateResult, dependency_changes, evaluate
-from costar.gate._policy import GatePolicy
-from costar.gate._runs import planned_suite, previous_run
+from costar.gate import (
+    GatePolicy,
+    GateResult,
+    dependency_changes,
+    evaluate,
+    planned_suite,
+    previous_run,
+)
 from costar.harness import RunConfig, RunSummary, run_suite
 from costar.traces import TraceStore
 
