@@ -4,7 +4,8 @@ Offline (the default), the model is the scripted fake LLM serving fake_llm.yaml 
 replies come from that script, not from a real model. With COSTAR_MODEL set (and the
 provider's key, or COSTAR_LLM_BASE_URL for a local server), the same suite runs against that
 real model. Then the project's judges score the run (`costar assess --last`) and print its
-report (`costar report`, also written to .costar/report.html), and the best-practices
+report (`costar report`, also written to .costar/report.html), the conversation of the
+scenario whose customer an LLM plays (refund-simulated-customer), and the best-practices
 judge's verdicts with the passage of the house style guide (docs/) each one cites. It runs
 and judges the suite once more and writes the suite's history (`costar report --history 10`,
 also as .costar/history.html). Offline, it then shows the
@@ -59,6 +60,7 @@ def main() -> int:
             subprocess.call(run, cwd=HERE, env=env)
             or subprocess.call(ASSESS, cwd=HERE, env=env)
             or subprocess.call(REPORT, cwd=HERE, env=env)
+            or simulated_user_demo(env)
             or best_practices_demo(env)
             or history_demo(env, args)
             or judge_loop_demo(env)
@@ -66,6 +68,22 @@ def main() -> int:
             or refine_demo(HERE / ".costar" / "refine-demo", env)
             or coverage_demo(env)
         )
+
+
+def simulated_user_demo(env: dict[str, str]) -> int:
+    """Show the conversation of scenario refund-simulated-customer, whose customer an LLM plays
+    (its `user:` block; here the scripted fake): `costar show` of its first trial. The report
+    above ends with the run's simulator fault rate, from the simulator-fidelity judge."""
+    from costar.config import load_settings
+    from costar.traces import TraceStore
+
+    print("== a simulated user: an LLM plays the customer (refund-simulated-customer)", flush=True)
+    store = TraceStore(load_settings(start=HERE).store_uri())
+    rows = store.run_traces(store.newest_run().run_id)
+    found = [r for r in rows if r.scenario_id == "refund-simulated-customer" and r.trial == 0]
+    if not found:
+        return 0  # the run left the scenario out (--scenario, --tag)
+    return subprocess.call([COSTAR, "show", found[0].trace_id], cwd=HERE, env=env)
 
 
 def best_practices_demo(env: dict[str, str]) -> int:

@@ -155,6 +155,12 @@ class Settings(BaseModel):
         "generate`, `costar coverage` and `costar discover`; default none: TF-IDF, no model.",
     )
 
+    simulator_model: str | None = Field(
+        None,
+        description="Model that plays simulated users (scenarios with a `user:` block); default "
+        "the judge model (COSTAR_JUDGE_MODEL, else COSTAR_MODEL).",
+    )
+
     @field_validator("redact")
     @classmethod
     def _valid_patterns(cls, value: list[str]) -> list[str]:

@@ -7,7 +7,15 @@ from costar.assess._engine import _mirror as mirror_verdicts
 from costar.assess._engine import _scenarios as run_scenarios
 from costar.assess._engine import _views as trace_views
 from costar.assess._errors import breach_message, error_breaches
-from costar.assess._report import JudgeDelta, JudgeSummary, compare_runs, summarise
+from costar.assess._report import (
+    JudgeDelta,
+    JudgeSummary,
+    SimulatorFaults,
+    compare_runs,
+    fault_traces,
+    simulator_faults,
+    summarise,
+)
 from costar.assess._stats import (
     Comparison,
     bootstrap_ci,
@@ -31,6 +39,7 @@ __all__ = [
     "JudgeDelta",
     "JudgeSummary",
     "JudgeTally",
+    "SimulatorFaults",
     "TraceCache",
     "VerdictSelection",
     "VerdictStore",
@@ -41,6 +50,7 @@ __all__ = [
     "compare_runs",
     "drop_p_value",
     "error_breaches",
+    "fault_traces",
     "mirror_verdicts",
     "newcombe",
     "pass_at_k",
@@ -50,6 +60,7 @@ __all__ = [
     "run_scenarios",
     "score_traces",
     "select_verdicts",
+    "simulator_faults",
     "self_consistency",
     "summarise",
     "trace_views",

@@ -11,6 +11,7 @@ show in the MLflow UI. Judging never calls the agent.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +23,18 @@ from pydantic import BaseModel, Field
 
 from costar._exceptions import ConfigError, CostarError, ScenarioError
 from costar.assess._cache import TraceCache
+from costar.assess._report import simulator_faults
 from costar.assess._verdicts import VerdictStore
-from costar.judges import Judge, TraceView, Verdict, load_judges, narrow, unknown_judges
+from costar.judges import (
+    FIDELITY_JUDGE,
+    Judge,
+    TraceView,
+    Verdict,
+    build,
+    load_judges,
+    narrow,
+    unknown_judges,
+)
 from costar.scenarios import load_suite
 from costar.traces import TraceStore
 
@@ -91,6 +102,7 @@ class AssessSummary:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     per_judge: dict[str, JudgeTally] = field(default_factory=dict)
+    simulator_faults: dict[str, Any] = field(default_factory=dict)  # run id -> SimulatorFaults
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -138,6 +150,23 @@ def _scenarios(
     if known is not None and (problems := unknown_judges(loaded, known)):
         raise ScenarioError(problems)
     return {s.id: s.scenario for s in loaded}
+
+
+def with_fidelity(
+    judges: list[Judge], project: list[Judge], scenarios: dict[str, Any]
+) -> list[Judge]:
+    """`judges` plus the simulator-fidelity judge when a scenario has a simulated user: the
+    project's definition of it (`use: simulator-fidelity`, say with its own model) if any, else
+    the built-in. It is added whatever `--judges` names: without it no simulator fault is seen."""
+    if not any(getattr(s, "user", None) for s in scenarios.values()):
+        return judges
+    if any(j.name == FIDELITY_JUDGE for j in judges):
+        return judges
+    own = next((j for j in project if j.uses == FIDELITY_JUDGE), None)
+    return [
+        *judges,
+        dataclasses.replace(own, name=FIDELITY_JUDGE) if own else build(FIDELITY_JUDGE),
+    ]
 
 
 def _input_keys(judges: list[Judge], scenarios: dict[str, Any]) -> dict[tuple[str, str], str]:
@@ -256,8 +285,10 @@ def assess(
     try:
         for run_id in run_ids:
             summary.runs.append(run_id)
-            known = {j.name for j in project}
-            _assess_run(run_id, judges, store, verdicts, cache, config, summary, progress, known)
+            known = {j.name for j in project} | {FIDELITY_JUDGE}
+            _assess_run(
+                run_id, judges, store, verdicts, cache, config, summary, progress, known, project
+            )
     finally:
         verdicts.close()
         cache.close()
@@ -325,12 +356,15 @@ def _assess_run(
     summary: AssessSummary,
     progress: Callable[[int, int], None] | None,
     known: set[str] | None = None,
+    project: list[Judge] | None = None,
 ) -> None:
     rows = store.run_traces(run_id)
     ids = [row.trace_id for row in rows]
     scenario_of = {row.trace_id: row.scenario_id for row in rows}
     done = verdicts.done(run_id)
     scenarios = _scenarios(store, run_id, summary, config.allow_outside_fixtures, known)
+    judges = with_fidelity(judges, project or [], scenarios)
+    summary.judges = max(summary.judges, len(judges))
     keys = _input_keys(judges, scenarios)
 
     def due(trace_id: str, judge: Judge) -> bool:
@@ -356,3 +390,7 @@ def _assess_run(
     versions = {j.name: j.version for j in judges}
     for name, row in verdicts.tally(run_id, versions).items():
         summary.per_judge.setdefault(name, JudgeTally()).merge(row)
+    if FIDELITY_JUDGE in versions:
+        fidelity = verdicts.for_run(run_id, {FIDELITY_JUDGE: versions[FIDELITY_JUDGE]})
+        if (faults := simulator_faults(fidelity)) is not None:
+            summary.simulator_faults[run_id] = faults

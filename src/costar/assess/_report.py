@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from costar.assess._stats import Comparison, compare, pass_at_k, pass_hat_k, quantile, wilson
-from costar.judges import Verdict
+from costar.judges import FIDELITY_JUDGE, Verdict
 
 
 @dataclass
@@ -30,6 +30,66 @@ class JudgeSummary:
     per_scenario: dict[str, tuple[int, int]] = field(default_factory=dict)  # (trials, passes)
     median: float | None = None
     p90: float | None = None
+    simulator_faults: int = 0  # verdicts on simulator-fault trials, left out of all the above
+
+
+@dataclass
+class SimulatorFaults:
+    """A run's simulated conversations that the simulator-fidelity judge flagged."""
+
+    checked: int  # simulated trials with a fidelity verdict (not an error or a skip)
+    faults: int
+    rate: float | None
+    ci: tuple[float, float] | None
+    trials: list[dict[str, Any]] = field(default_factory=list)  # scenario, trial, trace, why
+    errors: int = 0  # fidelity verdicts in error: those trials are unchecked
+
+    def line(self) -> str:
+        """One line for the terminal: the fault rate with its 95% interval."""
+        if self.rate is None or self.ci is None:
+            return f"simulator faults: none checked ({self.errors} fidelity errors)"
+        lo, hi = self.ci
+        text = (
+            f"simulator faults: {self.faults} of {self.checked} simulated trials "
+            f"({self.rate:.0%}, 95% CI {lo:.0%}-{hi:.0%}); kept out of pass rates and the gate"
+        )
+        return text + (f"; {self.errors} unchecked (fidelity errors)" if self.errors else "")
+
+
+def fault_traces(verdicts: list[Verdict]) -> set[str]:
+    """Trace ids the simulator-fidelity judge failed: the simulator broke its instructions."""
+    return {
+        v.trace_id
+        for v in verdicts
+        if v.judge == FIDELITY_JUDGE and v.status == "ok" and v.passed is False
+    }
+
+
+def simulator_faults(verdicts: list[Verdict]) -> SimulatorFaults | None:
+    """The run's simulator fault rate (Wilson interval) and the flagged trials; None when the
+    run has no simulated conversation."""
+    checks = [v for v in verdicts if v.judge == FIDELITY_JUDGE and v.status != "skipped"]
+    if not checks:
+        return None
+    judged = [v for v in checks if v.status == "ok" and v.passed is not None]
+    faults = [v for v in judged if v.passed is False]
+    return SimulatorFaults(
+        checked=len(judged),
+        faults=len(faults),
+        rate=len(faults) / len(judged) if judged else None,
+        ci=wilson(len(faults), len(judged)) if judged else None,
+        trials=[
+            {
+                "scenario_id": v.scenario_id,
+                "trial": v.trial,
+                "trace_id": v.trace_id,
+                "status": "simulator fault",
+                "why": v.rationale,
+            }
+            for v in faults
+        ],
+        errors=sum(1 for v in checks if v.status == "error"),
+    )
 
 
 def _numeric(v: Verdict) -> float | None:
@@ -41,11 +101,17 @@ def _numeric(v: Verdict) -> float | None:
 def summarise(verdicts: list[Verdict]) -> dict[str, JudgeSummary]:
     """Per judge: counts, pass rate with its Wilson interval, pass@k and pass^k for k up to the
     trials per scenario, flaky scenarios (trials disagree), judge error rate, and the median
-    and p90 of numeric values (metrics)."""
+    and p90 of numeric values (metrics). Trials the simulator-fidelity judge failed are
+    simulator faults, not the agent's: they count in no other judge's figures
+    (`simulator_faults` says how many verdicts were left out)."""
     out: dict[str, JudgeSummary] = {}
     values: dict[str, list[float]] = {}
+    faulty = fault_traces(verdicts)
     for v in verdicts:
         s = out.setdefault(v.judge, JudgeSummary(judge=v.judge, kind=v.kind))
+        if v.trace_id in faulty and v.judge != FIDELITY_JUDGE:
+            s.simulator_faults += 1
+            continue
         s.verdicts += 1
         if v.status == "error":
             s.errors += 1

@@ -113,6 +113,8 @@ def _explain_runs(settings: Any, runs: list[str], judges: list[str] | None) -> A
 
 
 def _print_assess(data: dict[str, Any]) -> None:
+    from costar.assess import SimulatorFaults
+
     out = console()
     grid = right_aligned(
         table(
@@ -136,6 +138,8 @@ def _print_assess(data: dict[str, Any]) -> None:
         f"scored {data['scored']}, reused {data['cached']} cached, {data['errors']} judge errors, "
         f"mirrored {data['mirrored']} to MLflow, {data['seconds']:.2f} s"
     )
+    for run_id, faults in data.get("simulator_faults", {}).items():
+        out.print(f"run {run_id[:12]}: {SimulatorFaults(**faults).line()}", soft_wrap=True)
     for warning in data["warnings"]:
         out.print(f"[yellow]warning: {warning}[/]")
     if data["runs"]:

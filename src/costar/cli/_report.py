@@ -61,7 +61,7 @@ def report(
     """
     from dataclasses import asdict
 
-    from costar.assess import VerdictStore, compare_runs, summarise
+    from costar.assess import VerdictStore, compare_runs, simulator_faults, summarise
     from costar.gate import dependency_changes
 
     settings, store = open_store(tracking_uri, experiment)
@@ -78,11 +78,12 @@ def report(
             f"run {run.run_id} has no verdicts; run `costar assess {run.run_id}` first"
         )
     summary = summarise(found)
+    faults = simulator_faults(found)
     deltas = compare_runs(base_found, found) if base else {}
     if html_file:
-        from costar.report import ReportInput, load_views, render_html
+        from costar.report import ReportInput, load_views, render_html, simulator_section
 
-        sections = []
+        sections = [simulator_section(faults)] if faults else []
         if coverage_of:
             from costar.cli._coverage import coverage_config
             from costar.discover import coverage
@@ -114,6 +115,7 @@ def report(
                 "judges": {k: asdict(v) for k, v in summary.items()},
                 "comparison": {k: asdict(v) for k, v in deltas.items()},
                 "dependency_changes": dependency_changes(base, run) if base else [],
+                "simulator_faults": asdict(faults) if faults else None,
             }
         )
         return
@@ -122,6 +124,13 @@ def report(
         run.run_id, summary, deltas, base.run_id if base else None, out.width
     ):
         out.print(part)
+    if faults:
+        out.print(faults.line(), soft_wrap=True, markup=False)
+        for t in faults.trials:
+            out.print(
+                f"  simulator fault: {t['scenario_id']}#{t['trial']}: {t['why'][:160]}",
+                markup=False,
+            )
     if base:
         echo_changes(dependency_changes(base, run))
 

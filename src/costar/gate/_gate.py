@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from costar.assess import JudgeDelta, compare_runs, summarise
+from costar.assess import JudgeDelta, SimulatorFaults, compare_runs, simulator_faults, summarise
 from costar.gate._decide import JudgeDecision, decide
 from costar.gate._policy import GatePolicy
 from costar.gate._runs import draft_scenarios, incomparable
-from costar.judges import Verdict
+from costar.judges import FIDELITY_JUDGE, Verdict
 from costar.traces import dependency_diff as diff
 from costar.traces import run_manifest
 
@@ -41,6 +41,7 @@ class GateResult:
     decisions: dict[str, JudgeDecision] = field(default_factory=dict)
     family: str = ""  # how the false-alarm level is shared, for the output
     on_inconclusive: str = "warn"  # the policy's choice, for the warnings
+    simulator: SimulatorFaults | None = None  # the candidate's simulator faults, left out
 
     @property
     def reasons(self) -> list[str]:
@@ -69,6 +70,8 @@ class GateResult:
             "family": self.family,
             "checks": [asdict(c) for c in self.checks],
         }
+        if self.simulator is not None:
+            data["simulator_faults"] = asdict(self.simulator)
         if dependency_changes is not None:
             data["dependency_changes"] = dependency_changes
         return data
@@ -103,7 +106,11 @@ def gated_judges(policy: GatePolicy, verdicts: list[Verdict]) -> list[str]:
     """The judges that gate: the policy's list, else every judge with pass/fail verdicts."""
     if policy.judges:
         return list(policy.judges)
-    return sorted(name for name, s in summarise(verdicts).items() if s.rate is not None)
+    return sorted(  # the fidelity judge checks the simulator: it never gates the agent
+        name
+        for name, s in summarise(verdicts).items()
+        if s.rate is not None and name != FIDELITY_JUDGE
+    )
 
 
 def evaluate(
@@ -210,6 +217,7 @@ def evaluate(
         decisions=decisions,
         family=family,
         on_inconclusive=policy.on_inconclusive,
+        simulator=simulator_faults(candidate),
     )
 
 

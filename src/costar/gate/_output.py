@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+from costar.assess import fault_traces
 from costar.gate._gate import GateResult
-from costar.judges import Verdict
+from costar.judges import FIDELITY_JUDGE, Verdict
 
 
 def headline(result: GateResult) -> str:
@@ -28,6 +29,8 @@ def lines(result: GateResult) -> list[str]:
             counts[decision] = counts.get(decision, 0) + 1
         summary = ", ".join(f"{n} {d}" for d, n in sorted(counts.items()))
         out.append(f"judges: {summary}; {result.family}")
+    if result.simulator is not None:
+        out.append(result.simulator.line())
     return out
 
 
@@ -56,9 +59,18 @@ def junit_xml(
                 ET.SubElement(case, "failure", message=c.detail[:500]).text = c.detail
             elif c.inconclusive:
                 ET.SubElement(case, "skipped", message=f"inconclusive: {c.detail}"[:500])
+    faulty = fault_traces(candidate)  # a simulator fault is no case of the agent's: skipped
     by_judge: dict[str, list[Verdict]] = {}
     for v in candidate:
         if (gated is None or v.judge in gated) and (v.passed is not None or v.status != "ok"):
+            if v.trace_id in faulty and v.judge != FIDELITY_JUDGE:
+                v = v.model_copy(
+                    update={
+                        "status": "skipped",
+                        "passed": None,
+                        "rationale": "simulator fault: kept out of pass rates and the gate",
+                    }
+                )
             by_judge.setdefault(v.judge, []).append(v)
     for judge, verdicts in sorted(by_judge.items()):
         suite = ET.SubElement(
@@ -107,6 +119,8 @@ def markdown(
     ]
     if result.family:
         lines.append(f"({result.family})")
+    if result.simulator is not None:
+        lines.append(result.simulator.line())
     lines += ["", "| judge | rule | result | detail |", "|---|---|---|---|"]
     for c in result.checks:
         detail = c.detail.replace("|", "\\|")

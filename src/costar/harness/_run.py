@@ -30,6 +30,7 @@ from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
 from costar.harness._executors import AgentSpec, Executor, make_executor
 from costar.harness._mcp_proxy import proxy_env
 from costar.harness._replay import REPLAY_TAG, ReplayBook, ReplayConfig
+from costar.harness._simulator import simulator_model
 from costar.harness._trial import TrialOptions
 from costar.harness._version import agent_version
 from costar.scenarios import LoadedScenario, Suite, load_suite
@@ -81,6 +82,9 @@ class RunConfig(BaseModel):
     )
     include_drafts: bool = Field(
         False, description="Also run draft scenarios (they are never gated; see DRAFTS_PARAM)."
+    )
+    simulator_model: str | None = Field(
+        None, description="Model of simulated users (`user:` scenarios); default the judge model."
     )
     replay: ReplayConfig | None = Field(
         None, description="Serve recorded tool results of an earlier run (costar run --replay)."
@@ -216,6 +220,8 @@ def run_suite(config: RunConfig, progress: Progress | None = None) -> RunSummary
         config.allow_outside_fixtures,
         include_drafts=config.include_drafts,
     )
+    for user in [s.scenario.user for s in suite.scenarios if s.scenario.user]:
+        simulator_model(user.model, config.simulator_model)  # a ConfigError before any trial
     agent = resolve_agent(config.agent, config.root, config.autolog)
     extra = (
         [Path(agent.source_file)] if isinstance(agent, PythonAgent) and agent.source_file else []
@@ -299,6 +305,7 @@ def _record(
         workspace_dir=config.workspace_dir,
         keep_workspaces=config.keep_workspaces,
         tags={"costar.agent_version": version, "costar.suite_hash": summary.suite_hash},
+        simulator_model=config.simulator_model,
     )
     if deps:
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
@@ -398,6 +405,7 @@ def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
             redact=settings.redact,
             executor=values.pop("executor", settings.executor),
             address=values.pop("address", settings.ray_address),
+            simulator_model=settings.simulator_model,
             **values,
         )
     except ValueError as exc:

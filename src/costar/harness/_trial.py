@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from costar._exceptions import AgentError, AgentTimeout
 from costar.agents import Agent, AgentContext
+from costar.harness._simulator import Simulator
 from costar.scenarios import LoadedScenario, SetupError, build_workspace, snapshot_state
 from costar.traces import Recorder, TrialRecord, Turn, new_span_id
 
@@ -25,6 +27,7 @@ class TrialOptions:
     keep_workspaces: bool
     tags: dict[str, str]
     workspaces: set[Path] = field(default_factory=set)  # of trials still running
+    simulator_model: str | None = None  # the project's; see costar.harness._simulator
     replay: Any = None  # a ReplayBook (costar run --replay): recorded results served
     env: dict[str, str] = field(default_factory=dict)  # for every trial (COSTAR_MCP_<NAME>)
 
@@ -74,7 +77,12 @@ def run_trial(
     session = None
     try:
         session = agent.open_trial()
-        for index, turn in enumerate(record.turns):
+        turns: Iterable[Turn] = record.turns
+        sim = None
+        if scenario.user is not None:  # asked for one at a time, after each reply
+            sim = Simulator(scenario, trial, record, recorder, cancel, options.simulator_model)
+            turns = sim.turns()
+        for index, turn in enumerate(turns):
             turn.span_id = new_span_id()
             recorder.default_parent = turn.span_id  # every step hangs under its turn
             turn.start_ns = time.time_ns()
@@ -89,7 +97,7 @@ def run_trial(
                 tags=list(scenario.tags),
                 env=env,
             )
-            remaining = deadline - time.monotonic()
+            remaining = deadline - time.monotonic() + (sim.seconds if sim else 0.0)
             try:
                 if remaining <= 0:
                     raise AgentTimeout(f"no time left for turn {index + 1} (timeout)")

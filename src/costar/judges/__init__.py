@@ -4,6 +4,7 @@ API judges use, is costar.traces's and re-exported here)."""
 from typing import Any
 
 from costar.judges._ensemble import REDUCTIONS, Ensemble, reduce_verdicts
+from costar.judges._fidelity import FIDELITY_JUDGE
 from costar.judges._judge import (
     ENTRY_POINT_GROUP,
     Judge,
@@ -35,6 +36,7 @@ __all__ = [
     "COMPACT_VERSION",
     "DEFAULT_METRICS",
     "ENTRY_POINT_GROUP",
+    "FIDELITY_JUDGE",
     "REDUCTIONS",
     "Ensemble",
     "VERDICT_VERSION",

@@ -93,8 +93,9 @@ class Judge:
     def applies(self, scenario: Any) -> str | None:
         """None when this judge scores `scenario`, else why it skips it: the scenario's
         `judges.only` leaves it out, or it is opt-in and the scenario does not ask for it.
-        Metrics apply to every trace."""
-        if self.kind == "metric":
+        Metrics apply to every trace, and so does the simulator-fidelity judge: every
+        simulated conversation is checked (`costar.judges._fidelity`)."""
+        if self.kind == "metric" or self.uses == "simulator-fidelity":
             return None
         selection = getattr(scenario, "judges", None)
         if selection is not None:
@@ -254,6 +255,7 @@ def registered() -> dict[str, JudgeSpec]:
     from costar.judges import (  # noqa: F401 - registers built-ins
         _checks,
         _ensemble,
+        _fidelity,
         _inline,
         _llm_judges,
         _metrics,

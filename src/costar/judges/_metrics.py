@@ -11,9 +11,9 @@ from typing import Any
 
 from costar.judges._judge import judge
 from costar.judges._verdict import Outcome, skip
-from costar.traces import TraceView
+from costar.traces import SIMULATOR_SPAN, SIMULATOR_USAGE, TraceView
 
-STRUCTURAL = {"CHAIN", "AGENT"}
+STRUCTURAL = {"CHAIN", "AGENT", SIMULATOR_SPAN}  # a simulated user's turns are not the agent's
 TOKEN_METRICS = ("input_tokens", "output_tokens", "total_tokens", "cost_usd")
 NOT_MEASURED = "not measured: no LLM span in the trace reports token usage"
 
@@ -62,6 +62,31 @@ def metrics(view: TraceView, prices: dict[str, dict[str, float]] | None = None) 
         "steps": len(steps),
         "latency_s": round(view.root.seconds, 6),
         **by_type,
+        **simulator_metrics(view, prices or {}),
+    }
+
+
+def simulator_metrics(view: TraceView, prices: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """A simulated user's own model calls, tokens and cost (from the same price table),
+    counted apart from the agent's; none when the trace has no simulated user."""
+    calls = view.spans_of(SIMULATOR_SPAN)
+    if not calls:
+        return {}
+    tokens, cost, measured = 0, 0.0, False
+    for span in calls:
+        usage = span.attributes.get(SIMULATOR_USAGE)
+        if not isinstance(usage, dict):
+            continue
+        measured = True
+        tokens += int(usage.get("total_tokens", 0))
+        model = str(span.attributes.get("mlflow.llm.model", ""))
+        price = prices.get(model) or prices.get("*") or {}
+        cost += usage.get("input_tokens", 0) * price.get("input_per_1m", 0) / 1e6
+        cost += usage.get("output_tokens", 0) * price.get("output_per_1m", 0) / 1e6
+    return {
+        "simulator_llm_calls": len(calls),
+        "simulator_total_tokens": tokens if measured else None,
+        "simulator_cost_usd": round(cost, 8) if measured else None,
     }
 
 
@@ -75,6 +100,8 @@ def metric(
 ) -> Outcome:
     """One metric's value; with `budget`, it passes when the value is at most the budget."""
     values = metrics(view, prices)
+    if name.startswith("simulator_") and name not in values:
+        return skip(f"{name}: the trace has no simulated user")
     if name not in values and not name.startswith("latency_"):
         raise ValueError(f"unknown metric {name!r} (known: {', '.join(sorted(values))})")
     value = values.get(name, 0.0)

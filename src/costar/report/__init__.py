@@ -18,6 +18,7 @@ from costar.report._history_html import render_history_html
 from costar.report._html import MAX_TRANSCRIPTS, ReportInput, render_html, trace_link
 from costar.report._load import Resolved, failed_trials, load_views, resolve_id, trace_transcript
 from costar.report._regressions import Regression, regressions
+from costar.report._simulator import simulator_section
 from costar.report._transcript import (
     Evidence,
     Failure,
@@ -60,6 +61,7 @@ __all__ = [
     "render_history_html",
     "render_html",
     "resolve_id",
+    "simulator_section",
     "sparkline",
     "suite_runs",
     "trace_link",

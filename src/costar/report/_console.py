@@ -100,6 +100,8 @@ def transcript_renderables(t: Transcript) -> list[Any]:
     where = Text(f"run {t.run_id}  scenario {t.scenario_id}  trial {t.trial}", style="dim")
     cost = Text(f"{t.seconds:.2f} s, {_tokens(t.tokens)}", style="dim")
     out: list[Any] = [head, where, cost]
+    if t.simulated_user:
+        out.append(Text(t.simulated_user, style="dim"))
     for turn in t.turns:
         out += _turn(turn)
     if t.failure:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from costar.judges import SpanView, TraceView, Verdict
-from costar.traces import SNAPSHOT_SPAN, Redactor
+from costar.traces import SIMULATOR_SPAN, SIMULATOR_STOP_TAG, SNAPSHOT_SPAN, Redactor
 
 MAX_TEXT = 4_000  # characters of one value (an argument list, a result, a reply)
 MAX_ROWS = 20  # rows of one final-state table shown
@@ -136,6 +136,7 @@ class Transcript:
     tokens: dict[str, int] | None = None  # usage over the trace; None: not measured
     final_evidence: tuple[str, ...] = ()  # judges that cite the final state
     trial_evidence: tuple[str, ...] = ()  # judges that cite the trial as a whole (its root)
+    simulated_user: str = ""  # who played the user and how it ended, for a simulated user
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -221,6 +222,16 @@ class _Citations:
 
     def where(self, span_id: str) -> str:
         return self.places.get(span_id, "not in this trace")
+
+
+def _simulated_user(view: TraceView) -> str:
+    """ "the user was simulated by MODEL (N model calls); the conversation ended: WHY", or ""."""
+    if view.tags.get("costar.user") != "simulated":
+        return ""
+    calls = len(view.spans_of(SIMULATOR_SPAN))
+    model = view.tags.get("costar.simulator.model", "a model")
+    ended = view.tags.get(SIMULATOR_STOP_TAG, "unknown")
+    return f"simulated user: {model}, {calls} model calls, ended: {ended}"
 
 
 def transcript(
@@ -317,6 +328,7 @@ def transcript(
         tables=tables,
         files=files,
         state_note=note,
+        simulated_user=_simulated_user(view),
         verdicts=tuple(
             VerdictLine(
                 judge=v.judge,

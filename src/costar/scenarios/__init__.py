@@ -10,6 +10,7 @@ from costar.scenarios._model import (
     Scenario,
     Setup,
     SetupCommand,
+    SimulatedUser,
     SqliteSeed,
     StateAssertion,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Setup",
     "SetupCommand",
     "SetupError",
+    "SimulatedUser",
     "SqliteSeed",
     "StateAssertion",
     "Suite",

@@ -121,6 +121,10 @@ def _hint(err: Mapping[str, Any], path: tuple[Any, ...]) -> str:
         )
     if kind == "missing":
         return f"missing required field '{last}' (add it)"
+    if kind == "missing_input":
+        return (
+            "missing required field 'input' (add it); or give a 'user:' block for a simulated user"
+        )
     if kind == "string_pattern_mismatch" and path[-1:] == ("id",):
         return "invalid id (use letters, digits, '_', '.' and '-', starting with a letter or digit)"
     if kind == "literal_error":

@@ -19,6 +19,7 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 # the version of the scenario schema
 SCENARIO_VERSION: Final = 1
@@ -297,9 +298,63 @@ class JudgeSelection(_Strict):
         return None
 
 
+class SimulatedUser(_Strict):
+    """A user played by an LLM (the simulator) instead of fixed turns; see `costar.harness`."""
+
+    goal: str = Field(description="What the user wants from the conversation.")
+    persona: str = Field("", description="Who the user is and how they write.")
+    knows: dict[str, Scalar] = Field(
+        default_factory=dict,
+        description="Facts the user knows and reveals only when the agent asks for them "
+        "(name -> value, such as {order number: 1042}).",
+    )
+    constraints: list[str] = Field(
+        default_factory=list, description="Rules the user keeps to (what they accept or refuse)."
+    )
+    stop: str = Field(
+        "the goal is reached, or the agent says it cannot be reached",
+        description="When the user ends the conversation.",
+    )
+    max_turns: int = Field(6, ge=1, le=50, description="Most user turns before the trial stops.")
+    opening: str | None = Field(
+        None, description="The user's first message, word for word; default the simulator's."
+    )
+    model: str | None = Field(
+        None, description="Simulator model for this scenario; default the project's setting."
+    )
+    temperature: float = Field(0.7, ge=0, le=2, description="The simulator's temperature.")
+    seed: int | None = Field(
+        None,
+        description="Base seed for the simulator where the model accepts one (each trial adds "
+        "its number); default one derived from the scenario id.",
+    )
+
+    @field_validator("goal")
+    @classmethod
+    def _has_goal(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError(
+                "an empty goal gives the simulated user nothing to do; say what it wants"
+            )
+        return value
+
+    @field_validator("opening")
+    @classmethod
+    def _has_opening(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an empty opening message; give the words, or drop 'opening'")
+        return value
+
+
 class Scenario(_Strict):
     """One test fixture: initial state, the user's input and what a good outcome looks like."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        # editors reading the JSON schema learn that one of the two is needed
+        json_schema_extra={"anyOf": [{"required": ["input"]}, {"required": ["user"]}]},
+    )
     version: Literal[1] = Field(SCENARIO_VERSION, description="Scenario schema version.")
     id: str = Field(pattern=ID_PATTERN, description="Unique id within the suite.")
     description: str = Field("", description="What the scenario tests.")
@@ -307,8 +362,15 @@ class Scenario(_Strict):
         default_factory=list, description="Labels for filtering: common, edge, regression, ..."
     )
     setup: Setup = Field(default_factory=Setup, description="The initial state.")
-    input: str | list[str] = Field(
-        description="The user's message, or a list of user turns for a multi-turn conversation."
+    input: str | list[str] | None = Field(
+        None,
+        description="The user's message, or a list of user turns for a multi-turn conversation "
+        "(or `user:` instead, for a simulated user).",
+    )
+    user: SimulatedUser | None = Field(
+        None,
+        description="A simulated user (goal, persona, what it knows, constraints, when it "
+        "stops, max_turns) in place of fixed turns in `input`.",
     )
     expectations: Expectations = Field(
         default_factory=Expectations, description="What judges check."
@@ -339,6 +401,12 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _expanded(self) -> Scenario:
+        if self.input is None and self.user is None:
+            raise PydanticCustomError(
+                "missing_input",
+                "a scenario needs 'input' (the user's message or turns) or 'user' (a simulated "
+                "user with a goal); add one",
+            )
         if self.matrix is not None:
             raise ValueError(
                 "a matrix scenario is expanded when its file loads (costar.scenarios.load_suite)"
@@ -347,16 +415,30 @@ class Scenario(_Strict):
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _omit_when_empty(self, handler, ("judges", "matrix", "variant", "draft"))
+        return _omit_when_empty(
+            self, handler, ("input", "user", "judges", "matrix", "variant", "draft")
+        )
 
     @field_validator("input")
     @classmethod
-    def _non_empty(cls, value: str | list[str]) -> str | list[str]:
+    def _non_empty(cls, value: str | list[str] | None) -> str | list[str] | None:
         if isinstance(value, list) and not value:
             raise ValueError("a multi-turn input needs at least one user turn")
         return value
 
+    @field_validator("user")
+    @classmethod
+    def _not_both(cls, value: SimulatedUser | None, info: ValidationInfo) -> SimulatedUser | None:
+        if value is not None and info.data.get("input") is not None:
+            raise ValueError(
+                "give 'input' (fixed turns) or 'user' (a simulated user), not both; drop one"
+            )
+        return value
+
     @property
     def turns(self) -> list[str]:
-        """The user's turns (one for a single prompt)."""
+        """The user's fixed turns (one for a single prompt; none for a simulated user, whose
+        turns exist only in its traces)."""
+        if self.input is None:
+            return []
         return [self.input] if isinstance(self.input, str) else list(self.input)

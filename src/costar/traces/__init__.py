@@ -4,6 +4,10 @@ records about itself (suite, drafts, dependencies); OpenTelemetry spans as span 
 
 from costar.traces._convert import SNAPSHOT_SPAN, storable_text, to_mlflow_spans, trial_spans
 from costar.traces._model import (
+    SIMULATOR_ERROR_TAG,
+    SIMULATOR_SPAN,
+    SIMULATOR_STOP_TAG,
+    SIMULATOR_USAGE,
     TAG_PREFIX,
     TrialRecord,
     TrialStatus,
@@ -61,6 +65,10 @@ from costar.traces._view import (
 from costar.traces._writer import TraceWriter, WriteReport, load_spill, record_to_json
 
 __all__ = [
+    "SIMULATOR_ERROR_TAG",
+    "SIMULATOR_SPAN",
+    "SIMULATOR_STOP_TAG",
+    "SIMULATOR_USAGE",
     "AGENT_ATTRIBUTE",
     "KIND_ATTRIBUTE",
     "LIVE",

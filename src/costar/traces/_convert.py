@@ -69,7 +69,9 @@ def trial_spans(record: TrialRecord) -> list[SpanRecord]:
     root = SpanRecord(
         name=record.scenario_id,
         span_type="AGENT",
-        inputs={"turns": [t.user for t in record.turns]} if multi else record.turns[0].user,
+        inputs={"turns": [t.user for t in record.turns]}
+        if multi
+        else (record.turns[0].user if record.turns else None),  # a simulated user said nothing
         outputs=record.output,
         start_ns=record.start_ns,
         end_ns=record.end_ns,

@@ -13,6 +13,11 @@ from costar.traces._record import SpanRecord
 TrialStatus = Literal["ok", "error", "timeout"]
 # the prefix of every tag costar sets on runs and traces
 TAG_PREFIX = "costar."
+# simulated users (costar.harness._simulator writes them, judges and reports read them)
+SIMULATOR_SPAN = "SIMULATED_USER"  # the span type of the simulator's model calls
+SIMULATOR_USAGE = "costar.simulator.tokenUsage"  # their token usage (not the agent's)
+SIMULATOR_STOP_TAG = "costar.simulator.stop"  # stopped | max_turns | agent_error | ...
+SIMULATOR_ERROR_TAG = "costar.simulator.error"  # why the simulator failed, when it did
 
 
 def new_trace_id() -> str:
