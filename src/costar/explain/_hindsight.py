@@ -7,9 +7,9 @@ the right action, flips the verdict too. Two checks, both on what the agent coul
 - the correction of a model decision may only use facts the agent had seen by then: a number or
   id in it (its text or its call's arguments) that appears nowhere before the step (user turns,
   tool calls and results, earlier model replies, the system prompt) is hindsight;
-- a model decision before the attributed step whose call arguments carry a number or id the agent
-  had not seen (a hallucinated argument, e.g. another order than the customer's) is an earlier
-  cause: whatever follows acted on its result.
+- a model decision before the attributed step whose call arguments carry an id or amount (a
+  number of 3 digits or more) the agent had not seen (a hallucinated argument, e.g. another
+  order than the customer's) is an earlier cause: whatever follows acted on its result.
 
 Either makes the attribution unverifiable, never confirmed; the second names the earlier step.
 Facts are numbers (ids, amounts, dates' parts), compared as decimals, so "39.90" is "39.9".
@@ -98,7 +98,10 @@ def earlier_guess(steps: list[TraceStep], index: int) -> tuple[int, set[str]] | 
             break
         if s.kind != "llm":
             continue
-        unseen = facts(_calls(s.outputs)) - seen(steps, s.index)
+        # ids and amounts only (3 digits or more): a small number is often a parameter the
+        # model picks (a limit, a page), and a false hit here would block every later claim
+        said = {f for f in facts(_calls(s.outputs)) if sum(c.isdigit() for c in f) >= 3}
+        unseen = said - seen(steps, s.index)
         if unseen:
             return s.index, unseen
     return None
