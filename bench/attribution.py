@@ -1,6 +1,6 @@
 """Failure attribution: does `costar explain --verify` confirm right claims and only those?
 
-50 constructed cases (--quick: 8) of one refund agent (bench/_attribution_agent.py) whose model
+50 constructed cases (--quick: 5) of one refund agent (bench/_attribution_agent.py) whose model
 is the scripted fake LLM, each with a planted root cause at a known step, four kinds in turn:
 - wrong_result: `lookup_order` answers from a stale cache (step 3, a tool result);
 - wrong_argument: the model looks up another order than the customer's (step 2, llm);

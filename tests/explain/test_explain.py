@@ -165,3 +165,57 @@ def test_a_wrong_call_is_corrected_at_the_decision_that_made_it(refund_project: 
     fake(script(step=7, kind="tool_call", correction="do not call it"))
     (a,) = explain(_config(refund_project, trace_id, verify=True)).attributions
     assert a.status == "unverifiable" and "assistant message" in a.verification.reason
+
+
+def _decision(content: str | None, name: str, **args: object) -> dict:
+    call = {
+        "id": "c",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(args)},
+    }
+    return {"role": "assistant", "content": content, "tool_calls": [call]}
+
+
+def test_a_later_decision_corrected_with_hindsight_is_not_confirmed(
+    refund_project: Path, fake
+) -> None:
+    # the stale cache says 19.90 (and refunded); the true 39.90 is only in the database, which
+    # the agent never read: a correction at step 6 quoting it was written with hindsight
+    scenario = refund_project / "scenarios" / "refund-kettle.yaml"
+    scenario.write_text(scenario.read_text().replace('"total": 39.9}}', '"total": 19.9}}'))
+    fix = _decision(
+        "Order 1042 is delivered and cost 39.90: refunding it.", "issue_refund", order_id=1042
+    )
+    fake(script(step=6, kind="llm", correction=fix))
+    trace_id = _failing_trace(refund_project)
+    (a,) = explain(_config(refund_project, trace_id, verify=True)).attributions
+    assert a.step == 6 and a.status == "unverifiable", a.verification
+    assert "facts the agent had not seen at step 6 (39.9)" in a.verification.reason
+    assert a.verification.run_id is None  # refused before any replay
+    # the right cause, the step-3 result, still confirms on the same trace
+    fake(script(step=3, kind="tool_result", correction={**RIGHT, "total": 19.9}))
+    (a,) = explain(_config(refund_project, trace_id, verify=True)).attributions
+    assert a.status == "confirmed", a.verification
+
+
+def test_a_later_decision_after_a_hallucinated_argument_names_the_earlier_step(
+    refund_project: Path, fake
+) -> None:
+    # the model looks up order 1043, which the customer never named; a later decision
+    # "corrected" to refund 1042 would flip the verdict, but the cause is step 2
+    scenario = refund_project / "scenarios" / "refund-kettle.yaml"
+    other = '"1043": {"id": 1043, "status": "refunded", "total": 5.0}}'
+    scenario.write_text(
+        scenario.read_text().replace('"total": 39.9}}', f'"total": 39.9}}, {other}')
+    )
+    rules = script(step=6, kind="llm", correction=_decision(None, "issue_refund", order_id=1042))
+    rules["rules"] = [r for r in rules["rules"] if "last_message" not in r["when"]]
+    first = {"when": {"system": "refund agent", "last_role": "user"}}
+    first["reply"] = {"tool_calls": [{"name": "lookup_order", "arguments": {"order_id": 1043}}]}
+    rules["rules"].insert(2, first)
+    fake(rules)
+    trace_id = _failing_trace(refund_project)
+    (a,) = explain(_config(refund_project, trace_id, verify=True)).attributions
+    assert a.step == 6 and a.status == "unverifiable", a.verification
+    assert a.verification.earlier_step == 2
+    assert "step 2 already called a tool with 1043" in a.verification.reason

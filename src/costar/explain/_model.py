@@ -33,6 +33,9 @@ class Verification(BaseModel):
     trials: int = Field(0, description="Counterfactual trials run.")
     passed: int = Field(0, description="Of them, how many the judge passed.")
     trace_ids: list[str] = Field(default_factory=list, description="Counterfactual traces.")
+    earlier_step: int | None = Field(
+        None, description="An earlier step the evidence shows went wrong first (see reason)."
+    )
 
 
 class Attribution(BaseModel):

@@ -13,9 +13,12 @@ unverifiable when the step cannot be substituted (a user turn, the final reply, 
 correction equal to what was recorded, an imported trial, or an agent that never reached the
 step under replay) or a counterfactual trial did not finish.
 
-What confirmation shows: the correction at this step is sufficient to fix the failure. It does not
-show the step is the earliest cause: a later model decision that acted on an earlier wrong
-result, "corrected" with hindsight, flips the verdict too (bench/attribution measures how often).
+What confirmation shows: the correction at this step is sufficient to fix the failure, which
+alone does not show the step is the earliest cause: a later model decision that acted on an
+earlier wrong result, "corrected" with hindsight, flips the verdict too. So before any replay,
+costar.explain._hindsight refuses a correction that carries facts the agent had not seen at the
+step, and an attribution after a model decision that called a tool with facts it had not seen
+(the earlier cause, named in `earlier_step`): both are unverifiable, never confirmed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from costar.explain._hindsight import hindsight
 from costar.explain._model import Attribution, Verification
 from costar.judges import Judge, TraceView
 from costar.traces import TraceStep, TraceStore, canonical
@@ -32,6 +36,13 @@ SUBSTITUTED = "costar.replay.substituted"
 
 def _unverifiable(reason: str) -> Verification:
     return Verification(status="unverifiable", reason=reason)
+
+
+def _message(fix: Any, step: TraceStep) -> Any:
+    """The correction as the step would have produced it: an assistant message for a model call."""
+    if step.kind == "llm" and not isinstance(fix, dict):
+        return {"role": "assistant", "content": str(fix)}
+    return fix
 
 
 def _substitute(attribution: Attribution, step: TraceStep) -> Any:
@@ -98,6 +109,9 @@ def verify(
     later = [s for s in steps if s.index > step.index and s.kind != "user_turn"]
     if step.kind == "llm" and not later:
         return _unverifiable("the final reply is the symptom; a cause comes before it")
+    unfair = hindsight(steps, step, _message(attribution.correction, step))
+    if unfair is not None:
+        return Verification(status="unverifiable", reason=unfair[0], earlier_step=unfair[1])
     store = TraceStore(tracking_uri, experiment)
     run = store.get_run(view.run_id)
     agent, suite = run.params.get("agent"), run.params.get("suite")
