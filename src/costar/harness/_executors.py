@@ -9,6 +9,7 @@ run holds exactly one trace per (scenario, trial). User packages add executors t
 
 from __future__ import annotations
 
+import abc
 import queue
 import threading
 import time
@@ -50,12 +51,13 @@ def failed_record(item: LoadedScenario, trial: int, options: TrialOptions, why: 
     )
 
 
-class Executor:
+class Executor(abc.ABC):
     """Runs trials and yields them as they finish; `interrupted` tells whether it stopped early."""
 
     name = "base"
     interrupted = False
 
+    @abc.abstractmethod
     def run(
         self,
         plan: list[Job],
@@ -64,7 +66,7 @@ class Executor:
         options: TrialOptions,
         cancel: threading.Event,
     ) -> Iterator[TrialRecord | None]:
-        raise NotImplementedError
+        """Yield each trial's record as it finishes (None for a trial that left none)."""
 
 
 class LocalExecutor(Executor):

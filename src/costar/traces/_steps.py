@@ -94,37 +94,8 @@ def trace_steps(spans: list[Any]) -> list[TraceStep]:
     return steps
 
 
-@dataclass(frozen=True)
-class StoredSpan:
-    """The fields of a stored MLflow span that `trace_steps` reads."""
+def stored_spans(trace: Any) -> list[Any]:
+    """An mlflow.entities.Trace's spans in the shape `trace_steps` reads (TraceView's)."""
+    from costar.traces._view import TraceView
 
-    span_id: str
-    parent_id: str | None
-    name: str
-    span_type: str
-    start_ns: int
-    inputs: Any
-    outputs: Any
-    error: str | None
-    attributes: dict[str, Any]
-
-
-def stored_spans(trace: Any) -> list[StoredSpan]:
-    """An mlflow.entities.Trace's spans in the shape `trace_steps` reads."""
-    out = []
-    for s in trace.data.spans:
-        failed = s.status.status_code.value == "ERROR"
-        out.append(
-            StoredSpan(
-                span_id=s.span_id,
-                parent_id=s.parent_id,
-                name=s.name,
-                span_type=s.span_type or "UNKNOWN",
-                start_ns=int(s.start_time_ns or 0),
-                inputs=s.inputs,
-                outputs=s.outputs,
-                error=(s.status.description or "error") if failed else None,
-                attributes=dict(s.attributes),
-            )
-        )
-    return out
+    return list(TraceView.from_mlflow(trace).spans)
