@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from costar._exceptions import ConfigError
+from costar.config import Project
 from costar.traces import Recorder, SpanRecord
 
 CAPTURE = "costar.autolog.capture"
@@ -37,7 +38,7 @@ def enable(root: Path, flavours: list[str]) -> None:
 
         from costar.traces import quiet_mlflow
 
-        scratch = root / ".costar" / "autolog.db"
+        scratch = Project.at(root).autolog_db
         scratch.parent.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(f"sqlite:///{scratch}")
         quiet_mlflow()

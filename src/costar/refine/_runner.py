@@ -14,6 +14,7 @@ from pathlib import Path
 
 from costar.assess import AssessConfig, TraceCache, VerdictStore, assess
 from costar.assess import trace_views as _views
+from costar.config import env_var
 from costar.judges import TraceView, Verdict, load_judges
 from costar.refine._assistants import ScenarioScore
 from costar.refine._config import RefineConfig, RefineError
@@ -44,8 +45,8 @@ class Runner:
             cmd += ["--scenario", sid]
         env = {
             **os.environ,
-            "COSTAR_TRACKING_URI": self.config.tracking_uri,
-            "COSTAR_EXPERIMENT": self.config.experiment,
+            env_var("tracking_uri"): self.config.tracking_uri,
+            env_var("experiment"): self.config.experiment,
         }
         done = subprocess.run(cmd, cwd=project_dir, env=env, capture_output=True, text=True)
         try:
