@@ -367,6 +367,10 @@ def env_setting(name: str, env: Any = None) -> Any:
     return _from_env(env).get(name)
 
 
+def _variables() -> list[str]:
+    return [ENV_PREFIX + name.upper() for name in Settings.model_fields if name != "root"]
+
+
 _current: dict[tuple[Any, ...], Settings] = {}
 _current_lock = threading.Lock()
 
@@ -378,7 +382,7 @@ def current_settings() -> Settings:
     here = Path.cwd()
     path = find_config(here)
     stat = path.stat() if path else None
-    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIX)))
+    env = tuple(map(os.environ.get, _variables()))
     key = (here, path, stat and (stat.st_mtime_ns, stat.st_size), env)
     with _current_lock:
         found = _current.get(key)
