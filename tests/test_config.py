@@ -302,3 +302,21 @@ def test_the_readme_lists_every_variable_with_its_field() -> None:
         if name != "root" and f"| `{env_var(name)}` | `{name}` |" not in readme
     ]
     assert not missing, f"README's configuration table lacks {missing}"
+
+
+def test_ray_workers_get_the_model_settings_of_costar_toml(tmp_path, monkeypatch) -> None:
+    """A worker runs in a folder of its own, where no costar.toml is found."""
+    from costar._ray import worker_env
+
+    monkeypatch.chdir(_toml(tmp_path, 'model = "openai:/toml-model"\nllm_timeout = 9\n'))
+    monkeypatch.setenv("COSTAR_JUDGE_MODEL", "openai:/env-judge")
+    env = worker_env()
+    assert env["COSTAR_MODEL"] == "openai:/toml-model" and env["COSTAR_LLM_TIMEOUT"] == "9.0"
+    assert env["COSTAR_JUDGE_MODEL"] == "openai:/env-judge"
+    assert "COSTAR_LLM_BASE_URL" not in env  # not set anywhere: the worker's default
+    assert load_settings(start=tmp_path.parent).model is None  # elsewhere: not the toml's
+    monkeypatch.chdir(tmp_path.parent)
+    for key, value in env.items():
+        if key.startswith("COSTAR_"):
+            monkeypatch.setenv(key, value)
+    assert current_settings().model == "openai:/toml-model"
