@@ -288,6 +288,18 @@ def test_monitor_refine_explain_and_discover_configs_from_settings(settings) -> 
     assert coverage.embedding_model == "openai:/other" and coverage.suite == settings.root / "cases"
 
 
+def test_generate_configs_from_settings(settings) -> None:
+    from costar.discover import DEFAULT_THRESHOLD, FromSpecConfig, FromTracesConfig
+
+    traces = FromTracesConfig.from_settings(settings, "prod", threshold=None, min_size=2)
+    assert traces.suite == settings.root / "cases" and traces.experiment == "prod"
+    assert traces.threshold == DEFAULT_THRESHOLD and traces.min_size == 2
+    assert traces.verdict_store == settings.project().verdict_url
+    spec = FromSpecConfig.from_settings(settings, model="openai:/gen", embedding_model=None)
+    assert spec.root == settings.root and spec.model == "openai:/gen"
+    assert spec.embedding_model == "openai:/emb"
+
+
 def test_errors_raised_by_settings_are_costar_errors(tmp_path) -> None:
     root = _toml(tmp_path, "trials = 0\n")
     with pytest.raises(CostarError, match=r"costar.toml:2: 'trials'"):
