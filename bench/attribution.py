@@ -251,7 +251,7 @@ def synthetic() -> dict[str, Any]:
     from costar.assess import AssessConfig, assess
     from costar.config import load_settings
     from costar.explain import ExplainConfig, explain
-    from costar.harness import run_suite, settings_to_config
+    from costar.harness import RunConfig, run_suite
     from costar.llm import FakeLLM, close_clients
     from costar.traces import TraceStore
     from costar.traces._steps import trace_steps
@@ -273,7 +273,7 @@ def synthetic() -> dict[str, Any]:
         started = time.monotonic()
         with FakeLLM({"version": 1, "rules": agent_rules}) as fake:
             os.environ.update(fake.env("openai:/scripted"))
-            summary = run_suite(settings_to_config(settings))
+            summary = run_suite(RunConfig.from_settings(settings))
         close_clients()
         store = TraceStore(settings.store_uri())
         rows = store.run_traces(summary.run_id)

@@ -6,20 +6,28 @@
     │   │   └── InputError    a file costar reads is unreadable or malformed (one line, path:line)
     │   ├── ScenarioError     one or more scenario files are invalid (all problems at once)
     │   ├── NotFoundError     a run, trace or file named by the user does not exist
-    │   └── AlignError        alignment cannot run (too few labels, not an LLM judge)
+    │   ├── AlignError        alignment cannot run (too few labels, not an LLM judge)
+    │   └── web.BadRequest    a request the labelling page's API refuses (also a ValueError)
     ├── AgentError            the agent under test misbehaved; recorded in its trace, never raised
     │   ├── AgentTimeout      it ran past its timeout and was killed
-    │   └── AgentProtocolError  it answered in a shape costar cannot read (non-JSON, wrong fields)
+    │   ├── AgentProtocolError  it answered in a shape costar cannot read (non-JSON, wrong fields)
+    │   └── harness.ReplayedToolError  a recorded tool error raised again into a replayed agent
+    ├── harness.ReplayMiss    a strict replay met a call with no recording (recorded in its span)
+    ├── pytest_plugin.CostarFailure / CostarJudgeError  a judge failed / could not judge a test
     └── InfraError            costar's own machinery failed: exit code 3, retried where safe
         ├── StoreError        the trace store could not be read or written
         ├── SetupError        a scenario's initial state could not be built; recorded in its trace
         ├── RefineError       the refine loop cannot start or continue (no git, a failed run)
+        │   └── refine.GitError  a git command failed
         └── LLMError          a model call failed after its bounded retries
             ├── LLMRateLimitError   HTTP 429 every time
             ├── LLMServerError      HTTP 5xx every time
             ├── LLMTimeoutError     no answer within the call's timeout
             ├── LLMResponseError    an answer costar cannot read (malformed JSON, cut off)
             └── LLMRequestError     the provider refused the request (4xx other than 429)
+
+The classes named `package.Name` live beside the code that raises them; every other one is
+here. tests/test_architecture.py checks that no exception class in costar stands outside.
 
 Errors from dependencies are translated at the boundary (`raise StoreError(...) from exc`).
 """

@@ -12,6 +12,7 @@ import tempfile
 from typing import Any
 
 from costar._exceptions import ConfigError
+from costar.config import current_settings, env_var
 
 MAX_RETRIES = 3  # a trial's worker may die this often before it is recorded as an error
 _PASSED_PREFIXES = ("COSTAR_", "MLFLOW_", "OPENAI_")
@@ -21,6 +22,10 @@ _QUIET = {
     "DO_NOT_TRACK": "true",
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
 }
+
+# what code handed no Settings reads through current_settings (the model interface, judges)
+_MODEL_SETTINGS = ["model", "judge_model", "llm_base_url", "llm_api_key", "llm_timeout"]
+_MODEL_SETTINGS += ["llm_max_retries", "simulator_model"]
 
 _temp_dirs: dict[str, str] = {}  # of the local Ray this process started
 
@@ -60,8 +65,14 @@ def import_ray(address: str | None = "") -> Any:
 
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment variables a worker gets: costar's, MLflow's and OpenAI's settings of
-    this process, telemetry off."""
+    this process, telemetry off. The model settings of the project's costar.toml go along as
+    their variables: a worker runs in a folder of its own and would not find the file."""
     env = {k: v for k, v in os.environ.items() if k.startswith(_PASSED_PREFIXES)}
+    settings = current_settings()
+    for name in _MODEL_SETTINGS:
+        value = getattr(settings, name)
+        if value is not None and env_var(name) not in env:
+            env[env_var(name)] = str(settings.api_key() if name == "llm_api_key" else value)
     env.update({k: os.environ.get(k, v) for k, v in _QUIET.items()})
     env.update(extra or {})
     return env

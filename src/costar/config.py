@@ -2,6 +2,12 @@
 
 `costar.toml` is found by walking up from the working directory. Relative paths inside it are
 resolved against the folder that holds it (the project root).
+
+This is the one module that reads `COSTAR_*` variables: every one a user may set is a Settings
+field (`COSTAR_<FIELD>`). Code that was handed no Settings (the model interface's defaults, a
+judge's model) asks `current_settings()`. The variables costar sets for the processes it starts
+(an agent's event file, the replay endpoint) are a protocol, named in `costar._protocol`.
+`Settings.project()` names every path under the project's `.costar/` folder.
 """
 
 from __future__ import annotations
@@ -9,16 +15,90 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from costar._exceptions import InputError
 from costar._input import clip, load_toml, read_text
 
 CONFIG_NAME = "costar.toml"
 DEFAULT_STORE_DIR = ".costar"
+ENV_PREFIX = "COSTAR_"
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a project keeps its state: the root, the store URIs and every `.costar/` path."""
+
+    root: Path
+    tracking_uri: str
+    verdict_url: str
+
+    @classmethod
+    def at(
+        cls, root: Path, tracking_uri: str | None = None, verdict_url: str | None = None
+    ) -> Project:
+        """The project rooted at `root`; the stores default to SQLite files in `.costar/`."""
+        state = Path(root) / DEFAULT_STORE_DIR
+        return cls(
+            root=Path(root),
+            tracking_uri=tracking_uri or f"sqlite:///{(state / 'mlflow.db').resolve()}",
+            verdict_url=verdict_url or f"sqlite:///{(state / 'verdicts.db').resolve()}",
+        )
+
+    @property
+    def costar_dir(self) -> Path:
+        """`.costar/`: stores, caches and the state of long-running commands."""
+        return self.root / DEFAULT_STORE_DIR
+
+    @property
+    def cache_dir(self) -> Path:
+        """`.costar/cache/`: derived data, rebuilt from the stores when deleted."""
+        return self.costar_dir / "cache"
+
+    @property
+    def traces_db(self) -> Path:
+        """`.costar/cache/traces.db`: the compact copy of stored traces that assess re-scores."""
+        return self.cache_dir / "traces.db"
+
+    @property
+    def dspy_cache(self) -> Path:
+        """`.costar/cache/dspy/`: DSPy's cache of the alignment optimizers' model calls."""
+        return self.cache_dir / "dspy"
+
+    @property
+    def autolog_db(self) -> Path:
+        """`.costar/autolog.db`: the scratch MLflow store autologged Python agents write to."""
+        return self.costar_dir / "autolog.db"
+
+    @property
+    def unsaved_dir(self) -> Path:
+        """`.costar/unsaved/`: spill files of trials the store did not take (RUN_ID.jsonl)."""
+        return self.costar_dir / "unsaved"
+
+    @property
+    def align_dir(self) -> Path:
+        """`.costar/align/`: the record of each `costar align`."""
+        return self.costar_dir / "align"
+
+    @property
+    def monitor_dir(self) -> Path:
+        """`.costar/monitor/`: monitor cursors (NAME.json) and alert logs (NAME-alerts.jsonl)."""
+        return self.costar_dir / "monitor"
+
+    @property
+    def refine_dir(self) -> Path:
+        """`.costar/refine/`: one folder per `costar refine` session."""
+        return self.costar_dir / "refine"
+
+    @property
+    def explain_dir(self) -> Path:
+        """`.costar/explain/`: attributions, one TRACE_ID.json per explained trace."""
+        return self.costar_dir / "explain"
 
 
 class Settings(BaseModel):
@@ -158,7 +238,39 @@ class Settings(BaseModel):
     simulator_model: str | None = Field(
         None,
         description="Model that plays simulated users (scenarios with a `user:` block); default "
-        "the judge model (COSTAR_JUDGE_MODEL, else COSTAR_MODEL).",
+        "the judge model (`judge_model`, else `model`).",
+    )
+
+    model: str | None = Field(
+        None,
+        description="The default model of every LLM use (e.g. openai:/gpt-4.1-mini, "
+        "ollama:/llama3.1); judges, the simulator and discovery fall back to it.",
+    )
+    judge_model: str | None = Field(
+        None, description="Model of LLM and agentic judges without their own; default `model`."
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible server (vLLM, Ollama, the fake LLM); "
+        "default the provider's own (OPENAI_BASE_URL, ...).",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None,
+        description="Key sent to the model server; default the provider's own (OPENAI_API_KEY, "
+        "...). Keep it in the environment, not in costar.toml.",
+    )
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds one model call attempt may take.")
+    llm_max_retries: int = Field(
+        3, ge=0, description="Retries of a model call after a 429, a 5xx or a timeout."
+    )
+    labeller: str | None = Field(
+        None, description="Who `costar label` records as the labeller; default the login name."
+    )
+    monitor_batch: int = Field(
+        200,
+        ge=1,
+        description="Traces `costar monitor` fetches with their spans and scores at once "
+        "(memory stays bounded whatever the backlog).",
     )
 
     @field_validator("redact")
@@ -173,17 +285,37 @@ class Settings(BaseModel):
                 raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
         return value
 
+    def project(self) -> Project:
+        """The project: its root, store URIs and `.costar/` paths."""
+        return Project.at(self.root, self.tracking_uri, self.verdict_store)
+
     def store_uri(self) -> str:
         """The tracking URI, defaulting to the project's own SQLite store."""
-        if self.tracking_uri:
-            return self.tracking_uri
-        return f"sqlite:///{(self.root / DEFAULT_STORE_DIR / 'mlflow.db').resolve()}"
+        return self.project().tracking_uri
 
     def verdict_url(self) -> str:
         """The verdict store's URL, defaulting to a SQLite file beside the trace store."""
-        if self.verdict_store:
-            return self.verdict_store
-        return f"sqlite:///{(self.root / DEFAULT_STORE_DIR / 'verdicts.db').resolve()}"
+        return self.project().verdict_url
+
+    def step_fields(self) -> dict[str, Any]:
+        """What most steps' configs take from the project: root, tracking_uri, experiment,
+        verdict_store (a URL) and judge_paths."""
+        project = self.project()
+        return {
+            "root": self.root,
+            "tracking_uri": project.tracking_uri,
+            "experiment": self.experiment,
+            "verdict_store": project.verdict_url,
+            "judge_paths": self.judges,
+        }
+
+    def judge_model_or_default(self) -> str | None:
+        """The model of judges without their own: `judge_model`, else `model`."""
+        return self.judge_model or self.model
+
+    def api_key(self) -> str | None:
+        """`llm_api_key` in plain text (None when not set)."""
+        return self.llm_api_key.get_secret_value() if self.llm_api_key else None
 
     def resolve(self, path: str | Path) -> Path:
         """A path from config or flags, relative to the project root."""
@@ -201,22 +333,66 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
-def _from_env() -> dict[str, Any]:
+def env_var(name: str) -> str:
+    """The environment variable of Settings field `name` (`COSTAR_<NAME>`)."""
+    if name not in Settings.model_fields or name == "root":
+        raise KeyError(f"{name!r} is not a setting")
+    return ENV_PREFIX + name.upper()
+
+
+def _from_env(env: Any = None) -> dict[str, Any]:
+    """The settings given as COSTAR_* variables in `env` (default the process environment)."""
+    env = os.environ if env is None else env
     values: dict[str, Any] = {}
     for name, field in Settings.model_fields.items():
-        raw = os.environ.get(f"COSTAR_{name.upper()}")
-        if raw is None or name == "root":
+        raw = env.get(ENV_PREFIX + name.upper()) if name != "root" else None
+        if raw is None:
             continue
         if field.annotation in (list[str],):
             values[name] = [item.strip() for item in raw.split(",") if item.strip()]
-        elif name == "rate_limits":  # JSON, as workers receive it
-            try:
+        elif field.annotation is not str and str(field.annotation).startswith(("dict", "list")):
+            try:  # JSON, as Ray workers receive it
                 values[name] = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise InputError(f"COSTAR_RATE_LIMITS: not JSON ({exc.msg})") from exc
+                raise InputError(f"{env_var(name)}: not JSON ({exc.msg})") from exc
         else:
             values[name] = raw
     return values
+
+
+def env_setting(name: str, env: Any = None) -> Any:
+    """The raw value of one setting from its COSTAR_* variable (None when unset), parsed as
+    `load_settings` parses it (lists comma-separated, tables as JSON)."""
+    env_var(name)
+    return _from_env(env).get(name)
+
+
+def _variables() -> list[str]:
+    return [ENV_PREFIX + name.upper() for name in Settings.model_fields if name != "root"]
+
+
+_current: dict[tuple[Any, ...], Settings] = {}
+_current_lock = threading.Lock()
+
+
+def current_settings() -> Settings:
+    """The settings in force where none were handed over: costar.toml (found upward from the
+    working directory) and COSTAR_* variables, no flags. Cached until the folder, the file or
+    a COSTAR_* variable changes."""
+    here = Path.cwd()
+    path = find_config(here)
+    stat = path.stat() if path else None
+    env = tuple(map(os.environ.get, _variables()))
+    key = (here, path, stat and (stat.st_mtime_ns, stat.st_size), env)
+    with _current_lock:
+        found = _current.get(key)
+    if found is None:
+        found = load_settings(start=here)
+        with _current_lock:
+            if len(_current) > 32:
+                _current.clear()
+            _current[key] = found
+    return found
 
 
 def load_settings(overrides: dict[str, Any] | None = None, start: Path | None = None) -> Settings:

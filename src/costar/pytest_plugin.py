@@ -15,12 +15,16 @@ from typing import Any
 
 import pytest
 
+from costar._exceptions import CostarError, ExitCode
 
-class CostarFailure(Exception):
+
+class CostarFailure(CostarError):
     """A judge failed a scenario."""
 
+    exit_code = ExitCode.FINDINGS
 
-class CostarJudgeError(Exception):
+
+class CostarJudgeError(CostarError):
     """A judge could not judge (its verdicts have status error)."""
 
 

@@ -19,7 +19,7 @@ from _judge_project import (  # noqa: F401 - fixtures
     refund,
 )
 from conftest import run_cli
-from costar.align import AlignError, align_judge
+from costar.align import AlignConfig, AlignError, align_judge
 from costar.judges import load_judges
 
 
@@ -30,7 +30,7 @@ def test_alignment_that_helps_on_held_out_folds_is_accepted_and_written(recorded
     cfg = assess_config(project)
     before_version = load_judges(project, cfg.judge_paths, ["tone"])[0].version
 
-    result = align_judge(cfg, "tone", "memalign", folds=3)
+    result = align_judge(AlignConfig(assess=cfg, judge="tone", folds=3))
 
     assert result.accepted, result.reason
     assert result.before.kappa == pytest.approx(0.0) and result.after.kappa == pytest.approx(1.0)
@@ -57,7 +57,7 @@ def test_alignment_that_does_not_help_is_rejected_with_the_reason(recorded, fake
     cfg = assess_config(project)
     before_version = load_judges(project, cfg.judge_paths, ["tone"])[0].version
 
-    result = align_judge(cfg, "tone", "memalign", folds=3)
+    result = align_judge(AlignConfig(assess=cfg, judge="tone", folds=3))
 
     assert not result.accepted
     assert "did not improve" in result.reason and "kappa 0.00" in result.reason
@@ -72,9 +72,9 @@ def test_too_few_labels_or_a_check_judge_is_a_clear_error(recorded, fake_llm) ->
     fake_llm(judge_script(learned="x"))
     cfg = assess_config(project)
     with pytest.raises(AlignError, match="has 0 usable pass/fail labels.*costar label"):
-        align_judge(cfg, "tone")
+        align_judge(AlignConfig(assess=cfg, judge="tone"))
     with pytest.raises(AlignError, match="only LLM judges"):
-        align_judge(cfg, "output-present")
+        align_judge(AlignConfig(assess=cfg, judge="output-present"))
 
 
 def test_align_command_exits_1_when_rejected_and_0_when_accepted(recorded, fake_llm) -> None:
@@ -100,7 +100,8 @@ def test_gepa_rewrites_the_instructions_and_is_accepted_when_held_out_agreement_
     label_all(project, run_id)
     fake_llm(optimizer_script())
 
-    result = align_judge(assess_config(project), "tone", "gepa", folds=2)
+    config = AlignConfig(assess=assess_config(project), judge="tone", optimizer="gepa", folds=2)
+    result = align_judge(config)
 
     assert result.accepted, result.reason
     assert result.after.kappa == pytest.approx(1.0) and result.before.kappa == pytest.approx(0.0)
@@ -115,6 +116,9 @@ def test_simba_runs_end_to_end_and_explains_a_rejection(project, fake_llm) -> No
     label_all(project, run_id)
     fake_llm(optimizer_script())  # deterministic answers leave SIMBA nothing to learn from
 
-    result = align_judge(assess_config(project), "tone", "simba", folds=2, budget=1)
+    config = AlignConfig(
+        assess=assess_config(project), judge="tone", optimizer="simba", folds=2, budget=1
+    )
+    result = align_judge(config)
 
     assert not result.accepted and result.reason.startswith("rejected: held-out agreement")

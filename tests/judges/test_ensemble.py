@@ -161,7 +161,7 @@ def test_agreement_measures_an_ensemble_like_any_judge(recorded, fake_llm) -> No
 def test_aligning_an_ensemble_aligns_its_llm_member_on_the_ensembles_labels(
     recorded, fake_llm
 ) -> None:
-    from costar.align import align_judge
+    from costar.align import AlignConfig, align_judge
 
     project, run_id = recorded
     write_files(
@@ -174,7 +174,7 @@ def test_aligning_an_ensemble_aligns_its_llm_member_on_the_ensembles_labels(
     fake_llm(judge_script(learned="Large refunds need approval"))
     before = {j.name: j for j in load_judges(project, config.judge_paths)}
 
-    result = align_judge(config, "tone-x3", "memalign", folds=2)
+    result = align_judge(AlignConfig(assess=config, judge="tone-x3", folds=2))
 
     assert result.accepted, result.reason
     assert result.judge == "tone-x3" and result.after.kappa == pytest.approx(1.0)

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import costar._protocol as protocol
 from costar._exceptions import AgentError, AgentProtocolError, AgentTimeout
 from costar._proc import run_process
 from costar.agents._context import AgentContext, TurnResult
@@ -58,7 +59,7 @@ class _CommandSession:
     def run_turn(
         self, ctx: AgentContext, recorder: Recorder, timeout: float, cancel: threading.Event
     ) -> TurnResult:
-        env = {**ctx.env, **self._otlp.env(), "COSTAR_EVENTS": str(self._events.path)}
+        env = {**ctx.env, **self._otlp.env(), protocol.EVENTS: str(self._events.path)}
         result = run_process(
             self.argv,
             cwd=ctx.workspace,

@@ -208,7 +208,7 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-class _CreateError(Exception):
+class _CreateError(AgentError):
     """Creating the agent's instance failed."""
 
 

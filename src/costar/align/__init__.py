@@ -10,6 +10,7 @@ from costar.align._agreement import (
     spearman,
 )
 from costar.align._align import AlignResult, align_judge
+from costar.align._config import AlignConfig
 from costar.align._golden import (
     Consensus,
     GoldenSet,
@@ -26,6 +27,7 @@ from costar.align._suggest import suggest
 __all__ = [
     "OPTIMIZERS",
     "Agreement",
+    "AlignConfig",
     "AlignError",
     "AlignResult",
     "Consensus",

@@ -27,6 +27,7 @@ import yaml
 
 from costar._exceptions import ConfigError
 from costar.align._agreement import Agreement, Pair, agreement
+from costar.align._config import AlignConfig
 from costar.align._golden import Consensus, GoldenSet, consensus
 from costar.align._measure import judge_pairs
 from costar.align._mlflow import (
@@ -135,21 +136,18 @@ def _figure(a: Agreement) -> str:
 
 
 # -- the whole procedure -------------------------------------------------------------------
-def align_judge(
-    config: AssessConfig,
-    judge_name: str,
-    optimizer: str = "memalign",
-    folds: int = 3,
-    model: str | None = None,
-    budget: int | None = None,
-    embedding_model: str | None = None,
-    seed: int = 0,
-    write: bool = True,
-    progress: Callable[[str], None] | None = None,
-) -> AlignResult:
-    """Align one judge; see the module docstring. `model` is the optimizer's model (default:
-    the judge's own)."""
+def align_judge(align: AlignConfig, progress: Callable[[str], None] | None = None) -> AlignResult:
+    """Align one judge; see the module docstring. `align.model` is the optimizer's model
+    (default: the judge's own)."""
     say = progress or (lambda _msg: None)
+    config, judge_name, optimizer, folds = align.assess, align.judge, align.optimizer, align.folds
+    model, budget, embedding_model, seed = (
+        align.model,
+        align.budget,
+        align.embedding_model,
+        align.seed,
+    )
+    project = align.project()
     if optimizer not in OPTIMIZERS:
         raise AlignError(f"unknown optimizer {optimizer!r} (use one of {', '.join(OPTIMIZERS)})")
     judge = load_judges(config.root, config.judge_paths, [judge_name])[0]
@@ -187,7 +185,7 @@ def align_judge(
     after_pairs: list[Pair] = []
     before_unscored = after_unscored = 0
     split = make_folds(items, folds, seed)
-    os.environ.setdefault("DSPY_CACHEDIR", str(config.costar_dir / "cache" / "dspy"))
+    os.environ.setdefault("DSPY_CACHEDIR", str(project.dspy_cache))
     with (
         tracking_at(config.tracking_uri),
         provider_env(jmodel, omodel),
@@ -276,7 +274,7 @@ def align_judge(
                 f"accepted: held-out agreement rose ({_figure(before)} -> {_figure(after)} "
                 f"{held}); {change}"
             )
-    if result.accepted and write:
+    if result.accepted and align.write:
         result.path = write_aligned(config.root, config.judge_paths, judge, result)
     _log_history(config, result)
     return result
@@ -345,7 +343,7 @@ def write_aligned(root: Path, judge_paths: list[str], judge: Judge, result: Alig
 
 
 def _log_history(config: AssessConfig, result: AlignResult) -> None:
-    folder = config.costar_dir / "align"
+    folder = config.project().align_dir
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (folder / f"{result.judge}-{stamp}.json").write_text(

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from costar._exceptions import AlignError
+from costar.config import current_settings
 from costar.judges import Judge, criteria_text
 from costar.llm import resolve_endpoint
 
@@ -24,11 +25,7 @@ _TEMPLATE = "\n\nThe user's request: {{ inputs }}\nThe agent's response: {{ outp
 
 
 def judge_model(judge: Judge) -> str:
-    model = (
-        judge.params.get("model")
-        or os.environ.get("COSTAR_JUDGE_MODEL")
-        or os.environ.get("COSTAR_MODEL")
-    )
+    model = judge.params.get("model") or current_settings().judge_model_or_default()
     if not model:
         raise AlignError(
             f"judge {judge.name!r} has no model: set params.model, COSTAR_JUDGE_MODEL or "

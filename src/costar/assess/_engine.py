@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from costar._exceptions import ConfigError, CostarError, ScenarioError
 from costar.assess._report import simulator_faults
 from costar.assess._verdicts import VerdictStore
+from costar.config import Project, Settings
 from costar.judges import FIDELITY_JUDGE, Judge, Verdict, build, load_judges, narrow, unknown_judges
 from costar.scenarios import load_suite
 from costar.traces import TraceCache, TraceStore, TraceView
@@ -52,9 +53,25 @@ class AssessConfig(BaseModel):
     executor: str = Field("local", description="Where judges run: local (threads) or ray.")
     address: str | None = Field(None, description="Ray cluster address (default: start one).")
 
+    @classmethod
+    def from_settings(cls, settings: Settings, **fields: Any) -> AssessConfig:
+        """The project's store, judges, verdict store and redaction, then `fields` (the
+        flags; None means the setting). Judges run locally unless `executor` is given: only
+        `costar assess` passes the `executor` and `ray_address` settings on."""
+        project = {
+            **settings.step_fields(),
+            "allow_outside_fixtures": settings.allow_outside_fixtures,
+            "redact": settings.redact,
+        }
+        return cls(**{**project, **{k: v for k, v in fields.items() if v is not None}})
+
+    def project(self) -> Project:
+        """The project's root, stores and `.costar/` paths."""
+        return Project.at(self.root, self.tracking_uri, self.verdict_store)
+
     @property
     def costar_dir(self) -> Path:
-        return self.root / ".costar"
+        return self.project().costar_dir
 
 
 @dataclass

@@ -11,7 +11,6 @@ from costar.cli._options import (
     Experiment,
     JsonFlag,
     TrackingUri,
-    assess_config,
     load_settings,
     progress_printer,
 )
@@ -55,21 +54,19 @@ def align(
     it in git; delete it to go back). Otherwise nothing changes and the reason is printed.
     Exit 0 accepted, 1 rejected. Re-score past runs with `costar assess RUN --judge JUDGE`.
     """
-    from costar.align import align_judge
+    from costar.align import AlignConfig, align_judge
 
-    config = assess_config(load_settings(tracking_uri=tracking_uri, experiment=experiment))
-    say = progress_printer(as_json)
-    result = align_judge(
-        config,
-        judge,
-        optimizer,
-        folds,
-        model,
-        budget,
-        embedding_model,
+    config = AlignConfig.from_settings(
+        load_settings(tracking_uri=tracking_uri, experiment=experiment),
+        judge=judge,
+        optimizer=optimizer,
+        folds=folds,
+        model=model,
+        budget=budget,
+        embedding_model=embedding_model,
         write=not dry_run,
-        progress=say,
     )
+    result = align_judge(config, progress=progress_printer(as_json))
     if as_json:
         emit_json(result.to_json())
     else:

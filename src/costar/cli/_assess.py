@@ -79,7 +79,7 @@ def assess(
         mirror=not no_mirror,
         executor=executor or settings.executor,
         address=address or settings.ray_address,
-    )
+    )  # `costar assess` is where the executor setting applies
     summary = run_assess(config)
     breaches = [] if allow_errors else error_breaches(summary, settings.max_error_rate)
     data = summary.to_json()

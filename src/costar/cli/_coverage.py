@@ -17,15 +17,7 @@ def coverage_config(settings: Any, experiment: str, **flags: Any) -> Any:
     """The CoverageConfig of a project's settings and flags (None: not given)."""
     from costar.discover import CoverageConfig
 
-    given = {k: v for k, v in flags.items() if v is not None}
-    return CoverageConfig(
-        suite=settings.resolve(settings.suite),
-        tracking_uri=settings.store_uri(),
-        experiment=experiment,
-        embedding_model=given.pop("embedding_model", settings.embedding_model),
-        allow_outside_fixtures=settings.allow_outside_fixtures,
-        **given,
-    )
+    return CoverageConfig.from_settings(settings, experiment, **flags)
 
 
 def coverage(

@@ -49,19 +49,15 @@ def discover(
 
     settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
     result = find(
-        DiscoverConfig(
-            root=settings.root,
-            runs=runs,
-            tracking_uri=settings.store_uri(),
-            experiment=settings.experiment,
-            verdict_store=settings.verdict_url(),
-            judge_paths=settings.judges,
+        DiscoverConfig.from_settings(
+            settings,
+            runs,
             model=model,
             seed=seed,
             z=z,
             out=settings.resolve(out) if out else None,
             propose=propose,
-            embedding_model=embedding_model or settings.embedding_model,
+            embedding_model=embedding_model,
         ),
         progress=None if as_json else (lambda line: typer.echo(line, err=True)),
     )

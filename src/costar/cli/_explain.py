@@ -14,18 +14,7 @@ def explain_config(settings: Any, target: str, **fields: Any) -> Any:
     """An ExplainConfig from the project's settings and the flags (None: not given)."""
     from costar.explain import ExplainConfig
 
-    given = {k: v for k, v in fields.items() if v is not None}
-    return ExplainConfig(
-        root=settings.root,
-        tracking_uri=settings.store_uri(),
-        experiment=settings.experiment,
-        verdict_store=settings.verdict_url(),
-        judge_paths=settings.judges,
-        target=target,
-        read_only=settings.read_only,
-        timeout=settings.timeout,
-        **given,
-    )
+    return ExplainConfig.from_settings(settings, target, **fields)
 
 
 def explain(

@@ -114,11 +114,11 @@ def ci_command(
     from costar.ci import ci
     from costar.gate import junit_xml, load_policy
     from costar.gate import markdown as render_markdown
-    from costar.harness import settings_to_config
+    from costar.harness import RunConfig
 
     rules = load_policy(policy)
     settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
-    run_config = settings_to_config(
+    run_config = RunConfig.from_settings(
         settings, suite=str(suite.resolve()) if suite else None, agent=agent, trials=trials
     )
     result = ci(run_config, assess_config(settings), rules, baseline, settings.verdict_url())

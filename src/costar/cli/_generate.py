@@ -85,7 +85,6 @@ def generate(
     generated: they are never run or gated until accepted with `costar scenario accept`.
     """
     from costar.discover import (
-        DEFAULT_THRESHOLD,
         FromSpecConfig,
         FromTracesConfig,
         generate_from_spec,
@@ -95,35 +94,27 @@ def generate(
     if from_spec == bool(from_traces):
         raise UsageError("give one of --from-spec or --from-traces EXPERIMENT")
     settings = load_settings(tracking_uri=tracking_uri)
-    suite = settings.resolve(settings.suite)
     common: dict[str, Any] = {
-        "suite": suite,
         "out": settings.resolve(out) if out else None,
         "seed": seed,
-        "threshold": threshold or DEFAULT_THRESHOLD,
+        "threshold": threshold,
         "max_drafts": max_drafts,
-        "embedding_model": embedding_model or settings.embedding_model,
-        "allow_outside_fixtures": settings.allow_outside_fixtures,
+        "embedding_model": embedding_model,
         "force": force,
     }
     if from_traces:
         result = generate_from_traces(
-            FromTracesConfig(
-                **common,
-                tracking_uri=settings.store_uri(),
-                experiment=from_traces,
-                verdict_store=settings.verdict_url(),
-                min_size=min_size,
-                limit=limit,
+            FromTracesConfig.from_settings(
+                settings, from_traces, **common, min_size=min_size, limit=limit
             )
         )
     else:
         if not (prompt or skills or tools):
             raise UsageError("--from-spec needs the spec: --prompt FILE, --skills FILE, --tools")
         result = generate_from_spec(
-            FromSpecConfig(
+            FromSpecConfig.from_settings(
+                settings,
                 **common,
-                root=settings.root,
                 prompts=[p.resolve() for p in prompt or []],
                 skills=[p.resolve() for p in skills or []],
                 tools=str(Path(tools).resolve()) if tools and Path(tools).is_file() else tools,

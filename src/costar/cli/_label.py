@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +22,9 @@ def label(
     ] = None,
     labeller: Annotated[
         str | None,
-        typer.Option("--labeller", help="Who is labelling (default: $COSTAR_LABELLER or login)."),
+        typer.Option(
+            "--labeller", help="Who is labelling (default: the labeller setting, else your login)."
+        ),
     ] = None,
     suggest: Annotated[
         int | None,
@@ -72,8 +73,8 @@ def label(
     from costar.align import suggest as rank_traces
     from costar.traces import TraceStore
 
-    who = labeller or os.environ.get("COSTAR_LABELLER") or getpass.getuser()
-    settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
+    settings = load_settings(tracking_uri=tracking_uri, experiment=experiment, labeller=labeller)
+    who = settings.labeller or getpass.getuser()
     config = assess_config(settings)
     golden = GoldenSet(TraceStore(config.tracking_uri, config.experiment))
     if import_file is not None:

@@ -72,20 +72,13 @@ def monitor(
     the --baseline-windows before; a robust z-score for cost and tokens per conversation) go to
     the terminal, --alerts and --webhook. Exit 0 quiet, 1 alerts raised (--once).
     """
-    from costar.assess import VerdictStore
-    from costar.judges import load_judges
     from costar.monitor import AlertPolicy, MonitorConfig, parse_duration, watch
-    from costar.traces import TraceStore
 
     settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
-    label = name or settings.experiment
-    folder = settings.root / ".costar" / "monitor"
-    cfg = MonitorConfig(
-        name=label,
-        store=TraceStore(settings.store_uri(), settings.experiment),
-        verdicts=VerdictStore(settings.verdict_url(), settings.redact),
-        judges=load_judges(settings.root, settings.judges, judge or None),
-        cursor_path=folder / f"{label}.json",
+    cfg = MonitorConfig.from_settings(
+        settings,
+        name,
+        judge,
         sample=sample,
         sample_checks=sample_checks,
         window_s=parse_duration(window),
@@ -94,7 +87,7 @@ def monitor(
     )
     pause = parse_duration(interval)
     policy = AlertPolicy(alpha=alpha, baseline_windows=baseline_windows)
-    sink = alerts_file or folder / f"{label}-alerts.jsonl"
+    sink = alerts_file or settings.project().monitor_dir / f"{cfg.name}-alerts.jsonl"
     try:
         raised = watch(cfg, policy, sink, webhook, lambda p: _report(p, as_json), follow, pause)
     except KeyboardInterrupt:

@@ -13,9 +13,8 @@ TrackingUri = Annotated[
     str | None,
     typer.Option(
         "--tracking-uri",
-        help="MLflow tracking URI (default: sqlite:///<project>/.costar/mlflow.db).",
-        envvar="COSTAR_TRACKING_URI",
-        show_envvar=False,
+        help="MLflow tracking URI (default: the tracking_uri setting, else "
+        "sqlite:///<project>/.costar/mlflow.db).",
     ),
 ]
 Experiment = Annotated[
@@ -35,19 +34,11 @@ def load_settings(**overrides: Any) -> Any:
 
 
 def assess_config(settings: Any, **fields: Any) -> Any:
-    """The AssessConfig of a project's settings (its store, judges and verdict store)."""
+    """`AssessConfig.from_settings`: the project's store, judges and verdict store, then
+    `fields` (imported here so that `costar --help` does not import the assess step)."""
     from costar.assess import AssessConfig
 
-    return AssessConfig(
-        root=settings.root,
-        tracking_uri=settings.store_uri(),
-        experiment=settings.experiment,
-        judge_paths=settings.judges,
-        verdict_store=settings.verdict_url(),
-        allow_outside_fixtures=settings.allow_outside_fixtures,
-        redact=settings.redact,
-        **fields,
-    )
+    return AssessConfig.from_settings(settings, **fields)
 
 
 def open_store(tracking_uri: str | None, experiment: str | None) -> tuple[Any, Any]:

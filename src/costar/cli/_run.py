@@ -133,7 +133,7 @@ def run(
     Exits 1 when trials ended in error or timeout (each is listed with its reason; the traces
     are recorded either way), unless --allow-errors; 3 when traces could not be written.
     """
-    from costar.harness import replay_misses, run_suite, settings_to_config
+    from costar.harness import RunConfig, replay_misses, run_suite
     from costar.llm import llm_traffic
 
     if only_failed and resume:
@@ -146,7 +146,7 @@ def run(
         settings = load_settings(tracking_uri=tracking_uri, experiment=experiment)
         _limit_llm_calls(settings)
         failed = _failed_in(settings, only_failed, policy) if only_failed else None
-        config = settings_to_config(
+        config = RunConfig.from_settings(
             settings,
             suite=str(suite.resolve()) if suite else failed.suite if failed else None,
             agent=agent,

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from costar.assess import wilson
+from costar.config import Settings
 from costar.discover._analysis import (
     DEFAULT_THRESHOLD,
     Analysis,
@@ -43,6 +44,19 @@ class CoverageConfig(BaseModel):
     examples: int = Field(3, ge=1, description="Example traces per group.")
     include_drafts: bool = Field(False, description="Count draft scenarios as coverage.")
     allow_outside_fixtures: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, experiment: str, **fields: Any) -> CoverageConfig:
+        """The project's suite, store and `embedding_model`, then `fields` (the flags; None
+        means the setting)."""
+        project = {
+            "suite": settings.resolve(settings.suite),
+            "tracking_uri": settings.store_uri(),
+            "embedding_model": settings.embedding_model,
+            "allow_outside_fixtures": settings.allow_outside_fixtures,
+        }
+        given = {k: v for k, v in fields.items() if v is not None}
+        return cls(experiment=experiment, **{**project, **given})
 
 
 @dataclass

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from costar._exceptions import ConfigError
 from costar._input import load_json, load_yaml, read_text
+from costar.config import Settings
 from costar.discover._analysis import DEFAULT_THRESHOLD, scenario_topic
 from costar.discover._drafts import (
     DRAFTS_FOLDER,
@@ -85,6 +86,19 @@ class FromSpecConfig(BaseModel):
     embedding_model: str | None = None
     allow_outside_fixtures: bool = False
     force: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **fields: Any) -> FromSpecConfig:
+        """The project's root, suite and `embedding_model`, then `fields` (the flags; None
+        means the setting)."""
+        project = {
+            "root": settings.root,
+            "suite": settings.resolve(settings.suite),
+            "embedding_model": settings.embedding_model,
+            "allow_outside_fixtures": settings.allow_outside_fixtures,
+        }
+        given = {k: v for k, v in fields.items() if v is not None}
+        return cls(**{**project, **given})
 
 
 def load_tools(spec: str | None, root: Path) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from costar.assess import VerdictStore
+from costar.config import Settings
 from costar.discover._analysis import (
     DEFAULT_THRESHOLD,
     analyse,
@@ -57,6 +58,20 @@ class FromTracesConfig(BaseModel):
     embedding_model: str | None = None
     allow_outside_fixtures: bool = False
     force: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, experiment: str, **fields: Any) -> FromTracesConfig:
+        """The project's suite, stores and `embedding_model`, then `fields` (the flags; None
+        means the setting)."""
+        project = {
+            "suite": settings.resolve(settings.suite),
+            "tracking_uri": settings.store_uri(),
+            "verdict_store": settings.verdict_url(),
+            "embedding_model": settings.embedding_model,
+            "allow_outside_fixtures": settings.allow_outside_fixtures,
+        }
+        given = {k: v for k, v in fields.items() if v is not None}
+        return cls(experiment=experiment, **{**project, **given})
 
 
 def generate_from_traces(config: FromTracesConfig) -> GenerateResult:

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from costar._exceptions import ConfigError
+from costar.config import current_settings
 from costar.judges import data_rule, delimit
 
 
 def default_model(model: str | None = None) -> str:
-    """The model to use: the one given, else COSTAR_JUDGE_MODEL, else COSTAR_MODEL."""
-    found = model or os.environ.get("COSTAR_JUDGE_MODEL") or os.environ.get("COSTAR_MODEL")
+    """The model to use: the one given, else the `judge_model` setting, else `model`."""
+    found = model or current_settings().judge_model_or_default()
     if not found:
         raise ConfigError(
             "no model configured: pass --model, or set COSTAR_JUDGE_MODEL or COSTAR_MODEL "

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from costar._exceptions import NotFoundError
 from costar.assess import VerdictStore
+from costar.config import Settings
 from costar.discover._findings import Finding, anomalies, failing, outliers
 from costar.discover._model import Model, ModelUse
 from costar.discover._space import agglomerate, embed_texts, top_terms
@@ -53,6 +54,17 @@ class DiscoverConfig(BaseModel):
     embedding_model: str | None = Field(None, description="Embeddings instead of TF-IDF.")
     out: Path | None = Field(None, description="Folder of proposed judges (judges/proposed).")
     propose: bool = Field(True, description="Propose a judge for each unchecked mode.")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, runs: list[str], **fields: Any) -> DiscoverConfig:
+        """The project's stores, judges and `embedding_model`, then `fields` (the flags; None
+        means the setting)."""
+        project = {
+            **settings.step_fields(),
+            "embedding_model": settings.embedding_model,
+        }
+        given = {k: v for k, v in fields.items() if v is not None}
+        return cls(runs=runs, **{**project, **given})
 
 
 @dataclass

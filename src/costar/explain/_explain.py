@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from costar._exceptions import CostarError, LLMError, UsageError
 from costar.assess import VerdictStore
+from costar.config import Project, Settings
 from costar.explain._attributor import attribute
 from costar.explain._evidence import find_evidence
 from costar.explain._model import Attribution, Evidence, Verification, save
@@ -58,6 +59,18 @@ class ExplainConfig(BaseModel):
     timeout: float = Field(120.0, gt=0)
     read_only: list[str] = Field(default_factory=list, description="Tools that only read.")
     max_steps: int = Field(8, ge=1, description="The attributor's model calls, at most.")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, target: str, **fields: Any) -> ExplainConfig:
+        """The project's stores, judges, `read_only` tools and trial `timeout`, then `fields`
+        (the flags; None means the setting)."""
+        project = {
+            **settings.step_fields(),
+            "read_only": settings.read_only,
+            "timeout": settings.timeout,
+        }
+        given = {k: v for k, v in fields.items() if v is not None}
+        return cls(target=target, **{**project, **given})
 
 
 @dataclass
@@ -144,7 +157,7 @@ def explain(config: ExplainConfig, say: Any = None) -> ExplainSummary:
     say = say or (lambda _m: None)
     store = TraceStore(config.tracking_uri, config.experiment)
     ids = _trace_ids(store, config.target)
-    verdicts = VerdictStore(config.verdict_store or config.root / ".costar" / "verdicts.db")
+    verdicts = VerdictStore(Project.at(config.root, verdict_url=config.verdict_store).verdict_url)
     try:
         found = verdicts.for_traces(ids)
     finally:

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from costar.config import Project
+
 ATTRIBUTION_VERSION = 1  # bumped when a kept attribution can no longer be read as it was
 Status = Literal["unverified", "confirmed", "refuted", "unverifiable"]
 StepKind = Literal["user_turn", "llm", "tool_call", "tool_result"]
@@ -73,7 +75,7 @@ class Attribution(BaseModel):
 
 def explain_dir(root: Path) -> Path:
     """Where attributions are kept: `.costar/explain/<trace_id>.json`, one list per trace."""
-    return root / ".costar" / "explain"
+    return Project.at(root).explain_dir
 
 
 def save(root: Path, attributions: list[Attribution]) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shlex
 import sys
 import time
@@ -22,6 +21,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import costar._protocol as protocol
 
 
 def proxy_env(servers: dict[str, str], root: Path) -> dict[str, str]:
@@ -31,13 +32,12 @@ def proxy_env(servers: dict[str, str], root: Path) -> dict[str, str]:
         if spec.startswith(("http://", "https://")):
             continue
         words = [sys.executable, "-m", "costar.harness._mcp_proxy", name, "--cwd", str(root)]
-        key = "COSTAR_MCP_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
-        out[key] = shlex.join([*words, "--", *shlex.split(spec)])
+        out[protocol.mcp_variable(name)] = shlex.join([*words, "--", *shlex.split(spec)])
     return out
 
 
 def _ask_replay(name: str, args: Any) -> dict[str, Any]:
-    url = os.environ.get("COSTAR_REPLAY_URL")
+    url = protocol.received(protocol.REPLAY_URL)
     if not url:
         return {"replayed": False}
     body = json.dumps({"name": name, "args": args}).encode()
@@ -68,7 +68,7 @@ def _text_of(value: Any) -> str:
 
 
 def _report(event: dict[str, Any]) -> None:
-    path = os.environ.get("COSTAR_EVENTS")
+    path = protocol.received(protocol.EVENTS)
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(event, default=repr) + "\n")

@@ -36,7 +36,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from costar._exceptions import ConfigError, CostarError
+import costar._protocol as protocol
+from costar._exceptions import AgentError, ConfigError, CostarError
 from costar.traces import (
     LIVE,
     REPLAYED_ATTRIBUTE,
@@ -56,8 +57,9 @@ class ReplayMiss(CostarError):
     """A strict replay met a call that has no recording."""
 
 
-class ReplayedToolError(RuntimeError):
-    """A recorded tool error whose exception type is not a built-in one."""
+class ReplayedToolError(AgentError, RuntimeError):
+    """A recorded tool error whose exception type is not a built-in one, raised again into the
+    replayed agent (a RuntimeError, so the agent's own handlers see it as before)."""
 
 
 class Substitute(BaseModel):
@@ -196,7 +198,7 @@ class TrialReplay:
         tags["costar.replay.misses"] = str(len(self.misses))
 
     def env(self) -> dict[str, str]:
-        return {"COSTAR_REPLAY_URL": self.url} if self.url else {}
+        return {protocol.REPLAY_URL: self.url} if self.url else {}
 
 
 class ReplayBook:

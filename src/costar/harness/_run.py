@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from costar._exceptions import ConfigError, CostarError, NotFoundError, StoreError
 from costar._signals import signals_set
 from costar.agents import Agent, PythonAgent, resolve_agent
+from costar.config import Project, Settings
 from costar.harness._deps import MAX_TRACE_TAG, encode, manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
 from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
@@ -92,6 +93,40 @@ class RunConfig(BaseModel):
     executor: str = Field("local", description="Where trials run: local (threads) or ray.")
     address: str | None = Field(None, description="Ray cluster address (default: start one).")
 
+    @classmethod
+    def from_settings(cls, settings: Settings, **flags: Any) -> RunConfig:
+        """A RunConfig from Settings plus flags (None means "not given")."""
+        values = {k: v for k, v in flags.items() if v is not None}
+        suite = settings.resolve(values.pop("suite", None) or settings.suite)
+        try:
+            return cls(
+                root=settings.root,
+                suite=suite,
+                # a resumed run keeps its own agent unless --agent says otherwise
+                agent=values.pop("agent", None if values.get("resume") else settings.agent),
+                trials=values.pop("trials", settings.trials),
+                concurrency=values.pop("concurrency", settings.concurrency),
+                timeout=values.pop("timeout", settings.timeout),
+                setup_timeout=settings.setup_timeout,
+                workspace_dir=settings.resolve(settings.workspace_dir)
+                if settings.workspace_dir
+                else None,
+                tracking_uri=settings.store_uri(),
+                experiment=settings.experiment,
+                agent_files=settings.agent_files,
+                autolog=settings.autolog,
+                dependencies=settings.dependencies,
+                mcp_servers=settings.mcp_servers,
+                allow_outside_fixtures=settings.allow_outside_fixtures,
+                redact=settings.redact,
+                executor=values.pop("executor", settings.executor),
+                address=values.pop("address", settings.ray_address),
+                simulator_model=settings.simulator_model,
+                **values,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"invalid run options: {exc}") from exc
+
 
 ONLY_FAILED_TAG = "costar.only_failed"
 
@@ -134,7 +169,7 @@ class RunSummary:
 
 
 def _spill_path(config: RunConfig, run_id: str) -> Path:
-    return config.root / ".costar" / "unsaved" / f"{run_id}.jsonl"
+    return Project.at(config.root).unsaved_dir / f"{run_id}.jsonl"
 
 
 def _params(config: RunConfig, suite: Suite, version: str) -> dict[str, Any]:
@@ -378,35 +413,6 @@ def _count(summary: RunSummary, record: TrialRecord) -> None:
         )
 
 
-def settings_to_config(settings: Any, **flags: Any) -> RunConfig:
-    """A RunConfig from Settings plus flags (None means "not given")."""
-    values = {k: v for k, v in flags.items() if v is not None}
-    suite = settings.resolve(values.pop("suite", None) or settings.suite)
-    try:
-        return RunConfig(
-            root=settings.root,
-            suite=suite,
-            # a resumed run keeps its own agent unless --agent says otherwise
-            agent=values.pop("agent", None if values.get("resume") else settings.agent),
-            trials=values.pop("trials", settings.trials),
-            concurrency=values.pop("concurrency", settings.concurrency),
-            timeout=values.pop("timeout", settings.timeout),
-            setup_timeout=settings.setup_timeout,
-            workspace_dir=settings.resolve(settings.workspace_dir)
-            if settings.workspace_dir
-            else None,
-            tracking_uri=settings.store_uri(),
-            experiment=settings.experiment,
-            agent_files=settings.agent_files,
-            autolog=settings.autolog,
-            dependencies=settings.dependencies,
-            mcp_servers=settings.mcp_servers,
-            allow_outside_fixtures=settings.allow_outside_fixtures,
-            redact=settings.redact,
-            executor=values.pop("executor", settings.executor),
-            address=values.pop("address", settings.ray_address),
-            simulator_model=settings.simulator_model,
-            **values,
-        )
-    except ValueError as exc:
-        raise ConfigError(f"invalid run options: {exc}") from exc
+def settings_to_config(settings: Settings, **flags: Any) -> RunConfig:
+    """`RunConfig.from_settings` (the name tests and scripts have used)."""
+    return RunConfig.from_settings(settings, **flags)

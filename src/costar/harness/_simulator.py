@@ -20,13 +20,13 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from costar._exceptions import ConfigError, CostarError
+from costar.config import current_settings
 from costar.scenarios import Scenario, SimulatedUser
 from costar.traces import SIMULATOR_ERROR_TAG as ERROR_TAG
 from costar.traces import SIMULATOR_SPAN as SPAN_TYPE
@@ -43,10 +43,7 @@ OPEN = "(The conversation starts. Write your first message to the assistant.)"
 def simulator_model(scenario_model: str | None, project_model: str | None) -> str:
     """The simulator's model: the scenario's, else the project's `simulator_model`, else the
     judge model (COSTAR_JUDGE_MODEL, else COSTAR_MODEL)."""
-    env = os.environ
-    model = (
-        scenario_model or project_model or env.get("COSTAR_JUDGE_MODEL") or env.get("COSTAR_MODEL")
-    )
+    model = scenario_model or project_model or current_settings().judge_model_or_default()
     if not model:
         raise ConfigError(
             "a scenario has a simulated user but no simulator model is set: set simulator_model "

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from costar._exceptions import CostarError, InputError, StoreError, UsageError
 from costar._input import clip, excerpt, load_json, load_jsonl
 from costar.assess import VerdictStore
+from costar.config import Project
 from costar.importers._conversation import conversation_trial, read_conversations, reward_of
 from costar.importers._convert import messages_to_trial
 from costar.importers._records import ChatRecord, TauRecord, describe
@@ -260,7 +261,7 @@ def import_file(
             )
         verdicts = _reward_verdicts(fmt, run_id, trials, records)
         if verdicts:
-            VerdictStore(verdict_store or root / ".costar" / "verdicts.db").write(verdicts)
+            VerdictStore(Project.at(root, verdict_url=verdict_store).verdict_url).write(verdicts)
     except BaseException as exc:
         _mark_failed(store, run_id, len(landed), exc)
         if isinstance(exc, CostarError | KeyboardInterrupt):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from costar._exceptions import ConfigError
+from costar.config import current_settings
 from costar.judges._verdict import JudgeKind, Outcome, Verdict
 from costar.traces import READING_VERSION, TraceView
 
@@ -51,8 +51,8 @@ class JudgeSpec:
 
 
 def judge_model(model: str | None) -> str | None:
-    """The model an LLM judge uses: its own, else COSTAR_JUDGE_MODEL, else COSTAR_MODEL."""
-    return model or os.environ.get("COSTAR_JUDGE_MODEL") or os.environ.get("COSTAR_MODEL") or None
+    """The model an LLM judge uses: its own, else the `judge_model` setting, else `model`."""
+    return model or current_settings().judge_model_or_default() or None
 
 
 def _field(scenario: Any, dotted: str) -> Any:

@@ -38,7 +38,7 @@ DEFAULT_RETRIES = 3
 MAX_BACKOFF = 20.0
 
 
-class _Retryable(Exception):
+class _Retryable(LLMError):  # one failed attempt: retried, or raised as its `error` type
     def __init__(self, error: type[LLMError], message: str, wait: float | None = None):
         super().__init__(message)
         self.error, self.wait = error, wait

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
 from costar._exceptions import ConfigError
-from costar.llm._client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, LLMClient
+from costar.config import current_settings
+from costar.llm._client import LLMClient
 from costar.llm._types import ChatResult
 
 _clients: dict[tuple[str, str | None], LLMClient] = {}
@@ -15,8 +15,8 @@ _lock = threading.Lock()
 
 
 def default_model() -> str:
-    """The model named by COSTAR_MODEL."""
-    model = os.environ.get("COSTAR_MODEL")
+    """The model named by the `model` setting (COSTAR_MODEL or costar.toml)."""
+    model = current_settings().model
     if not model:
         raise ConfigError(
             "no model configured: set COSTAR_MODEL (for example openai:/gpt-4.1-mini) and the "
@@ -28,18 +28,16 @@ def default_model() -> str:
 def get_client(model: str | None = None) -> LLMClient:
     """A shared client for `model` (default COSTAR_MODEL), keyed by model and base URL.
 
-    COSTAR_LLM_TIMEOUT (seconds per attempt) and COSTAR_LLM_MAX_RETRIES tune it.
+    The `llm_timeout` (seconds per attempt) and `llm_max_retries` settings tune it.
     """
+    settings = current_settings()
     name = model or default_model()
-    key = (name, os.environ.get("COSTAR_LLM_BASE_URL"))
+    key = (name, settings.llm_base_url)
     with _lock:
         client = _clients.get(key)
         if client is None:
-            env = os.environ
             client = _clients[key] = LLMClient(
-                name,
-                timeout=float(env.get("COSTAR_LLM_TIMEOUT", DEFAULT_TIMEOUT)),
-                max_retries=int(env.get("COSTAR_LLM_MAX_RETRIES", DEFAULT_RETRIES)),
+                name, timeout=settings.llm_timeout, max_retries=settings.llm_max_retries
             )
         return client
 

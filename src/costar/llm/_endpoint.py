@@ -5,9 +5,10 @@
     ollama:/llama3.1              a local Ollama (default http://127.0.0.1:11434/v1)
     databricks:/my-endpoint       a Databricks serving endpoint (DATABRICKS_HOST, DATABRICKS_TOKEN)
 
-The base URL comes from the caller, then COSTAR_LLM_BASE_URL, then the provider's own variables
-(OPENAI_BASE_URL, OPENAI_API_BASE, OLLAMA_HOST, DATABRICKS_HOST); the key from the caller, then
-COSTAR_LLM_API_KEY, then OPENAI_API_KEY or DATABRICKS_TOKEN.
+The base URL comes from the caller, then the `llm_base_url` setting (COSTAR_LLM_BASE_URL),
+then the provider's own variables (OPENAI_BASE_URL, OPENAI_API_BASE, OLLAMA_HOST,
+DATABRICKS_HOST); the key from the caller, then `llm_api_key` (COSTAR_LLM_API_KEY), then
+OPENAI_API_KEY or DATABRICKS_TOKEN.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 from dataclasses import dataclass
 
 from costar._exceptions import ConfigError
+from costar.config import current_settings
 
 # the model providers a model string may name (`provider:/model`)
 PROVIDERS = ("openai", "ollama", "databricks")
@@ -58,8 +60,9 @@ def resolve_endpoint(
     """The endpoint for a model string, filling base URL and key from the environment."""
     provider, model = parse_model(model_uri)
     env = os.environ
-    url = base_url or env.get("COSTAR_LLM_BASE_URL")
-    key = api_key or env.get("COSTAR_LLM_API_KEY")
+    settings = current_settings()
+    url = base_url or settings.llm_base_url
+    key = api_key or settings.api_key()
     if provider == "openai":
         url = url or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE") or OPENAI_URL
         key = key or env.get("OPENAI_API_KEY")

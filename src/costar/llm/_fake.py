@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from costar.config import env_var
 from costar.llm._script import Fault, Script, load_script, match, render
 from costar.llm._wire import chat_chunks, response_events, response_object, responses_to_chat
 
@@ -361,9 +362,9 @@ class FakeLLM:
     def env(self, model: str = "openai:/fake") -> dict[str, str]:
         """Variables that point costar and OpenAI clients (MLflow's judges) at this server."""
         return {
-            "COSTAR_MODEL": model,
-            "COSTAR_LLM_BASE_URL": self.base_url,
-            "COSTAR_LLM_API_KEY": "fake-key",
+            env_var("model"): model,
+            env_var("llm_base_url"): self.base_url,
+            env_var("llm_api_key"): "fake-key",
             "OPENAI_API_BASE": self.base_url,
             "OPENAI_BASE_URL": self.base_url,
             "OPENAI_API_KEY": "fake-key",

@@ -1,11 +1,11 @@
 """Per-model rate limits for costar's LLM calls: token buckets of requests and tokens per minute.
 
 Limits come from the `rate_limits` setting ({model: {requests_per_minute, tokens_per_minute}},
-`*` for any model not named) or COSTAR_RATE_LIMITS (the same as JSON). In one process the
-buckets are shared by its threads; on Ray they live in one named actor that every worker of the
-cluster asks, so a thousand workers together stay under the provider's limits. A call waits for
-a request slot before it is sent, and its tokens are taken from the bucket when the answer
-says how many it used (the bucket may go below zero: the calls after it wait it off).
+`*` for any model not named) in costar.toml or COSTAR_RATE_LIMITS (the same as JSON). In one
+process the buckets are shared by its threads; on Ray they live in one named actor that every
+worker of the cluster asks, so a thousand workers together stay under the provider's limits. A
+call waits for a request slot before it is sent, and its tokens are taken from the bucket when
+the answer says how many it used (the bucket may go below zero: the calls after it wait it off).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costar._exceptions import ConfigError
+from costar.config import env_setting, env_var
 
-ENV = "COSTAR_RATE_LIMITS"
+ENV = env_var("rate_limits")  # how the driver hands its limits to Ray workers
 ACTOR = "costar-rate-limits"
 _FIELDS = {"requests_per_minute", "tokens_per_minute"}
 
@@ -163,8 +164,9 @@ def limiter() -> RateLimiter | None:
     cluster's shared actor)."""
     global _limiter
     with _lock:
-        if _limiter is None and os.environ.get(ENV):
-            limits = parse_limits(os.environ[ENV])
+        given = env_setting("rate_limits") if _limiter is None else None
+        if given:
+            limits = parse_limits(given)
             _limiter = RateLimiter(limits, _cluster_actor(limits))
         return _limiter
 
@@ -192,5 +194,6 @@ def shared_buckets(limits: dict[str, dict[str, float]]) -> Any:
 def share_rate_limits(env: dict[str, str]) -> None:
     """Give every Ray worker of this job one set of buckets, from the limits in `env`
     (COSTAR_RATE_LIMITS), once the driver has joined the cluster."""
-    if env.get(ENV):
-        shared_buckets(parse_limits(env[ENV]))
+    given = env_setting("rate_limits", env)
+    if given:
+        shared_buckets(parse_limits(given))

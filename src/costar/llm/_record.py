@@ -37,10 +37,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from costar._exceptions import ConfigError
+from costar.config import current_settings, env_var
 
 RECORDING_VERSION = 1
 IGNORED = ("user", "metadata", "store", "prompt_cache_key", "safety_identifier")
-BASE_URL_VARIABLES = ("COSTAR_LLM_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_BASE")
+# where in-process clients and child processes look for the base URL (the proxy sets them all)
+BASE_URL_VARIABLES = (env_var("llm_base_url"), "OPENAI_BASE_URL", "OPENAI_API_BASE")
 DEFAULT_UPSTREAM = "https://api.openai.com/v1"
 
 
@@ -169,7 +171,7 @@ class LLMProxy:
         import httpx
 
         headers = {"Content-Type": "application/json"}
-        key_env = os.environ.get("COSTAR_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        key_env = current_settings().api_key() or os.environ.get("OPENAI_API_KEY")
         if auth or key_env:
             headers["Authorization"] = auth or f"Bearer {key_env}"
         try:
@@ -223,11 +225,11 @@ class LLMProxy:
 
 
 def upstream_url() -> str:
-    """The real model's base URL, from the usual settings."""
-    for name in BASE_URL_VARIABLES:
-        if os.environ.get(name):
-            return os.environ[name]
-    return DEFAULT_UPSTREAM
+    """The real model's base URL: the `llm_base_url` setting, else OpenAI's variables."""
+    found = current_settings().llm_base_url
+    for name in BASE_URL_VARIABLES[1:]:
+        found = found or os.environ.get(name)
+    return found or DEFAULT_UPSTREAM
 
 
 @contextmanager

@@ -25,15 +25,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from costar._exceptions import StoreError
 from costar.assess import VerdictStore
 from costar.assess import mirror_verdicts as _mirror
+from costar.config import Settings
 from costar.judges import Judge, Verdict
 from costar.traces import TraceInfo, TraceStore, TraceView
 
-# traces fetched with spans and scored at once: memory stays bounded whatever the backlog
-BATCH = int(os.environ.get("COSTAR_MONITOR_BATCH", "200"))
 LLM_KINDS = ("llm", "agentic")
 
 
@@ -104,6 +104,32 @@ class MonitorConfig:
     mirror: bool = True
     concurrency: int = 8
     limit: int | None = None  # traces per pass (None: all new ones)
+    # traces fetched with spans and scored at once: memory stays bounded whatever the backlog
+    batch: int = 200
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        name: str | None = None,
+        judges: list[str] | None = None,
+        **fields: Any,
+    ) -> MonitorConfig:
+        """The project's stores, judges (`judges`: only these names) and `monitor_batch`; the
+        cursor is `.costar/monitor/NAME.json` (NAME default: the experiment). Then `fields`
+        (the flags; None means the default)."""
+        from costar.judges import load_judges
+
+        label = name or settings.experiment
+        given = {k: v for k, v in fields.items() if v is not None}
+        return cls(
+            name=label,
+            store=TraceStore(settings.store_uri(), settings.experiment),
+            verdicts=VerdictStore(settings.verdict_url(), settings.redact),
+            judges=load_judges(settings.root, settings.judges, judges or None),
+            cursor_path=settings.project().monitor_dir / f"{label}.json",
+            **{"batch": settings.monitor_batch, **given},
+        )
 
 
 @dataclass
@@ -182,7 +208,7 @@ def monitor_pass(cfg: MonitorConfig, progress: Callable[[int], None] | None = No
 
     for info in _new_infos(cfg, cursor):
         batch.append(info)
-        if len(batch) >= max(1, BATCH):
+        if len(batch) >= max(1, cfg.batch):
             flush()
         if cfg.limit is not None and result.traces + len(batch) >= cfg.limit:
             break

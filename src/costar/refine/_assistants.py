@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+import costar._protocol as protocol
 from costar._exceptions import ConfigError
 from costar._proc import run_process
 from costar.refine._brief import Brief
@@ -100,8 +101,8 @@ class CommandAssistant:
             args.append(arg)
         env = {
             **os.environ,
-            "COSTAR_BRIEF_FILE": str(task.brief_file),
-            "COSTAR_WORKTREE": str(task.worktree),
+            protocol.BRIEF_FILE: str(task.brief_file),
+            protocol.WORKTREE: str(task.worktree),
         }
         try:
             done = run_process(args, cwd=task.project_dir, env=env, timeout=self.timeout)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from costar._exceptions import ConfigError, RefineError  # noqa: F401 - RefineError is re-exported
+from costar.config import Settings
 
 
 class RefineConfig(BaseModel):
@@ -37,7 +38,7 @@ class RefineConfig(BaseModel):
     alpha: float = 0.05
 
     @classmethod
-    def from_settings(cls, settings: Any, **fields: Any) -> RefineConfig:
+    def from_settings(cls, settings: Settings, **fields: Any) -> RefineConfig:
         """The project's store, suite, judges and refine settings, then `fields` (the flags;
         None means the setting). The assistant comes from a flag or `refine_assistant`."""
         given = {k: v for k, v in fields.items() if v is not None}
@@ -48,11 +49,7 @@ class RefineConfig(BaseModel):
                 "--assistant gepa, or refine_assistant in costar.toml"
             )
         project = {
-            "root": settings.root,
-            "tracking_uri": settings.store_uri(),
-            "experiment": settings.experiment,
-            "verdict_store": settings.verdict_url(),
-            "judge_paths": settings.judges,
+            **settings.step_fields(),
             "suite": settings.suite,
             "allow_outside_fixtures": settings.allow_outside_fixtures,
             "agent_files": settings.agent_files,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from costar._exceptions import ConfigError, CostarError
+from costar._exceptions import ConfigError, RefineError
 
 _IDENTITY = ["-c", "user.name=costar refine", "-c", "user.email=costar-refine@localhost"]
 
 
-class GitError(CostarError):
+class GitError(RefineError):
     """A git command failed."""
 
 

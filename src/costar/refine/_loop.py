@@ -27,6 +27,7 @@ from typing import Any
 
 from costar._exceptions import ConfigError
 from costar.assess import summarise
+from costar.config import Project
 from costar.judges import Verdict
 from costar.refine import _git
 from costar.refine._accept import check_split, failing, split_suite
@@ -118,7 +119,7 @@ def refine(config: RefineConfig, say: Callable[[str], None] | None = None) -> Re
     project_rel = "" if project_rel == "." else project_rel
     base = _git.head(repo)
     session = time.strftime("%Y%m%d-%H%M%S")
-    folder = config.root / ".costar" / "refine" / session
+    folder = Project.at(config.root).refine_dir / session
     folder.mkdir(parents=True, exist_ok=True)
     assistant = make_assistant(
         config.assistant,

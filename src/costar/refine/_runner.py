@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from costar.assess import AssessConfig, VerdictStore, assess
+from costar.config import env_var
 from costar.judges import Verdict, load_judges
 from costar.refine._assistants import ScenarioScore
 from costar.refine._config import RefineConfig, RefineError
@@ -43,8 +44,8 @@ class Runner:
             cmd += ["--scenario", sid]
         env = {
             **os.environ,
-            "COSTAR_TRACKING_URI": self.config.tracking_uri,
-            "COSTAR_EXPERIMENT": self.config.experiment,
+            env_var("tracking_uri"): self.config.tracking_uri,
+            env_var("experiment"): self.config.experiment,
         }
         done = subprocess.run(cmd, cwd=project_dir, env=env, capture_output=True, text=True)
         try:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import costar._protocol as protocol
 from costar._exceptions import SetupError
 from costar._proc import run_process
 from costar.scenarios._load import LoadedScenario
@@ -79,7 +80,7 @@ def build_workspace(
         parent.mkdir(parents=True, exist_ok=True)
     path = Path(tempfile.mkdtemp(prefix=f"{item.id[:40]}-", dir=parent))
     setup = item.scenario.setup
-    env = {**os.environ, **setup.env, "COSTAR_WORKSPACE": str(path)}
+    env = {**os.environ, **setup.env, protocol.WORKSPACE: str(path)}
     ws = Workspace(path=path, env=env)
     try:
         for rel, spec in setup.files.items():

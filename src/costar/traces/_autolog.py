@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from costar._exceptions import ConfigError
+from costar.config import Project
 from costar.traces._record import Recorder, SpanRecord
 from costar.traces._sqlite import quiet_mlflow
 from costar.traces._view import own_attributes
@@ -39,7 +40,7 @@ def enable_autolog(root: Path, flavours: list[str]) -> None:
 
         import mlflow
 
-        scratch = root / ".costar" / "autolog.db"
+        scratch = Project.at(root).autolog_db
         scratch.parent.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(f"sqlite:///{scratch}")
         quiet_mlflow()

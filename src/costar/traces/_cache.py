@@ -11,7 +11,7 @@ import threading
 import zlib
 from pathlib import Path
 
-from costar.config import DEFAULT_STORE_DIR
+from costar.config import Project
 from costar.traces._view import COMPACT_VERSION, TraceView
 
 
@@ -29,9 +29,8 @@ class TraceCache:
 
     @classmethod
     def in_project(cls, root: Path) -> TraceCache:
-        """The project's cache, `.costar/cache/traces.db` under its root (the one place that
-        path is built)."""
-        return cls(root / DEFAULT_STORE_DIR / "cache" / "traces.db")
+        """The project's cache, `.costar/cache/traces.db` under its root."""
+        return cls(Project.at(root).traces_db)
 
     def close(self) -> None:
         with self._lock:

@@ -27,7 +27,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from costar._exceptions import CostarError
+from costar._exceptions import CostarError, UsageError
 from costar.align import GoldenSet, Label, consensus, parse_value
 from costar.assess import AssessConfig, score_traces
 from costar.judges import Judge
@@ -40,7 +40,7 @@ _HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 _SCALAR = (str, bool, int, float)
 
 
-class BadRequest(ValueError):
+class BadRequest(UsageError, ValueError):
     """A request the labelling API refuses: its HTTP status and a short reason."""
 
     def __init__(self, status: int, message: str):
