@@ -311,7 +311,7 @@ def _record(
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
     options.replay = book
     options.env = proxy_env(config.mcp_servers, config.root)  # MCP calls recorded, replayable
-    writer = TraceWriter(store.write, spill, redact=store.redactor.value)
+    writer = TraceWriter(store.write, spill, redact=store.redactor.value, prepare=store.prepare)
     for left in leftovers:
         writer.submit(left)
     spec = AgentSpec(config.agent, config.root, config.autolog)

@@ -148,6 +148,7 @@ class TraceStore:
         self._experiment_id: str | None = None
         self._client: Any = None
         self._tracing: Any = None
+        self._prepared: dict[str, list[Any]] = {}  # trace id -> its spans, converted ahead
 
     # -- connection -----------------------------------------------------------------------
     def _connect(self) -> None:
@@ -294,11 +295,19 @@ class TraceStore:
         return candidates[0]
 
     # -- traces ---------------------------------------------------------------------------
+    def prepare(self, record: TrialRecord) -> None:
+        """Convert a finished trial to MLflow spans now, on the caller's thread, so that `write`
+        (on the writer's thread, the run's bottleneck) only stores them."""
+        self._prepared[record.trace_id] = to_mlflow_spans(record, self.redactor)
+
     def write(self, records: list[TrialRecord]) -> set[str]:
         """Write the trials as traces in one batch; return the trace ids verified in the store."""
         if not records:
             return set()
-        spans = [span for record in records for span in to_mlflow_spans(record, self.redactor)]
+        spans = []
+        for record in records:
+            ahead = self._prepared.pop(record.trace_id, None)
+            spans.extend(ahead if ahead is not None else to_mlflow_spans(record, self.redactor))
         experiment_id = self.experiment_id  # connects on first use
         self._tracing.log_spans(experiment_id, spans)
         landed = self.existing_trace_ids([r.trace_id for r in records])
@@ -319,6 +328,9 @@ class TraceStore:
             store = self._tracing.store
             for start in range(0, len(trace_ids), 500):
                 chunk = trace_ids[start : start + 500]
+                if hasattr(store, "ManagedSessionMaker"):  # a database: read the ids alone
+                    found |= _stored_ids(store, chunk, self.experiment_id)
+                    continue
                 infos = store.batch_get_trace_infos(chunk, experiment_ids=[self.experiment_id])
                 found.update(info.trace_id for info in infos)
         except StoreError:
@@ -400,6 +412,19 @@ class TraceStore:
             raise StoreError(
                 f"cannot read the traces of experiment {self.experiment_name!r}: {exc}"
             ) from exc
+
+
+def _stored_ids(store: Any, trace_ids: list[str], experiment_id: str) -> set[str]:
+    """Which of `trace_ids` a SQL store holds in the experiment: one query of the id column
+    (`batch_get_trace_infos` loads each trace's tags and metadata too, several times slower)."""
+    from mlflow.store.tracking.dbmodels.models import SqlTraceInfo
+
+    with store.ManagedSessionMaker() as session:
+        rows = session.query(SqlTraceInfo.request_id).filter(
+            SqlTraceInfo.request_id.in_(trace_ids),
+            SqlTraceInfo.experiment_id == int(experiment_id),
+        )
+        return {request_id for (request_id,) in rows}
 
 
 def _row(info: Any) -> TraceRow:
