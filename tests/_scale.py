@@ -32,10 +32,10 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 
 def postgres_bin() -> Path | None:
-    """The folder of initdb and postgres (Debian keeps them out of PATH)."""
+    """The folder of initdb, postgres and the client tools (Debian keeps it out of PATH)."""
     found = shutil.which("initdb")
     if found:
-        return Path(found).parent
+        return Path(found).resolve().parent
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(versions[-1]).parent if versions else None
 
@@ -54,8 +54,9 @@ def _as_server_user() -> tuple[list[str], int | None]:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server in a temporary folder; yields its base URL (no database name)."""
+def postgres_server(superuser: str = "costar") -> Iterator[str]:
+    """A PostgreSQL server in a temporary folder, `superuser` trusted on 127.0.0.1; yields its
+    base URL (no database name)."""
     bindir = postgres_bin()
     if bindir is None:
         if os.environ.get("CI"):
@@ -67,7 +68,7 @@ def postgres_server() -> Iterator[str]:
         os.chown(folder, uid, -1)
     data, port = folder / "data", free_port()
     subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "costar", "-A", "trust"],
+        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", superuser, "-A", "trust"],
         check=True,
         capture_output=True,
     )
@@ -78,14 +79,14 @@ def postgres_server() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    base = f"postgresql+psycopg://costar@127.0.0.1:{port}"
+    base = f"postgresql+psycopg://{superuser}@127.0.0.1:{port}"
     try:
         import psycopg
 
         deadline = time.monotonic() + 60
         while True:
             try:
-                psycopg.connect(f"postgresql://costar@127.0.0.1:{port}/postgres").close()
+                psycopg.connect(f"postgresql://{superuser}@127.0.0.1:{port}/postgres").close()
                 break
             except psycopg.OperationalError:
                 if time.monotonic() > deadline or proc.poll() is not None:

@@ -18,7 +18,13 @@ TYPE_CHECKING; `importlib.import_module` strings are not seen):
    assess and gate). The model interface (llm), scenarios and traces are leaves.
 3. The allowed graph has no cycle, so the actual one has none either.
 4. Every package is in MAY_IMPORT: a new package states its place in the flow here first.
-5. No package other than traces reaches into the trace store's private members (`._tracing`).
+5. No package reaches into another package's private members: `obj._x` where `_x` is an
+   attribute or method another package defines (the trace store's `._tracing`, say), unless
+   its own package defines one of that name too.
+6. traces is the only door to MLflow's traces and assessments. Outside it, only the modules in
+   MLFLOW_USERS import mlflow at all (each for a reason that is not traces), and none of them
+   touches MLflow's tracing: `mlflow.tracing`, `mlflow.entities`, the tracing client, the
+   module-level span, trace and assessment functions (TRACING_APIS).
 
 KNOWN_DEBT lists the places that still break a rule, each with the work that removes it. The
 test fails on any break not listed there, and on a listed entry that no longer happens (so the
@@ -75,12 +81,33 @@ MAY_IMPORT: dict[str, set[str]] = {
 }
 
 # (importing file relative to src/costar, imported module or rule) -> the work that removes it
-KNOWN_DEBT: dict[tuple[str, str], str] = {
-    ("llm/_client.py", "costar.traces"): "issue 15 item 2: an observer hook the harness installs",
-    ("llm/_client.py", "costar.traces._record"): "issue 15 item 2: the observer hook",
-    ("align/_golden.py", "._tracing"): "issue 15 item 2: labels through public store methods",
-    ("assess/_engine.py", "._tracing"): "issue 15 item 2: TraceStore.log_feedback",
-    ("monitor/_watch.py", "._tracing"): "issue 15 item 2: TraceStore.search",
+KNOWN_DEBT: dict[tuple[str, str], str] = {}
+
+# Modules outside traces that may import mlflow, and why: none reads or writes traces.
+MLFLOW_USERS = {
+    "align/_mlflow.py": "MLflow's judges and their optimizers (make_judge, judge.align) and the "
+    "tracking URI they log to",
+    "align/_align.py": "MlflowException, what the optimizers raise",
+}
+# mlflow's names for traces and assessments (`mlflow.X` or `from mlflow import X`)
+TRACING_APIS = {
+    "tracing",
+    "entities",
+    "MlflowClient",
+    "client",
+    "trace",
+    "start_span",
+    "start_span_no_context",
+    "get_trace",
+    "search_traces",
+    "get_current_active_span",
+    "update_current_trace",
+    "get_last_active_trace_id",
+    "flush_trace_async_logging",
+    "log_feedback",
+    "log_expectation",
+    "log_assessment",
+    "delete_traces",
 }
 
 
@@ -123,8 +150,9 @@ def _sources(root: Path = SRC) -> list[Path]:
 
 
 def _breaks(root: Path = SRC) -> dict[tuple[str, str], str]:
-    """Every break of rules 1, 2 and 5: (file, module or rule) -> what is wrong."""
+    """Every break of rules 1, 2, 5 and 6: (file, module or rule) -> what is wrong."""
     found: dict[tuple[str, str], str] = {}
+    owners = _owners((SRC, root) if root != SRC else (SRC,))
     for path in _sources(root):
         rel, unit = path.relative_to(root).as_posix(), _unit(path, root)
         allowed = MAY_IMPORT.get(unit, set()) | FOUNDATION | {unit}
@@ -143,13 +171,100 @@ def _breaks(root: Path = SRC) -> dict[tuple[str, str], str]:
                     f"only {sorted(MAY_IMPORT.get(unit, set()))} (tests/test_architecture.py)"
                 )
         if unit != "traces":
-            text = path.read_text(encoding="utf-8")
-            if "._tracing" in text:
-                line = text[: text.index("._tracing")].count("\n") + 1
-                found[(rel, "._tracing")] = (
-                    f"src/costar/{rel}:{line} reaches into TraceStore._tracing; "
-                    "add a public method on the store"
+            found.update(_mlflow_breaks(path, rel))
+        found.update(_private_reaches(path, rel, unit, owners))
+    return found
+
+
+def _owners(roots: tuple[Path, ...]) -> dict[str, set[str]]:
+    """Private member name -> the packages that define it (`self._x = ...`, `def _x`)."""
+    owners: dict[str, set[str]] = {}
+    for root in roots:
+        for path in _sources(root):
+            unit = _unit(path, root)
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names: list[str] = []
+                if isinstance(node, ast.ClassDef):
+                    names = [
+                        n.name
+                        for n in node.body
+                        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                    ]
+                elif (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.ctx, ast.Store)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "self"
+                ):
+                    names = [node.attr]
+                for name in names:
+                    if name.startswith("_") and not name.startswith("__"):
+                        owners.setdefault(name, set()).add(unit)
+    return owners
+
+
+def _private_reaches(
+    path: Path, rel: str, unit: str, owners: dict[str, set[str]]
+) -> dict[tuple[str, str], str]:
+    """Rule 5: `obj._x` (obj not self or cls) where only other packages define `_x`."""
+    found = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_"):
+            continue
+        if node.attr.startswith("__") or (
+            isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+        ):
+            continue
+        defined_by = owners.get(node.attr, set())
+        if defined_by and unit not in defined_by:
+            found[(rel, f".{node.attr}")] = (
+                f"src/costar/{rel}:{node.lineno} reaches into {ast.unparse(node)}, private to "
+                f"costar.{sorted(defined_by)[0]}; add a public method there and call that"
+            )
+    return found
+
+
+def _mlflow_breaks(path: Path, rel: str) -> dict[tuple[str, str], str]:
+    """Rule 6: mlflow outside traces only in MLFLOW_USERS, and never its tracing APIs."""
+    found = {}
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    aliases = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [(a.name, a.asname or a.name.split(".")[0]) for a in node.names]
+            aliases |= {alias for name, alias in modules if name.split(".")[0] == "mlflow"}
+            imported = [(name, name.split(".")[1:2]) for name, _ in modules]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            imported = [
+                (node.module, [*node.module.split(".")[1:2], *(a.name for a in node.names)])
+            ]
+        else:
+            continue
+        for module, names in imported:
+            if module.split(".")[0] != "mlflow":
+                continue
+            where = f"src/costar/{rel}:{node.lineno}"
+            if rel not in MLFLOW_USERS:
+                found[(rel, "mlflow")] = (
+                    f"{where} imports {module}: outside costar.traces only MLFLOW_USERS import "
+                    "mlflow; read and write traces and assessments through TraceStore"
                 )
+            elif used := sorted(set(names) & TRACING_APIS):
+                found[(rel, f"mlflow.{used[0]}")] = (
+                    f"{where} imports MLflow's tracing ({module}: {', '.join(used)}); "
+                    "only costar.traces may: add what is needed there"
+                )
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and node.attr in TRACING_APIS
+        ):
+            found[(rel, f"mlflow.{node.attr}")] = (
+                f"src/costar/{rel}:{node.lineno} calls {ast.unparse(node)}, MLflow's tracing; "
+                "only costar.traces may: add what is needed there"
+            )
     return found
 
 
@@ -188,8 +303,9 @@ def test_known_debt_is_still_real() -> None:
     assert not gone, f"fixed, remove from KNOWN_DEBT: {gone}"
 
 
-def test_the_rules_catch_a_private_import_and_a_backward_import(tmp_path: Path) -> None:
-    """The checker itself, on a made-up tree: what a bad merge would bring is caught."""
+def test_the_rules_catch_private_reaches_backward_imports_and_mlflow(tmp_path: Path) -> None:
+    """The checker itself, on a made-up tree: what a bad merge would bring is caught (a private
+    import, a backward import, a reach into the store's privates, mlflow outside traces)."""
     (tmp_path / "gate").mkdir()
     (tmp_path / "explain").mkdir()
     (tmp_path / "gate" / "_probe.py").write_text(
@@ -200,6 +316,15 @@ def test_the_rules_catch_a_private_import_and_a_backward_import(tmp_path: Path) 
         "from costar.harness import run_trial\nfrom costar.assess import assess\n"
         "def f(store):\n    from costar.monitor import watch\n    return store._tracing\n"
     )
+    (tmp_path / "monitor").mkdir()
+    (tmp_path / "monitor" / "_watch.py").write_text(
+        "def f(store):\n    from mlflow.entities import Feedback\n    return store._client\n"
+    )
+    (tmp_path / "align").mkdir()
+    (tmp_path / "align" / "_mlflow.py").write_text(
+        "import mlflow\nfrom mlflow.genai.judges import make_judge\n"
+        "def off():\n    mlflow.tracing.disable()\n    return make_judge, mlflow.set_tracking_uri\n"
+    )
     found = _breaks(tmp_path)
     assert set(found) == {
         ("gate/_probe.py", "costar.harness._run"),
@@ -207,6 +332,9 @@ def test_the_rules_catch_a_private_import_and_a_backward_import(tmp_path: Path) 
         ("gate/_probe.py", "costar.assess._engine"),
         ("explain/_replay.py", "costar.monitor"),
         ("explain/_replay.py", "._tracing"),
+        ("monitor/_watch.py", "mlflow"),
+        ("monitor/_watch.py", "._client"),
+        ("align/_mlflow.py", "mlflow.tracing"),
     }, found
     assert (
         "src/costar/gate/_probe.py:2 imports costar.harness, against the data flow"

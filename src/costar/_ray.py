@@ -67,6 +67,25 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def check_reachable(address: str, seconds: float = 10.0) -> None:
+    """A ConfigError at once when nothing listens at a host:port address: ray.init would
+    otherwise retry for minutes, printing connection warnings. `auto` and other forms pass."""
+    import socket
+
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or "/" in hostport:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"no Ray cluster answers at {address} ({reason}): start one there with "
+            f"`ray start --head --port {port}`, or fix --address (ray_address in costar.toml)"
+        ) from exc
+
+
 def connect(address: str | None, workers: int, env: dict[str, str]) -> bool:
     """Join the cluster at `address`, or start a local one; True when this call started Ray
     (and so the caller shuts it down)."""
@@ -77,6 +96,7 @@ def connect(address: str | None, workers: int, env: dict[str, str]) -> bool:
     quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address:
+            check_reachable(address)
             if on_this_machine(address):
                 quiet["_node_ip_address"] = "127.0.0.1"
             ray.init(address=address, runtime_env=runtime_env, **quiet)

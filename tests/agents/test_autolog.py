@@ -59,8 +59,7 @@ def test_mlflow_spans_in_the_agent_are_captured_into_the_trial(project: Path) ->
         "                  for x in t.data.spans]))\n"
         f"scratch = TraceStore('sqlite:///{project}/.costar/autolog.db',\n"
         "                     'costar-autolog-capture')\n"
-        "eid = scratch.experiment_id\n"
-        "print(len(scratch._tracing.search_traces(locations=[eid])))\n"
+        "print(len(list(scratch.search())))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -156,5 +155,4 @@ def test_agent_that_raises_under_autolog_keeps_every_span_counted_once(project: 
     values = metrics(view)
     assert (values["llm_calls"], values["total_tokens"]) == (2, 30)  # not 4 and 60
     scratch = TraceStore(f"sqlite:///{project}/.costar/autolog.db", "costar-autolog-capture")
-    eid = scratch.experiment_id  # connects
-    assert scratch._tracing.search_traces(locations=[eid]) == []
+    assert list(scratch.search()) == []  # the scratch traces were deleted

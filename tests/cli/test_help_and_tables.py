@@ -111,3 +111,65 @@ def test_report_tables_at_80_columns_keep_every_judge_name_whole(with_baseline: 
         assert name in shown, f"{name} is broken or cut in:\n{shown}"
         if with_baseline:  # in both tables
             assert sum(line.count(name) for line in lines) >= 2, name
+
+
+def _screen(renderable: object, width: int) -> list[str]:
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(renderable)
+    return out.getvalue().splitlines()
+
+
+CITED = "docs/refunds.md#144"
+
+
+@pytest.mark.parametrize("width", [80, 100, 200])
+def test_verdicts_keep_a_cited_reference_whole_at_any_width(width: int) -> None:
+    from costar.cli._assess import verdicts_view
+
+    rationale = f"The reply confirms a refund without the amount; the house style ({CITED}) asks"
+    chosen = [
+        Verdict(
+            judge="best-practices",
+            judge_version="v1",
+            kind="llm",
+            trace_id=f"tr-{trial}",
+            run_id="run",
+            scenario_id="refund-outside-window",
+            trial=trial,
+            passed=False,
+            rationale=rationale,
+            details={"references": [{"ref": CITED, "text": "A reply states the amount. " * 9}]},
+        )
+        for trial in range(2)
+    ]
+    lines = _screen(verdicts_view("verdicts of run run", chosen, width), width)
+    assert max(len(line) for line in lines) <= width
+    shown = "\n".join(lines)
+    # the passage is cited once per verdict and the rationale names it once: never cut in two
+    assert shown.count(CITED) == 2 * len(chosen), shown
+    assert shown.count("refund-outside-window") == len(chosen)
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_runs_table_never_squeezes_a_column_to_nothing(width: int) -> None:
+    from costar.cli._runs import runs_table
+
+    rows = [
+        {
+            "run_id": f"{n:x}" * 32,
+            "name": "counterfactual tr-f9dc1bb4b97 step 4",
+            "status": "FINISHED",
+            "started": "2026-12-02T05:53:29",
+            "counts": {"ok": 26, "error": 1, "timeout": 0},
+            "agent_version": "git:35ca755c0f8e files:95dab9b405b4",
+        }
+        for n in (10, 11)
+    ]
+    lines = _screen(runs_table("runs", rows, width), width)
+    assert max(len(line) for line in lines) <= width
+    shown = "\n".join(lines)
+    assert "││" not in shown and "┃┃" not in shown, shown
+    for r in rows:  # the prefix every command accepts, the status and the version stay whole
+        assert r["run_id"][:12] in shown
+    for word in ("FINISHED", "git:35ca755c0f8e", "files:95dab9b405b4"):
+        assert shown.count(word) == 2, (word, shown)

@@ -16,8 +16,17 @@ from costar._exceptions import (
     LLMServerError,
     LLMTimeoutError,
 )
-from costar.llm import FakeLLM, LLMClient, chat, close_clients, embed, resolve_endpoint
-from costar.traces import Recorder, recording
+from costar.llm import (
+    FakeLLM,
+    LLMClient,
+    ModelCall,
+    add_call_observer,
+    chat,
+    close_clients,
+    embed,
+    resolve_endpoint,
+)
+from costar.traces import Recorder, record_llm_call, recording
 
 SCRIPT = {
     "rules": [
@@ -161,7 +170,15 @@ def test_fifty_concurrent_calls(fake: FakeLLM) -> None:
     assert len(fake.requests) == 50
 
 
-def test_calls_inside_a_trial_record_llm_spans_with_usage(fake: FakeLLM) -> None:
+@pytest.fixture
+def traced():
+    """costar.traces' model-call observer installed, as the harness installs it."""
+    remove = add_call_observer(record_llm_call)
+    yield
+    remove()
+
+
+def test_calls_inside_a_trial_record_llm_spans_with_usage(fake: FakeLLM, traced) -> None:
     recorder = Recorder(default_parent=1)
     with recording(recorder):
         result = client(fake).chat([{"role": "user", "content": "order 7"}])
@@ -170,6 +187,64 @@ def test_calls_inside_a_trial_record_llm_spans_with_usage(fake: FakeLLM) -> None
     assert span.attributes["mlflow.chat.tokenUsage"] == result.usage.to_dict()
     assert span.outputs["tool_calls"][0]["function"]["name"] == "lookup_order"
     assert span.inputs["messages"][0]["content"] == "order 7"
+
+
+def test_a_failed_call_inside_a_trial_is_a_span_with_its_error(fake: FakeLLM, traced) -> None:
+    wrong = client(fake, base_url=fake.base_url.replace("/v1", "/nope"))
+    recorder = Recorder(default_parent=1)
+    with recording(recorder), pytest.raises(LLMRequestError):
+        wrong.chat([{"role": "user", "content": "x"}])
+    (span,) = recorder.spans
+    assert span.span_type == "CHAT_MODEL" and "HTTP 404" in (span.error or "")
+
+
+class _Watcher:
+    """An observer that sees every call, and serves a canned answer for one prompt."""
+
+    def __init__(self) -> None:
+        self.calls: list[ModelCall] = []
+        self.results: list[str | None] = []
+
+    def __call__(self, call: ModelCall):
+        from contextlib import contextmanager
+
+        self.calls.append(call)
+        canned = {"role": "assistant", "content": "canned"}
+        watcher = self
+
+        @contextmanager
+        def around():
+            class Seen:
+                served = canned if call.messages[-1]["content"] == "serve me" else None
+
+                def finished(self, result) -> None:
+                    watcher.results.append(result.text)
+
+            yield Seen()
+
+        return around()
+
+
+def test_call_observers_see_each_call_and_may_serve_the_answer(fake: FakeLLM) -> None:
+    watcher = _Watcher()
+    remove = add_call_observer(watcher)
+    add_call_observer(watcher)  # twice: still seen once
+    try:
+        c = client(fake)
+        assert c.chat([{"role": "user", "content": "hi"}], tools=None).text == "hello there"
+        served = c.chat([{"role": "user", "content": "serve me"}])
+        assert served.text == "canned" and served.finish_reason == "replayed"
+    finally:
+        remove()
+    c.chat([{"role": "user", "content": "unseen"}])
+    assert [call.messages[-1]["content"] for call in watcher.calls] == ["hi", "serve me"]
+    assert watcher.calls[0].model == "fake" and watcher.results == ["hello there", "canned"]
+    assert len(fake.requests) == 2  # the served call never reached the model
+
+
+def test_outside_a_trial_the_trace_observer_stays_out(fake: FakeLLM, traced) -> None:
+    assert record_llm_call(ModelCall("fake", "openai", [{"role": "user", "content": "hi"}])) is None
+    assert client(fake).chat([{"role": "user", "content": "hi"}]).text == "hello there"
 
 
 def test_module_level_chat_uses_costar_model(fake: FakeLLM, monkeypatch) -> None:

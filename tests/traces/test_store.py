@@ -1,12 +1,17 @@
-"""The trace store: batched writes verified in a real MLflow store; the writer never drops."""
+"""The trace store: batched writes verified in a real MLflow store, the writer never drops; the
+public reads and assessment writes the other steps use instead of MLflow's tracing client."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import pytest
+
+from costar._exceptions import StoreError
 from costar.traces import (
     SpanRecord,
+    TraceCache,
     TraceStore,
     TraceWriter,
     TrialRecord,
@@ -180,3 +185,96 @@ def test_a_spilled_trial_holds_no_secret(tmp_path: Path) -> None:
     assert b"abcdefghijklmnopqrstuvwxyz" not in spill.read_bytes()
     (back,) = load_spill(spill)
     assert back.trace_id == record.trace_id and MARKER in back.turns[0].reply
+
+
+# -- the public reads and assessment writes every other step uses -----------------------------
+
+
+def _stored(store_uri: str) -> tuple[TraceStore, str, list[str]]:
+    store = TraceStore(store_uri)
+    run_id = store.create_run("r", {}, {"costar.kind": "run"})
+    records = [trial(run_id, "s1", 0), trial(run_id, "s1", 1)]
+    records.append(trial(run_id, "s1", 2, status="error", error="boom"))
+    assert store.write(records) == {r.trace_id for r in records}
+    return store, run_id, [r.trace_id for r in records]
+
+
+def test_search_by_tag_and_time_in_either_order(store_uri: str) -> None:
+    store, run_id, ids = _stored(store_uri)
+    found = list(store.search(tags={"costar.run_id": run_id}))
+    assert {i.trace_id for i in found} == set(ids)
+    assert list(store.search(tags={"costar.run_id": "another"})) == []
+    newest = [i.request_time_ms for i in store.search()]
+    assert newest == sorted(newest, reverse=True)
+    oldest = list(store.search(oldest_first=True))
+    assert [i.request_time_ms for i in oldest] == sorted(newest)
+    later = list(store.search(since_ms=oldest[-1].request_time_ms, oldest_first=True))
+    assert oldest[-1].trace_id in {i.trace_id for i in later}
+    assert all(i.request_time_ms >= oldest[-1].request_time_ms for i in later)
+    assert len(list(store.search(limit=2))) == 2
+    with pytest.raises(ValueError, match="cannot hold"):
+        list(store.search(tags={"costar.run_id": "x' OR '1'='1"}))
+
+
+def test_infos_by_id_leave_unknown_ids_out_and_carry_state_and_tags(store_uri: str) -> None:
+    store, run_id, ids = _stored(store_uri)
+    infos = {i.trace_id: i for i in store.infos([*ids, "tr-nothing-here"])}
+    assert set(infos) == set(ids)
+    assert infos[ids[2]].state == "ERROR" and infos[ids[0]].state == "OK"
+    assert infos[ids[0]].tags["costar.run_id"] == run_id
+    assert infos[ids[0]].assessments == ()
+
+
+def test_feedback_and_tags_written_are_read_back(store_uri: str) -> None:
+    store, _, ids = _stored(store_uri)
+    store.log_feedback(
+        ids[0],
+        "polite",
+        True,
+        source_type="HUMAN",
+        source_id="ana",
+        rationale="kind words",
+        metadata={"costar.created_at": "12.5"},
+    )
+    store.log_feedback(
+        ids[0], "facts", None, source_type="CODE", source_id="costar:facts@1", error="boom"
+    )
+    store.set_trace_tag(ids[0], "costar.labelled", "true")
+    (info,) = store.infos([ids[0]])
+    by_name = {a.name: a for a in info.assessments}
+    human = by_name["polite"]
+    assert (human.kind, human.value, human.source_type, human.source_id) == (
+        "feedback",
+        True,
+        "HUMAN",
+        "ana",
+    )
+    assert human.rationale == "kind words" and human.metadata["costar.created_at"] == "12.5"
+    assert human.valid and human.created_ms > 0
+    assert by_name["facts"].error == "boom" and by_name["facts"].value is None
+    assert [i.trace_id for i in store.search(tags={"costar.labelled": "true"})] == [ids[0]]
+    with pytest.raises(ValueError, match="unknown assessment source"):
+        store.log_feedback(ids[0], "x", 1, source_type="ROBOT", source_id="r")
+
+
+def test_feedback_on_a_trace_that_does_not_exist_is_a_store_error(store_uri: str) -> None:
+    store, _, _ = _stored(store_uri)
+    with pytest.raises(StoreError, match="tr-missing"):
+        store.log_feedback("tr-missing", "x", True, source_type="CODE", source_id="c")
+
+
+def test_views_come_in_the_order_asked_and_fill_the_cache(store_uri: str, tmp_path: Path) -> None:
+    store, _, ids = _stored(store_uri)
+    cache = TraceCache(tmp_path / "cache" / "traces.db")
+    try:
+        views = store.views([ids[2], "tr-unknown", ids[0], ids[2]], cache)
+        assert [v.trace_id for v in views] == [ids[2], ids[0]]
+        assert views[0].status == "error" and views[1].tool_calls()[0].name == "lookup"
+        assert set(cache.get_many(ids)) == {ids[0], ids[2]}
+        # from the cache alone: a store that cannot be reached still gives the cached views
+        offline = TraceStore("sqlite:////nonexistent-dir/none/mlflow.db")
+        assert [v.trace_id for v in offline.views([ids[0]], cache)] == [ids[0]]
+    finally:
+        cache.close()
+    batches = list(store.experiment_views(limit=2, batch=1))
+    assert [len(b) for b in batches] == [1, 1]

@@ -1,4 +1,7 @@
-"""Agents: adapters for the agent under test (Python callable, command, HTTP endpoint)."""
+"""Agents: adapters for the agent under test (Python callable, command, HTTP endpoint).
+
+Importing it installs costar.traces' model-call observer in costar.llm (`record_llm_call`):
+chat calls inside a trial, or inside a live MLflow span in production, become CHAT_MODEL spans."""
 
 from costar.agents._command import CommandAgent
 from costar.agents._context import Agent, AgentContext, AgentSession, TurnResult

@@ -5,7 +5,10 @@ The callable receives an AgentContext and returns its reply (text or any JSON-re
 `async def` callable (or one returning an awaitable) is awaited. A class is instantiated once
 per trial, so per-conversation state lives on the instance; an object with a `costar_trial()`
 method (the framework adapters of costar.frameworks) gives the callable for each trial. Tool
-calls made through `costar.tool` are recorded into the trial's trace.
+calls made through `costar.tool` are recorded into the trial's trace, and so are model calls
+through `costar.llm`: importing this module installs costar.traces' call observer in costar.llm
+(the model interface records nothing itself), so the harness, and a production agent written
+against AgentContext, have it.
 
 Each trial gets one thread, created on its first turn and used for every turn (and for creating
 the instance), with an event loop of its own set for sync code that drives one (the OpenAI
@@ -36,7 +39,10 @@ from typing import Any
 from costar._exceptions import AgentError, AgentTimeout, ConfigError
 from costar.agents._capture import Capture, capturing
 from costar.agents._context import AgentContext, TurnResult
-from costar.traces import Recorder, recording
+from costar.llm import add_call_observer
+from costar.traces import Recorder, record_llm_call, recording
+
+add_call_observer(record_llm_call)  # a chat call inside a trial is one of its CHAT_MODEL spans
 
 TRACEBACK_CAP = 20_000
 _shared: dict[str, asyncio.AbstractEventLoop] = {}
@@ -94,9 +100,9 @@ class PythonAgent:
         self.target = load_object(spec, root)
         self.autolog = bool(autolog)
         if autolog:
-            from costar.agents import _autolog
+            from costar.traces import enable_autolog
 
-            _autolog.enable(root, autolog)
+            enable_autolog(root, autolog)
         self._owner = _owner_class(spec, root)
         self._is_class = inspect.isclass(self.target)
         source = self._owner or self.target
@@ -166,9 +172,9 @@ class _PythonSession:
                         return result
 
                     if self._autolog:
-                        from costar.agents._autolog import captured
+                        from costar.traces import autolog_captured
 
-                        box["output"] = captured(call, recorder)
+                        box["output"] = autolog_captured(call, recorder)
                     else:
                         box["output"] = call()
             except BaseException as exc:  # the agent's failure is data, not a crash

@@ -39,12 +39,11 @@ from costar.align._mlflow import (
     provider_env,
     quiet_optimizers,
     to_mlflow_judge,
-    tracing_off,
     tracking_at,
 )
 from costar.assess import AssessConfig
 from costar.judges import Ensemble, Judge, build, load_judges
-from costar.traces import TraceStore
+from costar.traces import TraceStore, tracing_off
 
 ALIGNABLE = ("guidelines", "agentic")
 ALIGNED_DIR = "aligned"

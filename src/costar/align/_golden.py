@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from costar._exceptions import ConfigError, InputError, NotFoundError, StoreError
 from costar._input import clip, excerpt, load_csv, load_jsonl
-from costar.traces import TAG_PREFIX, TraceStore
+from costar.traces import TAG_PREFIX, TraceInfo, TraceStore
 
 LABEL_TAG = f"{TAG_PREFIX}labelled"
 LabelValue = bool | int | float | str
@@ -70,27 +70,25 @@ class GoldenSet:
 
     def add(self, labels: Iterable[Label]) -> int:
         """Record labels as MLflow Feedback (source HUMAN); returns how many were written."""
-        from mlflow.entities import AssessmentSource, Feedback
-
         count = 0
         tagged: set[str] = set()
-        tracing = self._tracing()
         for label in labels:
-            feedback = Feedback(
-                name=label.judge,
-                value=label.value,
-                rationale=label.rationale or None,
-                source=AssessmentSource(source_type="HUMAN", source_id=label.labeller),
-                metadata={"costar.created_at": repr(label.created_at)},
-            )
             try:
-                tracing.log_assessment(label.trace_id, feedback)
+                self.store.log_feedback(
+                    label.trace_id,
+                    label.judge,
+                    label.value,
+                    source_type="HUMAN",
+                    source_id=label.labeller,
+                    rationale=label.rationale or None,
+                    metadata={"costar.created_at": repr(label.created_at)},
+                )
                 if label.trace_id not in tagged:
-                    tracing.set_trace_tag(label.trace_id, LABEL_TAG, "true")
+                    self.store.set_trace_tag(label.trace_id, LABEL_TAG, "true")
                     tagged.add(label.trace_id)
-            except Exception as exc:
+            except StoreError as exc:
                 raise StoreError(
-                    f"cannot store the label for trace {label.trace_id}: {exc} "
+                    f"cannot store the label for trace {label.trace_id}: {exc.__cause__ or exc} "
                     f"({count} earlier labels were stored)"
                 ) from exc
             count += 1
@@ -123,58 +121,35 @@ class GoldenSet:
                     newest[key] = label
         return sorted(newest.values(), key=lambda lb: (lb.created_at, lb.trace_id))
 
-    def _tracing(self) -> Any:
-        self.store.client  # noqa: B018 - connects
-        return self.store._tracing
-
-    def _infos(self, trace_ids: list[str]) -> Iterable[Any]:
-        """These traces' infos, read directly: a label saved in the UI costs one lookup, not a
+    def _infos(self, trace_ids: list[str]) -> list[TraceInfo]:
+        """These traces' infos, read by id: a label saved in the UI costs one lookup, not a
         scan of the golden set."""
-        store = self._tracing().store
         try:
-            for start in range(0, len(trace_ids), 500):
-                yield from store.batch_get_trace_infos(
-                    trace_ids[start : start + 500], experiment_ids=[self.store.experiment_id]
-                )
-        except Exception as exc:
-            raise StoreError(f"cannot read labels: {exc}") from exc
+            return self.store.infos(trace_ids)
+        except StoreError as exc:
+            raise StoreError(f"cannot read labels: {exc.__cause__ or exc}") from exc
 
-    def _labelled_infos(self) -> Iterable[Any]:
-        tracing, token = self._tracing(), None
+    def _labelled_infos(self) -> Iterable[TraceInfo]:
         try:
-            while True:
-                page = tracing.search_traces(
-                    locations=[self.store.experiment_id],
-                    filter_string=f"tag.`{LABEL_TAG}` = 'true'",
-                    max_results=500,
-                    page_token=token,
-                    include_spans=False,
-                )
-                yield from (t.info if hasattr(t, "info") else t for t in page)
-                token = getattr(page, "token", None)
-                if not token:
-                    return
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"cannot read the golden set: {exc}") from exc
+            yield from self.store.search(tags={LABEL_TAG: "true"})
+        except StoreError as exc:
+            raise StoreError(f"cannot read the golden set: {exc.__cause__ or exc}") from exc
 
 
-def _labels_of(info: Any) -> list[Label]:
+def _labels_of(info: TraceInfo) -> list[Label]:
     found = []
-    for a in info.assessments or []:
-        source = getattr(a, "source", None)
-        if getattr(source, "source_type", "") != "HUMAN" or a.feedback is None or not a.valid:
+    for a in info.assessments:
+        if a.source_type != "HUMAN" or a.kind != "feedback" or not a.valid:
             continue
-        created = (a.metadata or {}).get("costar.created_at")
+        created = a.metadata.get("costar.created_at")
         found.append(
             Label(
                 trace_id=info.trace_id,
                 judge=a.name,
-                value=a.feedback.value,
-                rationale=a.rationale or "",
-                labeller=(source.source_id if source else None) or "unknown",
-                created_at=float(created) if created else a.create_time_ms / 1000,
+                value=a.value,
+                rationale=a.rationale,
+                labeller=a.source_id or "unknown",
+                created_at=float(created) if created else a.created_ms / 1000,
                 scenario_id=info.tags.get(f"{TAG_PREFIX}scenario_id", ""),
                 run_id=info.tags.get(f"{TAG_PREFIX}run_id", ""),
             )

@@ -153,15 +153,3 @@ def tracking_at(uri: str) -> Iterator[None]:
         yield
     finally:
         mlflow.set_tracking_uri(saved)
-
-
-@contextlib.contextmanager
-def tracing_off() -> Iterator[None]:
-    """The optimizers' own judge calls are not the project's traces: keep them out."""
-    import mlflow
-
-    mlflow.tracing.disable()
-    try:
-        yield
-    finally:
-        mlflow.tracing.enable()

@@ -16,11 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from costar.align._golden import GoldenSet
-from costar.assess import AssessConfig, TraceCache, score_traces
+from costar.assess import AssessConfig, score_traces
 from costar.assess import run_scenarios as _scenarios
-from costar.assess import trace_views as _views
 from costar.judges import Judge, Verdict, load_judges
-from costar.traces import TraceStore
+from costar.traces import TraceCache, TraceStore
 
 WEIGHTS = {"split": 1.0, "pair": 0.8, "error": 0.5, "coverage": 0.4}
 
@@ -131,7 +130,7 @@ def _sample(
 
     cache = TraceCache.in_project(config.root)
     try:
-        views = _views(store, cache, ids)
+        views = store.views(ids, cache)
     finally:
         cache.close()
     scenarios = _scenarios(store, run_id, AssessSummary())

@@ -1,11 +1,17 @@
-"""Assess: the scoring engine, the verdict store and the derived trace cache."""
+"""Assess: the scoring engine and the verdict store. `TraceCache` (the derived trace cache)
+now lives in costar.traces and is re-exported here for older callers."""
 
-from costar.assess._cache import TraceCache
 from costar.assess._consistency import Consistency, self_consistency
-from costar.assess._engine import AssessConfig, AssessSummary, JudgeTally, assess, score_traces
+from costar.assess._engine import (
+    AssessConfig,
+    AssessSummary,
+    JudgeTally,
+    assess,
+    score_traces,
+    trace_views,
+)
 from costar.assess._engine import _mirror as mirror_verdicts
 from costar.assess._engine import _scenarios as run_scenarios
-from costar.assess._engine import _views as trace_views
 from costar.assess._errors import breach_message, error_breaches
 from costar.assess._report import (
     JudgeDelta,
@@ -30,6 +36,7 @@ from costar.assess._stats import (
     wilson,
 )
 from costar.assess._verdicts import VerdictSelection, VerdictStore, select_verdicts
+from costar.traces import TraceCache
 
 __all__ = [
     "AssessConfig",

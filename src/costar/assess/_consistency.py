@@ -6,9 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from costar.assess._cache import TraceCache
 from costar.judges import Judge
-from costar.traces import TraceStore
+from costar.traces import TraceCache, TraceStore
 
 
 @dataclass
@@ -34,10 +33,8 @@ def self_consistency(
     concurrency: int = 8,
 ) -> Consistency:
     """Score every trace of the run k times with `judge` (nothing is stored)."""
-    from costar.assess._engine import _views
-
     ids = [row.trace_id for row in store.run_traces(run_id)]
-    views = _views(store, cache, ids)
+    views = store.views(ids, cache)
     jobs = [(v, i) for v in views for i in range(k)]
     with ThreadPoolExecutor(concurrency) as pool:
         verdicts = list(

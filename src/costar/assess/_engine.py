@@ -22,23 +22,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from costar._exceptions import ConfigError, CostarError, ScenarioError
-from costar.assess._cache import TraceCache
 from costar.assess._report import simulator_faults
 from costar.assess._verdicts import VerdictStore
-from costar.judges import (
-    FIDELITY_JUDGE,
-    Judge,
-    TraceView,
-    Verdict,
-    build,
-    load_judges,
-    narrow,
-    unknown_judges,
-)
+from costar.judges import FIDELITY_JUDGE, Judge, Verdict, build, load_judges, narrow, unknown_judges
 from costar.scenarios import load_suite
-from costar.traces import TraceStore
+from costar.traces import TraceCache, TraceStore, TraceView
 
-_FETCH = 100
 _CHUNK = 500  # traces loaded and scored at once
 
 
@@ -112,16 +101,10 @@ class AssessSummary:
         return data
 
 
-def _views(store: TraceStore, cache: TraceCache, ids: list[str]) -> list[TraceView]:
-    """TraceViews for `ids`: from the cache, else from the store (then cached)."""
-    found = cache.get_many(ids)
-    missing = [i for i in ids if i not in found]
-    for start in range(0, len(missing), _FETCH):
-        chunk = missing[start : start + _FETCH]
-        fetched = [TraceView.from_mlflow(t) for t in store.get_traces(chunk)]
-        cache.put_many(fetched)
-        found.update((v.trace_id, v) for v in fetched)
-    return [found[i] for i in ids if i in found]
+def trace_views(store: TraceStore, cache: TraceCache, ids: list[str]) -> list[TraceView]:
+    """TraceViews for `ids`: from the cache, else from the store (then cached). The same as
+    `store.views(ids, cache)`, which new code calls."""
+    return store.views(ids, cache)
 
 
 def _scenarios(
@@ -216,7 +199,7 @@ def score_traces(
                 if old.status != "error" and _fresh(old.inputs, wanted):
                     found[(old.trace_id, old.judge)] = old
         for start in range(0, len(trace_ids), _CHUNK):
-            views = _views(store, cache, trace_ids[start : start + _CHUNK])
+            views = store.views(trace_ids[start : start + _CHUNK], cache)
             todo = [(v, j) for v in views for j in judges if (v.trace_id, j.name) not in found]
             by_run: dict[str, list[tuple[TraceView, Judge]]] = {}
             for v, j in todo:
@@ -235,30 +218,23 @@ def score_traces(
 
 def _mirror(store: TraceStore, verdicts: list[Verdict]) -> list[tuple[str, str, str]]:
     """Log `verdicts` to MLflow as Feedback on their traces (for the MLflow UI); their keys."""
-    from mlflow.entities import AssessmentError, AssessmentSource, Feedback
-
     done = []
     for v in verdicts:
-        source = AssessmentSource(
+        value = v.passed if v.passed is not None else v.value
+        store.log_feedback(
+            v.trace_id,
+            v.judge,
+            value if v.status == "ok" else None,
             source_type="LLM_JUDGE" if v.kind in ("llm", "agentic") else "CODE",
             source_id=f"costar:{v.judge}@{v.judge_version}",
-        )
-        value = v.passed if v.passed is not None else v.value
-        feedback = Feedback(
-            name=v.judge,
-            value=value if v.status == "ok" else None,
             rationale=v.rationale or None,
-            source=source,
-            error=AssessmentError(error_code="JUDGE_ERROR", error_message=v.error)
-            if v.status == "error"
-            else None,
+            error=(v.error or "judge error") if v.status == "error" else None,
             metadata={
                 "costar.judge_version": v.judge_version,
                 "costar.status": v.status,
                 "costar.evidence": ",".join(v.evidence)[:1000],
             },
         )
-        store._tracing.log_assessment(v.trace_id, feedback)
         done.append(v.key())
     return done
 
@@ -339,7 +315,7 @@ def _scored_chunks(
     if config.executor != "local":
         raise ConfigError(f"unknown executor {config.executor!r} (choose one of: local, ray)")
     for start in range(0, len(pending), _CHUNK):
-        views = _views(store, cache, pending[start : start + _CHUNK])
+        views = store.views(pending[start : start + _CHUNK], cache)
         todo = [(v, j) for v in views for j in due[v.trace_id]]
         results = _score(todo, scenarios, keys, config.concurrency)
         verdicts.write(results)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from costar.judges import Judge, TraceView, Verdict, load_judges
+from costar.judges import Judge, Verdict, load_judges
 
 CHUNK = 100  # traces a task scores
 _judges: dict[tuple[str, tuple[str, ...]], list[Judge]] = {}  # per worker process
@@ -35,7 +35,7 @@ def _score_chunk(
         _judges[cache_key] = load_judges(config.root, config.judge_paths)
     by_name = {j.name: j for j in _judges[cache_key]}
     store = TraceStore(config.tracking_uri, config.experiment)
-    views = [TraceView.from_mlflow(t) for t in store.get_traces(list(todo))]
+    views = store.views(todo)
     items = [(v, by_name[name]) for v in views for name in todo[v.trace_id] if name in by_name]
     results = _score(items, scenarios, keys, config.concurrency)
     verdicts = VerdictStore(verdict_url, config.redact)

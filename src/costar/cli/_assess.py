@@ -18,7 +18,7 @@ from costar.cli._options import (
 )
 from costar.cli._output import emit_json, exit_code
 from costar.cli._output import limit_llm_calls as _limit_llm_calls
-from costar.cli._render import console, marked, right_aligned, table
+from costar.cli._render import console, fits_beside, marked, right_aligned, stacked, table
 
 
 def assess(
@@ -167,22 +167,32 @@ def verdicts(
     if as_json:
         emit_json([v.model_dump(mode="json") for v in chosen.verdicts])
         return
-    grid = table(
-        f"verdicts of run {info.run_id[:12]}",
-        ["scenario"],
-        ["trial", "judge", "result", "rationale"],
-    )
-    grid.columns[2].no_wrap = True
-    for v in chosen.verdicts:
-        grid.add_row(v.scenario_id, str(v.trial), v.judge, _result(v), _why(v))
+    screen = console()
+    grid = verdicts_view(f"verdicts of run {info.run_id[:12]}", chosen.verdicts, screen.width)
     if chosen.verdicts:
-        console().print(grid)
+        screen.print(grid)
     elif not chosen.stored:
         typer.echo(f"no verdicts: run `costar assess {info.run_id[:12]}` first")
     elif not chosen.of_judges:
         typer.echo(f"no verdicts of judge {', '.join(judge or [])} in this run")
     else:
         typer.echo(f"no failing verdicts: {chosen.of_judges} verdicts, none failed or errored")
+
+
+def verdicts_view(title: str, chosen: list[Any], width: int) -> Any:
+    """Verdicts as a table when the rationale has room beside the names (40 cells), else each
+    verdict's names on a line with its rationale wrapped below, so no word is cut in two."""
+    rows = [([v.scenario_id, str(v.trial), v.judge, _result(v)], _why(v)) for v in chosen]
+    names = [("scenario", "trial", "judge", "result")] + [
+        (v.scenario_id, str(v.trial), v.judge, "skipped") for v in chosen
+    ]
+    if fits_beside([max(len(row[i]) for row in names) for i in range(4)], width):
+        grid = table(title, ["scenario"], ["trial", "judge", "result", "rationale"])
+        grid.columns[2].no_wrap = True
+        for cells, why in rows:
+            grid.add_row(*cells, why)
+        return grid
+    return stacked(title, [([s, f"trial {t}", j, r], why) for (s, t, j, r), why in rows])
 
 
 def _why(v: Any) -> str:

@@ -55,9 +55,10 @@ def judges_consistency(
     """
     from dataclasses import asdict
 
-    from costar.assess import TraceCache, self_consistency
+    from costar.assess import self_consistency
     from costar.judges import load_judges
     from costar.scenarios import load_suite
+    from costar.traces import TraceCache
 
     settings, store = open_store(tracking_uri, experiment)
     info = store.get_run(run_id)

@@ -57,6 +57,30 @@ def keep_cells_whole(grid: Any) -> Any:
     return grid
 
 
+def stacked(title: str | None, rows: list[tuple[list[str], str]], indent: int = 4) -> Any:
+    """Rows whose long text would not fit beside their names: each row's names on one line,
+    its text below, indented and wrapped at the terminal's width (whole words, so a cited
+    `docs/refunds.md#144` is never cut in two)."""
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
+    parts: list[Any] = [Text(title, style="italic", justify="center")] if title else []
+    for names, text in rows:
+        head = Text.from_markup("  ".join(names), overflow="ellipsis")
+        head.no_wrap = True
+        parts.append(head)
+        parts.append(Padding(Text(text, overflow="fold"), (0, 0, 0, indent)))
+    return Group(*parts)
+
+
+def fits_beside(widths: Iterable[int], width: int, least: int = 40) -> bool:
+    """Whether columns of these widths leave `least` cells for one more column, inside a
+    table's borders, on a terminal `width` cells wide."""
+    taken = [*widths]
+    return width - sum(taken) - 3 * (len(taken) + 1) - 1 >= least
+
+
 def listed_below(rows: list[tuple[str, str, list[str]]]) -> Any:
     """(name, what, items) lines printed under a table instead of as its columns, where the
     terminal is too narrow for them: `policy-explorer flaky: refund-within-policy, ...`."""

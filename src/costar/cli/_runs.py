@@ -33,21 +33,31 @@ def runs(
     if as_json:
         emit_json(rows)
         return
-    grid = table(
-        f"runs in {settings.store_uri()}",
-        ["run id", "name"],
-        ["status", "started", "ok", "error", "timeout", "agent version"],
-    )
-    for r in rows:
-        grid.add_row(
-            r["run_id"],
-            r["name"],
-            r["status"],
-            r["started"],
-            *(str(int(r["counts"].get(k, 0))) for k in ("ok", "error", "timeout")),
-            r["agent_version"],
-        )
-    console().print(grid if rows else "no runs yet: start one with `costar run`")
+    screen = console()
+    grid = runs_table(f"runs in {settings.store_uri()}", rows, screen.width)
+    screen.print(grid if rows else "no runs yet: start one with `costar run`")
+
+
+def runs_table(title: str, rows: list[dict[str, Any]], width: int) -> Any:
+    """The runs as a table; under a narrow terminal the run id shrinks to the 12-character
+    prefix every command accepts, the counts share a column and the agent version sits under
+    the run's name, so no column is squeezed to nothing."""
+    counts = [[str(int(r["counts"].get(k, 0))) for k in ("ok", "error", "timeout")] for r in rows]
+    wide = [len(r["run_id"]) + len(r["name"]) + len(r["agent_version"]) for r in rows]
+    if max(wide, default=0) + 70 <= width:
+        values = ["status", "started", "ok", "error", "timeout", "agent version"]
+        grid = table(title, ["run id", "name"], values)
+        for r, n in zip(rows, counts, strict=True):
+            cells = [r["run_id"], escape(r["name"]), r["status"], r["started"], *n]
+            grid.add_row(*cells, r["agent_version"])
+        return grid
+    grid = table(title, ["run"], ["name / agent version", "status", "started", "ok/err/to"])
+    grid.columns[2].no_wrap = grid.columns[3].no_wrap = grid.columns[4].no_wrap = True
+    for r, n in zip(rows, counts, strict=True):
+        started = r["started"][5:16].replace("T", " ")
+        name = f"{escape(r['name'])}\n[dim]{r['agent_version']}[/]"
+        grid.add_row(r["run_id"][:12], name, r["status"], started, "/".join(n))
+    return grid
 
 
 def _run_json(r: Any) -> dict[str, Any]:

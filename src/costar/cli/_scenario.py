@@ -31,7 +31,6 @@ def from_trace(
     state when the trace recorded it (tag costar.setup), expectation skeletons from the failing
     verdicts; tagged production and regression. Review them, then keep them in the suite."""
     from costar.assess import VerdictStore
-    from costar.judges import TraceView
     from costar.monitor import trace_ids_from_alerts, write_scenarios
     from costar.traces import TraceStore
 
@@ -44,11 +43,10 @@ def from_trace(
     if not ids:
         raise ConfigError("name TRACE_IDs or --from-alerts FILE")
     store = TraceStore(settings.store_uri(), settings.experiment)
-    traces = store.get_traces(ids)
-    missing = sorted(set(ids) - {t.info.trace_id for t in traces})
+    views = store.views(ids)
+    missing = sorted(set(ids) - {v.trace_id for v in views})
     if missing:
         raise ConfigError(f"no such trace in {settings.store_uri()}: {', '.join(missing[:5])}")
-    views = [TraceView.from_mlflow(t) for t in traces]
     verdicts = VerdictStore(settings.verdict_url()).for_traces(ids)
     target = out or settings.resolve(settings.suite) / "production"
     done = write_scenarios(views, verdicts, target, force)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from costar.judges import TraceView, Verdict
+from costar.judges import Verdict
 from costar.monitor import robust_z
+from costar.traces import TraceView
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ from costar.discover._drafts import (
 )
 from costar.discover._result import Duplicate, GenerateResult
 from costar.discover._texts import read_conversations
-from costar.judges import TraceView
 from costar.monitor import scenario_text
 from costar.scenarios import load_suite
 from costar.traces import TraceStore
@@ -103,8 +102,7 @@ def generate_from_traces(config: FromTracesConfig) -> GenerateResult:
             result.duplicates.append(Duplicate(sid, twin[0], round(twin[1], 4)))
             continue
         trace_id = conversations[medoid].trace_id
-        (trace,) = store.get_traces([trace_id])
-        view = TraceView.from_mlflow(trace)
+        (view,) = store.views([trace_id])
         examples = [conversations[m].trace_id for m in group.members[:5]]
         share = len(group.members) / n
         comments = [

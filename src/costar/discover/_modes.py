@@ -25,8 +25,8 @@ from costar.assess import VerdictStore
 from costar.discover._findings import Finding, anomalies, failing, outliers
 from costar.discover._model import Model, ModelUse
 from costar.discover._space import agglomerate, embed_texts, top_terms
-from costar.judges import TraceView, Verdict
-from costar.traces import TraceStore
+from costar.judges import Verdict
+from costar.traces import TraceStore, TraceView
 
 NAME_INSTRUCTIONS = """You name failure modes of an AI agent under test. You get findings from \
 one cluster: failing judges' rationales, or traces whose metrics stood out. Answer with JSON: \
@@ -234,9 +234,4 @@ def discover(config: DiscoverConfig, progress: Any = None) -> DiscoverResult:
 
 
 def _views(store: TraceStore, trace_ids: list[str]) -> dict[str, TraceView]:
-    out: dict[str, TraceView] = {}
-    for start in range(0, len(trace_ids), 200):
-        for trace in store.get_traces(trace_ids[start : start + 200]):
-            view = TraceView.from_mlflow(trace)
-            out[view.trace_id] = view
-    return out
+    return {view.trace_id: view for view in store.views(trace_ids)}

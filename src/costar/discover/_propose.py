@@ -18,8 +18,8 @@ import yaml
 
 from costar._exceptions import CostarError
 from costar.discover._drafts import slug
-from costar.judges import TraceView, build, load_judges, registered
-from costar.traces import TraceStore
+from costar.judges import build, load_judges, registered
+from costar.traces import TraceStore, TraceView
 
 if TYPE_CHECKING:
     from costar.discover._model import Model

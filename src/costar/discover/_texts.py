@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from costar.judges import TraceView
 from costar.monitor import user_turns
 from costar.scenarios import LoadedScenario, Suite
 from costar.traces import TraceStore
@@ -41,9 +40,9 @@ def read_conversations(store: TraceStore, limit: int | None = None) -> list[Conv
     """The experiment's conversations (newest first, at most `limit`) that have a user turn;
     spans are read in batches and dropped, only the turns are kept."""
     found: list[Conversation] = []
-    for batch in store.experiment_traces(limit):
-        for trace in batch:
-            turns = tuple(t for t in user_turns(TraceView.from_mlflow(trace)) if t.strip())
+    for batch in store.experiment_views(limit):
+        for view in batch:
+            turns = tuple(t for t in user_turns(view) if t.strip())
             if turns:
-                found.append(Conversation(trace.info.trace_id, turns))
+                found.append(Conversation(view.trace_id, turns))
     return found

@@ -16,7 +16,6 @@ from costar.judges import (
     MAX_LIST,
     TOOL_SCHEMAS,
     JudgeTools,
-    TraceView,
     Verdict,
     as_text,
     data_rule,
@@ -25,7 +24,7 @@ from costar.judges import (
     tool_schema,
 )
 from costar.llm import get_client
-from costar.traces import TraceStep
+from costar.traces import TraceStep, TraceView
 
 SYSTEM = (
     "You are costar's attributor. An AI agent's recorded trial failed a judge. Find the EARLIEST "

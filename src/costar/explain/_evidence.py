@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 from costar.explain._model import Evidence
-from costar.judges import TraceView, Verdict
-from costar.traces import TraceStep
+from costar.judges import Verdict
+from costar.traces import TraceStep, TraceView
 
 _FORBIDDEN = re.compile(r"forbidden tool (\S+)")
 _LITERAL = re.compile(r"'([^']*)'|\b(\d+)\b")

@@ -23,9 +23,9 @@ from costar.explain._attributor import attribute
 from costar.explain._evidence import find_evidence
 from costar.explain._model import Attribution, Evidence, Verification, save
 from costar.explain._verify import verify
-from costar.judges import TraceView, Verdict, judge_model, load_judges
+from costar.judges import Verdict, judge_model, load_judges
 from costar.scenarios import load_suite
-from costar.traces import TraceStep, TraceStore, trace_steps
+from costar.traces import TraceStep, TraceStore, TraceView, trace_steps
 
 _KIND = {
     "failing_tool_result": "tool_result",
@@ -163,10 +163,7 @@ def explain(config: ExplainConfig, say: Any = None) -> ExplainSummary:
                 f"trace {config.target} has no verdicts: run `costar assess` on its run first"
             )
         return summary
-    views = {
-        t.info.trace_id: TraceView.from_mlflow(t)
-        for t in store.get_traces(sorted({v.trace_id for v in failing}))
-    }
+    views = {view.trace_id: view for view in store.views(sorted({v.trace_id for v in failing}))}
     scenarios = _scenarios(store, {v.run_id for v in views.values()})
     project = {j.name: j for j in load_judges(config.root, config.judge_paths)}
     model = judge_model(config.model) if config.agentic else None

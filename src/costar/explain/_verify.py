@@ -28,8 +28,8 @@ from typing import Any
 
 from costar.explain._hindsight import hindsight
 from costar.explain._model import Attribution, Verification
-from costar.judges import Judge, TraceView
-from costar.traces import TraceStep, TraceStore, canonical
+from costar.judges import Judge
+from costar.traces import TraceStep, TraceStore, TraceView, canonical
 
 SUBSTITUTED = "costar.replay.substituted"
 
@@ -165,7 +165,7 @@ def verify(
             "did not finish"
         )
         return done
-    new_views = [TraceView.from_mlflow(t) for t in store.get_traces(ids)]
+    new_views = store.views(ids)
     reached = sum(any(s.attributes.get(SUBSTITUTED) for s in v.spans) for v in new_views)
     if reached < len(new_views):
         done.reason = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from costar.llm import LLMProxy, describe_misses
-from costar.traces import TraceStore, TraceView
+from costar.traces import TraceStore
 
 
 def replay_misses(proxy: LLMProxy | None, config: Any, run_id: str) -> list[str]:
@@ -19,5 +19,5 @@ def replay_misses(proxy: LLMProxy | None, config: Any, run_id: str) -> list[str]
         return []
     store = TraceStore(config.tracking_uri, config.experiment)
     rows = store.run_traces(run_id)
-    views = [TraceView.from_mlflow(t) for t in store.get_traces([r.trace_id for r in rows])]
+    views = store.views(r.trace_id for r in rows)
     return describe_misses(proxy.misses, views)

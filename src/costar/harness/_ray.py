@@ -22,7 +22,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from costar._ray import MAX_RETRIES, connect, disconnect, import_ray, worker_env
+from costar._ray import (
+    MAX_RETRIES,
+    check_reachable,
+    connect,
+    disconnect,
+    import_ray,
+    worker_env,
+)
 from costar.agents import Agent, resolve_agent
 from costar.harness._executors import AgentSpec, Executor, Job, failed_record
 from costar.harness._ray_writers import RayWriters, shared_store
@@ -55,6 +62,8 @@ class RayExecutor(Executor):
 
     def __init__(self, concurrency: int, address: str | None = None, grace: float = 5.0):
         import_ray(address)  # fails before the run is created when Ray is not installed
+        if address:  # ... or when nothing listens at the address
+            check_reachable(address)
         self.concurrency = concurrency
         self.address = address
         self.grace = grace

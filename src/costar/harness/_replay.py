@@ -44,7 +44,6 @@ from costar.traces import (
     TraceStep,
     TraceStore,
     canonical,
-    stored_spans,
     trace_steps,
 )
 
@@ -217,14 +216,11 @@ class ReplayBook:
                 "run (replay a run of the same suite)"
             )
         ids = {(r.scenario_id, r.trial): r.trace_id for r in rows}
-        traces = {}
-        for start in range(0, len(rows), 100):
-            chunk = [r.trace_id for r in rows[start : start + 100]]
-            traces.update({t.info.trace_id: t for t in store.get_traces(chunk)})
+        views = {v.trace_id: v for v in store.views(r.trace_id for r in rows)}
         self._steps = {
-            key: (trace_id, trace_steps(stored_spans(traces[trace_id])))
+            key: (trace_id, trace_steps(list(views[trace_id].spans)))
             for key, trace_id in ids.items()
-            if trace_id in traces
+            if trace_id in views
         }
         self._trials: dict[str, TrialReplay] = {}
         self._server: ThreadingHTTPServer | None = None

@@ -345,7 +345,7 @@ def _new_suite_folder(parent: Path, fmt: str) -> Path:
 def _mark_failed(store: TraceStore, run_id: str, written: int, exc: BaseException) -> None:
     """End the run FAILED with what went wrong, so no import is left RUNNING."""
     try:
-        store.client.set_tag(run_id, "costar.error", f"{type(exc).__name__}: {exc}"[:500])
+        store.set_run_tag(run_id, "costar.error", f"{type(exc).__name__}: {exc}"[:500])
         store.finish_run(run_id, "FAILED", {"traces_written": written})
     except Exception:  # noqa: S110 - the original error is the one to report
         pass

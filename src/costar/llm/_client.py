@@ -5,8 +5,9 @@ compatible chat-completions endpoint and returns a ChatResult (text, tool calls,
 latency); `LLMClient.embed(texts)` calls its embeddings endpoint. Every attempt has a timeout;
 429 (honouring Retry-After), 5xx, timeouts, connection failures and unreadable answers are
 retried a bounded number of times with exponential backoff; then a typed LLMError is raised.
-Inside a costar trial, each call is recorded as a CHAT_MODEL span with token usage in MLflow's
-conventions; a trial replayed with model calls (counterfactual checks) gets the recorded answer.
+Each chat call is shown to the installed call observers (`_observe`): inside a costar trial,
+the one costar.agents installs records it as a CHAT_MODEL span with token usage, and serves a
+replayed trial (counterfactual checks) the recorded answer. This module imports no step.
 """
 
 from __future__ import annotations
@@ -29,9 +30,8 @@ from costar._exceptions import (
 )
 from costar.llm._endpoint import Endpoint, resolve_endpoint
 from costar.llm._limits import limiter
+from costar.llm._observe import ModelCall, observed
 from costar.llm._types import ChatResult, ToolCall, Usage
-from costar.traces import Step, current_recorder
-from costar.traces._record import LIVE, live_mlflow_span, replayed
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 3
@@ -92,23 +92,13 @@ class LLMClient:
             body["tools"] = tools
         if response_format:
             body["response_format"] = response_format
-        if current_recorder() is None and not live_mlflow_span():
-            return self._call(body)
-        inputs = {"messages": messages}
-        attributes: dict[str, Any] = {
-            "mlflow.llm.model": self.endpoint.model,
-            "mlflow.llm.provider": self.endpoint.provider,
-            "mlflow.message.format": "openai",
-        }
-        if tools:
-            attributes["mlflow.chat.tools"] = tools
-        with Step(f"chat {self.endpoint.model}", "CHAT_MODEL", inputs, attributes) as step:
-            served = replayed(step, "llm")  # a replayed trial may serve the recorded answer
-            result = self._call(body) if served is LIVE else _from_message(served)
-            step.outputs = result.message()
-            step.set_attribute("mlflow.chat.tokenUsage", result.usage.to_dict())
-            step.set_attribute("costar.llm.latency", round(result.latency, 4))
-            step.set_attribute("costar.llm.attempts", result.attempts)
+        call = ModelCall(self.endpoint.model, self.endpoint.provider, messages, tools or None)
+        with observed(call) as seen:
+            if seen is None:
+                return self._call(body)
+            # a replayed trial may serve the recorded answer instead of the model's
+            result = self._call(body) if seen.served is None else _from_message(seen.served)
+            seen.finished(result)
         return result
 
     def embed(self, texts: list[str], batch: int = 256) -> list[list[float]]:

@@ -19,7 +19,8 @@ import yaml
 
 from costar._exceptions import InputError
 from costar._input import load_jsonl
-from costar.judges import TraceView, Verdict
+from costar.judges import Verdict
+from costar.traces import TraceView
 
 SETUP_TAG = "costar.setup"  # a production trace's initial state, as a scenario `setup` in JSON
 

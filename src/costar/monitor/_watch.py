@@ -25,13 +25,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from costar._exceptions import StoreError
 from costar.assess import VerdictStore
 from costar.assess import mirror_verdicts as _mirror
-from costar.judges import Judge, TraceView, Verdict
-from costar.traces import TraceStore
+from costar.judges import Judge, Verdict
+from costar.traces import TraceInfo, TraceStore, TraceView
 
 # traces fetched with spans and scored at once: memory stays bounded whatever the backlog
 BATCH = int(os.environ.get("COSTAR_MONITOR_BATCH", "200"))
@@ -119,36 +118,19 @@ class PassResult:
     seconds: float = 0.0
 
 
-def _new_infos(cfg: MonitorConfig, cursor: Cursor) -> Iterator[Any]:
+def _new_infos(cfg: MonitorConfig, cursor: Cursor) -> Iterator[TraceInfo]:
     """Completed traces from `watermark - lag` on, oldest first, not yet seen."""
-    cfg.store.client  # noqa: B018 - connects
-    tracing = cfg.store._tracing
     since = max(0, cursor.watermark_ms - cfg.lag_s * 1000)
     stale_before = int(time.time() * 1000) - cfg.lag_s * 1000
-    token = None
-    while True:
-        try:
-            page = tracing.search_traces(
-                locations=[cfg.store.experiment_id],
-                filter_string=f"trace.timestamp_ms >= {since}",
-                order_by=["timestamp_ms ASC"],
-                max_results=500,
-                page_token=token,
-                include_spans=False,
-            )
-        except Exception as exc:
-            raise StoreError(f"cannot read production traces: {exc}") from exc
-        for t in page:
-            info = t.info if hasattr(t, "info") else t
+    try:
+        for info in cfg.store.search(since_ms=since, oldest_first=True):
             if info.trace_id in cursor.seen:
                 continue
-            state = getattr(info.state, "value", str(info.state))
-            if state == "IN_PROGRESS" and info.request_time >= stale_before:
+            if info.state == "IN_PROGRESS" and info.request_time_ms >= stale_before:
                 return  # nothing past an unfinished trace: it is read again next pass
             yield info  # finished, or unfinished for longer than the lag: scored as it is
-        token = getattr(page, "token", None)
-        if not token:
-            return
+    except StoreError as exc:
+        raise StoreError(f"cannot read production traces: {exc.__cause__ or exc}") from exc
 
 
 def _score(cfg: MonitorConfig, views: list[TraceView], stamps: dict[str, int]) -> list[Verdict]:
@@ -176,13 +158,11 @@ def monitor_pass(cfg: MonitorConfig, progress: Callable[[int], None] | None = No
     started = time.monotonic()
     cursor = Cursor.load(cfg.cursor_path)
     result = PassResult()
-    cfg.store.client  # noqa: B018 - connect before reading
-    batch: list[Any] = []
+    batch: list[TraceInfo] = []
 
     def flush() -> None:
-        stamps = {i.trace_id: int(i.request_time) for i in batch}
-        traces = cfg.store.get_traces([i.trace_id for i in batch])
-        views = [TraceView.from_mlflow(t) for t in traces]
+        stamps = {i.trace_id: i.request_time_ms for i in batch}
+        views = cfg.store.views([i.trace_id for i in batch])
         verdicts = cfg.verdicts.redacted(_score(cfg, views, stamps))  # mirrored as stored
         cfg.verdicts.write(verdicts)
         if cfg.mirror:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from costar.judges import TraceView, Verdict, clip_value
+from costar.judges import Verdict, clip_value
+from costar.traces import TraceView
 
 MAX_BRIEF = 60_000  # characters; failures beyond it are listed by name only
 

@@ -12,12 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from costar.assess import AssessConfig, TraceCache, VerdictStore, assess
-from costar.assess import trace_views as _views
-from costar.judges import TraceView, Verdict, load_judges
+from costar.assess import AssessConfig, VerdictStore, assess
+from costar.judges import Verdict, load_judges
 from costar.refine._assistants import ScenarioScore
 from costar.refine._config import RefineConfig, RefineError
-from costar.traces import TraceStore
+from costar.traces import TraceCache, TraceStore, TraceView
 
 
 class Runner:
@@ -80,7 +79,7 @@ class Runner:
         store = TraceStore(self.config.tracking_uri, self.config.experiment)
         cache = TraceCache.in_project(self.config.root)
         try:
-            return {v.trace_id: v for v in _views(store, cache, ids)}
+            return {v.trace_id: v for v in store.views(ids, cache)}
         finally:
             cache.close()
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costar.assess import JudgeDelta, JudgeSummary, quantile
-from costar.judges import TraceView, Verdict
+from costar.judges import Verdict
 from costar.report._regressions import CSS as REGRESSION_CSS
 from costar.report._regressions import regressions, regressions_html
 from costar.report._transcript import transcript
 from costar.report._transcript_html import CSS as TRANSCRIPT_CSS
 from costar.report._transcript_html import transcript_html
-from costar.traces import Redactor
+from costar.traces import Redactor, TraceView
 
 MAX_TRANSCRIPTS = 200  # failing verdicts shown with their transcript; the rest link to the UI
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"

@@ -9,22 +9,13 @@ from typing import Any
 
 from costar._exceptions import NotFoundError
 from costar.assess import VerdictStore
-from costar.judges import TraceView
 from costar.report._transcript import Transcript, transcript
-from costar.traces import Redactor, RunInfo, TraceStore
-
-_CHUNK = 100
+from costar.traces import Redactor, RunInfo, TraceStore, TraceView
 
 
 def load_views(store: TraceStore, trace_ids: Iterable[str]) -> dict[str, TraceView]:
     """TraceViews of the traces that exist among `trace_ids`."""
-    ids = sorted(set(trace_ids))
-    out: dict[str, TraceView] = {}
-    for start in range(0, len(ids), _CHUNK):
-        for trace in store.get_traces(ids[start : start + _CHUNK]):
-            view = TraceView.from_mlflow(trace)
-            out[view.trace_id] = view
-    return out
+    return {view.trace_id: view for view in store.views(sorted(set(trace_ids)))}
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costar.assess import JudgeDelta
-from costar.judges import TraceView, Verdict
+from costar.judges import Verdict
 from costar.report._transcript import Transcript, transcript, transcript_lines
 from costar.report._transcript_html import transcript_html
-from costar.traces import Redactor
+from costar.traces import Redactor, TraceView
 
 CSS = """
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:12px}.pair>div{min-width:0}

@@ -14,8 +14,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from costar.judges import SpanView, TraceView, Verdict
-from costar.traces import SIMULATOR_SPAN, SIMULATOR_STOP_TAG, SNAPSHOT_SPAN, Redactor
+from costar.judges import Verdict
+from costar.traces import (
+    SIMULATOR_SPAN,
+    SIMULATOR_STOP_TAG,
+    SNAPSHOT_SPAN,
+    Redactor,
+    SpanView,
+    TraceView,
+)
 
 MAX_TEXT = 4_000  # characters of one value (an argument list, a result, a reply)
 MAX_ROWS = 20  # rows of one final-state table shown

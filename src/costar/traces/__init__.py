@@ -1,8 +1,16 @@
 """Traces: costar's span records, conversion to MLflow traces, the batched trace store, and
 TraceView, the read API over a stored trace that judges and every later step use; what a run
-records about itself (suite, drafts, dependencies); OpenTelemetry spans as span records."""
+records about itself (suite, drafts, dependencies); OpenTelemetry spans as span records.
 
+This package is the only door to MLflow's traces and assessments: the other steps search,
+read (`TraceStore.search`, `infos`, `views`) and label (`log_feedback`, `set_trace_tag`)
+through the store, and read through the derived cache (`TraceCache`)."""
+
+from costar.traces._autolog import autolog_captured, enable_autolog, tracing_off
+from costar.traces._cache import TraceCache
 from costar.traces._convert import SNAPSHOT_SPAN, storable_text, to_mlflow_spans, trial_spans
+from costar.traces._infos import Assessment, TraceInfo
+from costar.traces._llm_spans import record_llm_call
 from costar.traces._model import (
     SIMULATOR_ERROR_TAG,
     SIMULATOR_SPAN,
@@ -36,6 +44,7 @@ from costar.traces._run_tags import (
     run_manifest,
     suite_label,
 )
+from costar.traces._sqlite import ensure_sqlite_store, quiet_mlflow
 from costar.traces._steps import (
     AGENT_ATTRIBUTE,
     KIND_ATTRIBUTE,
@@ -46,13 +55,7 @@ from costar.traces._steps import (
     stored_spans,
     trace_steps,
 )
-from costar.traces._store import (
-    RunInfo,
-    TraceRow,
-    TraceStore,
-    ensure_sqlite_store,
-    quiet_mlflow,
-)
+from costar.traces._store import RunInfo, TraceRow, TraceStore
 from costar.traces._view import (
     COMPACT_VERSION,
     READING_VERSION,
@@ -92,6 +95,9 @@ __all__ = [
     "SpanView",
     "Step",
     "ToolCallView",
+    "Assessment",
+    "TraceCache",
+    "TraceInfo",
     "TraceRow",
     "TraceStore",
     "TraceView",
@@ -101,7 +107,9 @@ __all__ = [
     "Turn",
     "TurnView",
     "WriteReport",
+    "autolog_captured",
     "current_recorder",
+    "enable_autolog",
     "dependency_diff",
     "ensure_sqlite_store",
     "from_readable",
@@ -110,6 +118,7 @@ __all__ = [
     "new_span_id",
     "new_trace_id",
     "quiet_mlflow",
+    "record_llm_call",
     "record_to_json",
     "recording",
     "run_manifest",
@@ -120,5 +129,6 @@ __all__ = [
     "to_mlflow_spans",
     "to_records",
     "tool",
+    "tracing_off",
     "trial_spans",
 ]

@@ -10,11 +10,7 @@ mlflow is imported on first use, never at import time of this module.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
 import re
-import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,93 +20,19 @@ from typing import Any
 from costar._env import quiet_dependencies
 from costar._exceptions import NotFoundError, StoreError
 from costar._signals import stop_requested
+from costar.traces._cache import TraceCache
 from costar.traces._convert import to_mlflow_spans
+from costar.traces._infos import TraceInfo, feedback, info_of
 from costar.traces._model import TAG_PREFIX, TrialRecord
 from costar.traces._redact import Redactor
+from costar.traces._sqlite import ensure_sqlite_store, quiet_mlflow
+from costar.traces._view import TraceView
 
 RUN_TAG = f"{TAG_PREFIX}run_id"
 _LINK_CHUNK = 100  # MLflow's limit for link_traces_to_run
 _SEARCH_PAGE = 500  # the REST API refuses more per page
+_FETCH = 100  # full traces (with spans) read at once
 _ID_PREFIX = re.compile(r"[A-Za-z0-9-]{1,64}")  # no LIKE wildcards (% and _)
-
-
-def quiet_mlflow() -> None:
-    """Keep MLflow's and alembic's INFO chatter (migrations, store creation) off the terminal."""
-    for name in ("mlflow", "mlflow.store.db.utils", "alembic", "alembic.runtime.migration"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    # it logs every database error with its traceback, then raises it; costar reports it once
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `lock_path` (released when the process dies, too)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; the atomic rename still protects readers
-        yield
-        return
-    with lock_path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _half_made(db: Path) -> bool:
-    """Whether `db` is a store whose migrations never finished (and so holds no data)."""
-    try:
-        uri = f"{db.resolve().as_uri()}?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
-            tables = {row[0] for row in conn.execute("select name from sqlite_master")}
-            for table, most in (("experiments", 1), ("runs", 0), ("trace_info", 0)):
-                if (
-                    table in tables
-                    and conn.execute(f"select count(*) from {table}").fetchone()[0] > most
-                ):
-                    return False  # it holds data: never touched
-            version = conn.execute("select version_num from alembic_version").fetchall()
-    except sqlite3.Error:
-        return False  # not readable as a store: let MLflow say what is wrong
-    from mlflow.store.db.utils import _get_latest_schema_revision
-
-    return version != [(_get_latest_schema_revision(),)]
-
-
-def ensure_sqlite_store(db: Path) -> None:
-    """Create the SQLite store `db` if it does not exist, so that it is never seen half-made.
-
-    MLflow migrates a new SQLite file in place (4 to 7 s, several dozen steps that are not one
-    transaction): an interruption, or a second process migrating at the same time, leaves a
-    store that fails forever ("table _alembic_tmp_... already exists"). Instead, under a lock
-    beside the store, the schema is built in a temporary file and renamed into place only when
-    complete; a process that waited on the lock finds the finished store. An interrupted
-    creation leaves a temporary file that the next creation removes. A store an older costar
-    left half-made (it holds no data) is moved aside as `mlflow.db.interrupted-TIME` and made
-    again.
-    """
-    if db.exists() and not _half_made(db):
-        return
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(db.with_name(f"{db.name}.lock")):
-        if db.exists():
-            if not _half_made(db):  # made by another process while this one waited
-                return
-            # left by an interrupted creation of an older costar; it holds no data, but keep it
-            db.rename(db.with_name(f"{db.name}.interrupted-{int(time.time())}"))
-        for stale in db.parent.glob(f"{db.name}.creating-*"):
-            stale.unlink(missing_ok=True)
-        tmp = db.with_name(f"{db.name}.creating-{os.getpid()}")
-        try:
-            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-            # opening an empty store migrates it and adds MLflow's Default experiment
-            made = SqlAlchemyStore(f"sqlite:///{tmp}", (db.parent / "artifacts").resolve().as_uri())
-            made.engine.dispose()
-            os.replace(tmp, db)
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 @dataclass
@@ -240,6 +162,13 @@ class TraceStore:
         except Exception as exc:
             raise StoreError(f"cannot update run {run_id}: {exc}") from exc
 
+    def set_run_tag(self, run_id: str, key: str, value: str) -> None:
+        """Set a tag on a run (what went wrong, say, shown in the MLflow UI)."""
+        try:
+            self.client.set_tag(run_id, key, value)
+        except Exception as exc:
+            raise StoreError(f"cannot tag run {run_id}: {exc}") from exc
+
     def reopen_run(self, run_id: str) -> None:
         """Mark a run as running again (for --resume)."""
         try:
@@ -295,6 +224,10 @@ class TraceStore:
         return candidates[0]
 
     # -- traces ---------------------------------------------------------------------------
+    def _tracing_client(self) -> Any:
+        self._connect()
+        return self._tracing
+
     def prepare(self, record: TrialRecord) -> None:
         """Convert a finished trial to MLflow spans now, on the caller's thread, so that `write`
         (on the writer's thread, the run's bottleneck) only stores them."""
@@ -322,96 +255,168 @@ class TraceStore:
 
     def existing_trace_ids(self, trace_ids: list[str]) -> set[str]:
         """Which of these trace ids exist in the store."""
-        self._connect()
+        store = self._tracing_client().store
+        if not hasattr(store, "ManagedSessionMaker"):
+            return {info.trace_id for info in self.infos(trace_ids)}
         found: set[str] = set()
-        try:
-            store = self._tracing.store
-            for start in range(0, len(trace_ids), 500):
-                chunk = trace_ids[start : start + 500]
-                if hasattr(store, "ManagedSessionMaker"):  # a database: read the ids alone
-                    found |= _stored_ids(store, chunk, self.experiment_id)
-                    continue
-                infos = store.batch_get_trace_infos(chunk, experiment_ids=[self.experiment_id])
-                found.update(info.trace_id for info in infos)
+        try:  # a database: read the id column alone
+            for start in range(0, len(trace_ids), _SEARCH_PAGE):
+                found |= _stored_ids(
+                    store, trace_ids[start : start + _SEARCH_PAGE], self.experiment_id
+                )
         except StoreError:
             raise
         except Exception as exc:
             raise StoreError(f"cannot read traces from {self.tracking_uri}: {exc}") from exc
         return found
 
-    def run_traces(self, run_id: str) -> list[TraceRow]:
-        """Every stored trace of a run (identity and status only, no spans)."""
-        self._connect()
-        rows: list[TraceRow] = []
-        token = None
+    def infos(self, trace_ids: Iterable[str]) -> list[TraceInfo]:
+        """The stored traces among `trace_ids`, without spans (tags, state, assessments), read
+        by id: one lookup per 500 ids, however large the experiment. Unknown ids are left out."""
+        ids = list(trace_ids)
+        found: list[TraceInfo] = []
         try:
-            while True:
-                infos = self._tracing.search_traces(
+            store = self._tracing_client().store
+            for start in range(0, len(ids), _SEARCH_PAGE):
+                chunk = ids[start : start + _SEARCH_PAGE]
+                infos = store.batch_get_trace_infos(chunk, experiment_ids=[self.experiment_id])
+                found.extend(info_of(info) for info in infos)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot read traces from {self.tracking_uri}: {exc}") from exc
+        return found
+
+    def search(
+        self,
+        tags: dict[str, str] | None = None,
+        since_ms: int | None = None,
+        oldest_first: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[TraceInfo]:
+        """This experiment's traces without spans, newest first (`oldest_first`: by request
+        time ascending), read a page at a time: those carrying every tag in `tags` with that
+        value, and with `since_ms` only those requested at or after it (ms since the epoch)."""
+        clauses = [_tag_clause(k, v) for k, v in (tags or {}).items()]
+        if since_ms is not None:
+            clauses.append(f"trace.timestamp_ms >= {int(since_ms)}")
+        order = "timestamp_ms ASC" if oldest_first else "timestamp_ms DESC"
+        for page in self._pages(" AND ".join(clauses) or None, order, limit):
+            yield from page
+
+    def _pages(
+        self, filter_string: str | None, order_by: str | None, limit: int | None = None
+    ) -> Iterator[list[TraceInfo]]:
+        token, seen = None, 0
+        tracing = self._tracing_client()
+        while limit is None or seen < limit:
+            try:
+                page = tracing.search_traces(
                     locations=[self.experiment_id],
-                    filter_string=f"tag.`{RUN_TAG}` = '{run_id}'",
-                    max_results=_SEARCH_PAGE,
+                    filter_string=filter_string,
+                    order_by=[order_by] if order_by else None,
+                    max_results=_SEARCH_PAGE if limit is None else min(_SEARCH_PAGE, limit - seen),
                     page_token=token,
                     include_spans=False,
                 )
-                rows.extend(_row(info.info if hasattr(info, "info") else info) for info in infos)
-                token = getattr(infos, "token", None)
-                if not token:
-                    break
-        except Exception as exc:
-            raise StoreError(f"cannot read traces of run {run_id}: {exc}") from exc
-        return rows
+            except StoreError:
+                raise
+            except Exception as exc:
+                raise StoreError(f"cannot search traces in {self.tracking_uri}: {exc}") from exc
+            infos = [info_of(t) for t in page]
+            seen += len(infos)
+            yield infos
+            token = getattr(page, "token", None)
+            if not token or not infos:
+                return
+
+    def run_traces(self, run_id: str) -> list[TraceRow]:
+        """Every stored trace of a run (identity and status only, no spans)."""
+        try:
+            return [_row(info) for info in self.search(tags={RUN_TAG: run_id})]
+        except StoreError as exc:
+            raise StoreError(f"cannot read traces of run {run_id}: {exc.__cause__ or exc}") from exc
 
     def find_traces(self, prefix: str, limit: int = 2) -> list[str]:
         """Ids of this experiment's traces that start with `prefix` (up to `limit`), for
         resolving the unique prefixes users type (as `git` accepts short hashes)."""
         if not _ID_PREFIX.fullmatch(prefix):
             return []  # no stored id holds other characters; never reaches the filter
-        self._connect()
-        try:
-            found = self._tracing.search_traces(
-                locations=[self.experiment_id],
-                filter_string=f"attributes.request_id LIKE '{prefix}%'",
-                max_results=limit,
-                include_spans=False,
-            )
-        except Exception as exc:
-            raise StoreError(f"cannot search traces in {self.tracking_uri}: {exc}") from exc
-        ids = [(t.info if hasattr(t, "info") else t).trace_id for t in found]
-        return [i for i in ids if i.startswith(prefix)]
+        pages = self._pages(f"attributes.request_id LIKE '{prefix}%'", None, limit)
+        return [i.trace_id for page in pages for i in page if i.trace_id.startswith(prefix)]
 
     def get_traces(self, trace_ids: Iterable[str]) -> list[Any]:
-        """Full MLflow traces (with spans) by id."""
-        self._connect()
-        return list(self._tracing.batch_get_traces(list(trace_ids)))
+        """Full MLflow traces (with spans) by id, for MLflow's own APIs (judge alignment takes
+        them); every other reader takes `views`."""
+        return list(self._tracing_client().batch_get_traces(list(trace_ids)))
 
-    def experiment_traces(self, limit: int | None = None, batch: int = 200) -> Iterator[list[Any]]:
-        """Every finished trace of the experiment (at most `limit`, newest first), with spans,
-        in batches of `batch`: memory stays bounded however many the experiment holds."""
-        self._connect()
-        token, seen = None, 0
+    def views(self, trace_ids: Iterable[str], cache: TraceCache | None = None) -> list[TraceView]:
+        """TraceViews of the stored traces among `trace_ids`, each once, in that order (unknown
+        ids are left out). With `cache`, those it holds are read from it, the rest added to it."""
+        ids = list(dict.fromkeys(trace_ids))
+        found = cache.get_many(ids) if cache is not None else {}
+        missing = [i for i in ids if i not in found]
+        for start in range(0, len(missing), _FETCH):
+            try:
+                chunk = self.get_traces(missing[start : start + _FETCH])
+                fetched = [TraceView.from_mlflow(t) for t in chunk]
+            except StoreError:
+                raise
+            except Exception as exc:
+                raise StoreError(f"cannot read traces from {self.tracking_uri}: {exc}") from exc
+            if cache is not None:
+                cache.put_many(fetched)
+            found.update((v.trace_id, v) for v in fetched)
+        return [found[i] for i in ids if i in found]
+
+    def experiment_views(
+        self, limit: int | None = None, batch: int = 200
+    ) -> Iterator[list[TraceView]]:
+        """TraceViews of the experiment's traces (at most `limit`, newest first), in batches of
+        `batch`: memory stays bounded however many the experiment holds."""
         try:
-            while limit is None or seen < limit:
-                page = self._tracing.search_traces(
-                    locations=[self.experiment_id],
-                    order_by=["timestamp_ms DESC"],
-                    max_results=_SEARCH_PAGE,
-                    page_token=token,
-                    include_spans=False,
-                )
-                ids = [(t.info if hasattr(t, "info") else t).trace_id for t in page]
-                ids = ids[: None if limit is None else limit - seen]
+            for page in self._pages(None, "timestamp_ms DESC", limit):
+                ids = [i.trace_id for i in page]
                 for start in range(0, len(ids), batch):
-                    yield self.get_traces(ids[start : start + batch])
-                seen += len(ids)
-                token = getattr(page, "token", None)
-                if not token or not ids:
-                    return
+                    yield self.views(ids[start : start + batch])
+        except StoreError as exc:
+            why = exc.__cause__ or exc
+            raise StoreError(
+                f"cannot read the traces of experiment {self.experiment_name!r}: {why}"
+            ) from exc
+
+    # -- assessments ----------------------------------------------------------------------
+    def log_feedback(
+        self,
+        trace_id: str,
+        name: str,
+        value: Any,
+        *,
+        source_type: str,
+        source_id: str,
+        rationale: str | None = None,
+        metadata: dict[str, str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record an assessment on a stored trace, shown in the MLflow UI: a human label
+        (`source_type` HUMAN, `source_id` the labeller) or a judge's verdict (LLM_JUDGE or
+        CODE); `error` marks a judge that failed (the value is then None)."""
+        entity = feedback(name, value, source_type, source_id, rationale, metadata, error)
+        try:
+            self._tracing_client().log_assessment(trace_id, entity)
         except StoreError:
             raise
         except Exception as exc:
-            raise StoreError(
-                f"cannot read the traces of experiment {self.experiment_name!r}: {exc}"
-            ) from exc
+            raise StoreError(f"cannot log feedback {name!r} on trace {trace_id}: {exc}") from exc
+
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
+        """Set a tag on a stored trace (found again with `search(tags=...)`)."""
+        try:
+            self._tracing_client().set_trace_tag(trace_id, key, value)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot tag trace {trace_id}: {exc}") from exc
 
 
 def _stored_ids(store: Any, trace_ids: list[str], experiment_id: str) -> set[str]:
@@ -427,12 +432,19 @@ def _stored_ids(store: Any, trace_ids: list[str], experiment_id: str) -> set[str
         return {request_id for (request_id,) in rows}
 
 
-def _row(info: Any) -> TraceRow:
+def _tag_clause(key: str, value: str) -> str:
+    """MLflow's search filter for one tag's value (no quoting inside: refused)."""
+    if "`" in key or "'" in value:
+        raise ValueError(f"a tag search cannot hold ` in a key or ' in a value: {key}={value}")
+    return f"tag.`{key}` = '{value}'"
+
+
+def _row(info: TraceInfo) -> TraceRow:
     tags = info.tags
     return TraceRow(
         trace_id=info.trace_id,
         scenario_id=tags.get(f"{TAG_PREFIX}scenario_id", ""),
         trial=int(tags.get(f"{TAG_PREFIX}trial", "0")),
         status=tags.get(f"{TAG_PREFIX}status", ""),
-        execution_ms=info.execution_duration,
+        execution_ms=info.execution_ms,
     )

@@ -337,11 +337,7 @@ class TraceView:
                     end_ns=int(s.end_time_ns or 0),
                     inputs=s.inputs,
                     outputs=s.outputs,
-                    attributes={
-                        k: v
-                        for k, v in s.attributes.items()
-                        if not k.startswith("mlflow.span") and k != "mlflow.traceRequestId"
-                    },
+                    attributes=own_attributes(s),
                     error=error,
                 )
             )
@@ -368,3 +364,12 @@ class TraceView:
 def _tool_call(span: SpanView) -> ToolCallView:
     args = span.inputs if isinstance(span.inputs, dict) else {"input": span.inputs}
     return ToolCallView(span.name, args, span.outputs, span.error, span.span_id)
+
+
+def own_attributes(span: Any) -> dict[str, Any]:
+    """An MLflow span's attributes without the ones MLflow keeps for itself."""
+    return {
+        k: v
+        for k, v in span.attributes.items()
+        if not k.startswith("mlflow.span") and k != "mlflow.traceRequestId"
+    }

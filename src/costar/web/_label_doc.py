@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from costar.judges import Judge, TraceView
+from costar.judges import Judge
+from costar.traces import TraceView
 
 MAX_TEXT = 20_000  # characters of any one text sent to the page
 MAX_CELL = 500  # characters of one table cell

@@ -29,11 +29,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from costar._exceptions import CostarError
 from costar.align import GoldenSet, Label, consensus, parse_value
-from costar.assess import AssessConfig, TraceCache, score_traces
-from costar.assess import trace_views as _views
+from costar.assess import AssessConfig, score_traces
 from costar.judges import Judge
 from costar.scenarios import load_suite
-from costar.traces import TraceStore
+from costar.traces import TraceCache, TraceStore
 from costar.web._label_doc import MAX_TEXT, judge_brief, scenario_document, trace_document
 
 MAX_BODY = 1_000_000  # bytes of one POST body
@@ -106,7 +105,7 @@ class LabelSession:
             return None
         cache = TraceCache.in_project(self.config.root)
         try:
-            views = _views(self.store, cache, [trace_id])
+            views = self.store.views([trace_id], cache)
         finally:
             cache.close()
         if not views:

@@ -6,26 +6,30 @@ spans the agent makes itself) and runs each turn inside an MLflow span. MLflow's
 synchronous, writes that capture trace to a scratch store (`.costar/autolog.db`); costar reads
 it back, re-parents its spans under the turn in the trial's own trace, and deletes the scratch
 trace. Only public MLflow APIs are used. The cost is one write and one read per turn, paid only
-when autolog is on.
+when autolog is on. `tracing_off` keeps MLflow's own tracer out of the calls MLflow makes for
+costar (judge alignment).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from costar._exceptions import ConfigError
-from costar.traces import Recorder, SpanRecord
+from costar.traces._record import Recorder, SpanRecord
+from costar.traces._sqlite import quiet_mlflow
+from costar.traces._view import own_attributes
 
 CAPTURE = "costar.autolog.capture"
 _lock = threading.Lock()
 _ready: dict[str, Any] = {}
 
 
-def enable(root: Path, flavours: list[str]) -> None:
+def enable_autolog(root: Path, flavours: list[str]) -> None:
     """Point MLflow's own tracer at the scratch store and switch on the autolog flavours."""
     with _lock:
         if _ready:
@@ -34,8 +38,6 @@ def enable(root: Path, flavours: list[str]) -> None:
         import importlib
 
         import mlflow
-
-        from costar.traces import quiet_mlflow
 
         scratch = root / ".costar" / "autolog.db"
         scratch.parent.mkdir(parents=True, exist_ok=True)
@@ -66,11 +68,7 @@ def _record(span: Any, parents: dict[str, int], default_parent: int | None) -> S
         span_type=span.span_type or "UNKNOWN",
         inputs=span.inputs,
         outputs=span.outputs,
-        attributes={
-            k: v
-            for k, v in span.attributes.items()
-            if not k.startswith("mlflow.span") and k != "mlflow.traceRequestId"
-        },
+        attributes=own_attributes(span),
         start_ns=int(span.start_time_ns),
         end_ns=int(span.end_time_ns or span.start_time_ns),
         error=error,
@@ -79,7 +77,7 @@ def _record(span: Any, parents: dict[str, int], default_parent: int | None) -> S
     )
 
 
-def captured(call: Callable[[], Any], recorder: Recorder) -> Any:
+def autolog_captured(call: Callable[[], Any], recorder: Recorder) -> Any:
     """Run `call` inside an MLflow capture span; move the MLflow spans it made into `recorder`.
 
     The spans are moved and the scratch trace deleted whether `call` returns or raises, so an
@@ -106,3 +104,16 @@ def _move(mlflow: Any, trace_id: str, recorder: Recorder) -> None:
                 recorder.add(_record(span, known, recorder.default_parent))
     finally:
         mlflow.MlflowClient().delete_traces(_ready["experiment_id"], trace_ids=[trace_id])
+
+
+@contextlib.contextmanager
+def tracing_off() -> Iterator[None]:
+    """MLflow's own tracer off for the block: calls MLflow makes for costar (the alignment
+    optimizers' judge calls) are not the project's traces."""
+    import mlflow
+
+    mlflow.tracing.disable()
+    try:
+        yield
+    finally:
+        mlflow.tracing.enable()

@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 
 from costar.config import DEFAULT_STORE_DIR
-from costar.judges import COMPACT_VERSION, TraceView
+from costar.traces._view import COMPACT_VERSION, TraceView
 
 
 class TraceCache:
