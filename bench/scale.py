@@ -1,9 +1,10 @@
 """Scale-out: the same run of a fast agent on local threads, then on Ray with 1 and 2 workers,
 into an `mlflow server` whose backend store is PostgreSQL (all started here, on 127.0.0.1).
 
-Prints per executor: trials per second, ms per trace written (the writer's time over traces),
-lost and duplicated trials (from the server's store); then a projection for N machines from
-one worker's measured time per trial and the single writer's rate, stated as a projection.
+Prints per executor: trials per second, ms per trace written (the run's writer's time over
+traces; on Ray the writer hands its batches to writer actors and waits for them), lost and
+duplicated trials (from the server's store); then a projection for N machines from one
+worker's measured time per trial and the measured write rate, stated as a projection.
 
 Usage: .venv/bin/python bench/scale.py [--quick]
 """
@@ -97,14 +98,15 @@ def main() -> None:
         )
     print(
         f"ray 2 workers over 1: {two['trials_per_second'] / one['trials_per_second']:.2f}x "
-        "(both end when the one writer has stored the last trace)"
+        "(each run ends when its last trace is stored and verified)"
     )
     print(
         "projection (not measured): N machines of k workers run the trials at about "
         f"N x k x {1000 / per_trial:.0f} trials/s of this agent ({per_trial:.1f} ms of worker "
         f"time per trial, measured on 1 worker), and the run stores them at about {writer:.0f} "
-        "traces/s (the one writer into this MLflow server): the lower of the two is the "
-        "run's rate; an agent of T seconds adds T to each trial's worker time"
+        "traces/s (measured on 2 workers: writer actors into this one MLflow server, whose "
+        "own capacity bounds it): the lower of the two is the run's rate; an agent of T "
+        "seconds adds T to each trial's worker time"
     )
     finish(
         {

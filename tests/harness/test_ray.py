@@ -1,5 +1,6 @@
 """The Ray executor on a real local Ray cluster, into an `mlflow server` on PostgreSQL:
-exactly one trace per (scenario, trial), also when a worker is killed mid-trial."""
+exactly one trace per (scenario, trial), also when a worker is killed mid-trial and a writer
+actor mid-run."""
 
 from __future__ import annotations
 
@@ -75,6 +76,21 @@ def _stored(uri: str, run_id: str) -> tuple[Counter, set[str]]:
             return counts, linked
 
 
+def _writer_pids(root: Path) -> list[int]:
+    """Processes of this run's writer actors: Ray names them `ray::_Writer...`, and the runtime
+    env gave them a PYTHONPATH that starts with the project folder."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if cmdline.startswith(b"ray::_Writer") and f"PYTHONPATH={root}".encode() in environ:
+            pids.append(int(proc.name))
+    return pids
+
+
 def test_a_thousand_trials_on_two_ray_workers_land_once_each_even_when_a_worker_is_killed(
     tmp_path: Path, mlflow_pg: str, ray_address: str
 ) -> None:
@@ -93,6 +109,10 @@ def test_a_thousand_trials_on_two_ray_workers_land_once_each_even_when_a_worker_
     victim = int(mark.read_text())
     assert victim != os.getpid()  # a Ray worker, not this process
     os.kill(victim, signal.SIGKILL)
+    while not (writers := _writer_pids(root)):  # and one trace writer, while the trials run
+        assert time.monotonic() < deadline and runner.is_alive(), "no writer actor ran"
+        time.sleep(0.05)
+    os.kill(writers[0], signal.SIGKILL)  # Ray restarts it and retries what it was writing
     runner.join(timeout=600)
     summary = result["summary"]
 

@@ -78,6 +78,7 @@ def test_batch_lands_with_spans_tags_usage_and_snapshot(store_uri: str) -> None:
     store = TraceStore(store_uri)
     run_id = store.create_run("r", {"trials": 2}, {"costar.kind": "run"})
     records = [trial(run_id, "s1", 0), trial(run_id, "s1", 1, status="error", error="boom")]
+    store.prepare(records[1])  # converted ahead (as the run does), the other one in write
     landed = store.write(records)
     assert landed == {r.trace_id for r in records}
     rows = sorted(store.run_traces(run_id), key=lambda r: r.trial)
@@ -121,7 +122,8 @@ def test_writer_retries_until_the_batch_lands(tmp_path: Path) -> None:
             return {records[0].trace_id}
         return {r.trace_id for r in records}
 
-    writer = TraceWriter(flaky, tmp_path / "spill.jsonl", backoff=0.01)
+    # max_wait: the four submits make one batch (by default the writer takes what is queued)
+    writer = TraceWriter(flaky, tmp_path / "spill.jsonl", backoff=0.01, max_wait=2.0)
     records = [trial("r", "s", i) for i in range(4)]
     for r in records:
         writer.submit(r)
@@ -129,6 +131,22 @@ def test_writer_retries_until_the_batch_lands(tmp_path: Path) -> None:
     assert sorted(report.written) == sorted(r.trace_id for r in records)
     assert calls == [4, 4, 3]  # the retry sends only what did not land
     assert report.spilled == 0 and not (tmp_path / "spill.jsonl").exists()
+
+
+def test_a_trial_whose_conversion_ahead_fails_is_still_written(tmp_path: Path) -> None:
+    written: list[str] = []
+
+    def prepare(record: TrialRecord) -> None:
+        raise ValueError("cannot convert")
+
+    def write(records: list[TrialRecord]) -> set[str]:
+        written.extend(r.trace_id for r in records)
+        return {r.trace_id for r in records}
+
+    writer = TraceWriter(write, tmp_path / "spill.jsonl", prepare=prepare)
+    record = trial("r", "s", 0)
+    writer.submit(record)
+    assert writer.close().written == [record.trace_id] == written
 
 
 def test_writer_spills_what_never_lands_and_it_loads_back(tmp_path: Path) -> None:

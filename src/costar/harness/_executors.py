@@ -2,18 +2,21 @@
 `ray` (one Ray task per trial, on a local or remote Ray cluster).
 
 An executor yields each finished trial (None for one cancelled before it finished) to the run,
-which alone writes traces: a trial reaches the writer once, whatever the executor retried, so a
-run holds exactly one trace per (scenario, trial). User packages add executors through the
-`costar.executors` entry point group (a class with the Executor interface).
+whose writer alone decides what is written: a trial reaches the writer once, whatever the
+executor retried, so a run holds exactly one trace per (scenario, trial). An executor may store
+the writer's batches itself (`write_fn`: Ray's writer actors), inside its `session`. User
+packages add executors through the `costar.executors` entry point group (a class with the
+Executor interface).
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from costar._exceptions import ConfigError
 from costar.agents import Agent
 from costar.harness._trial import TrialOptions, run_trial
 from costar.scenarios import LoadedScenario
-from costar.traces import TrialRecord, Turn
+from costar.traces import TraceStore, TrialRecord, Turn
 
 Job = tuple[LoadedScenario, int]
 
@@ -56,6 +59,17 @@ class Executor(abc.ABC):
 
     name = "base"
     interrupted = False
+
+    @contextlib.contextmanager
+    def session(self, spec: AgentSpec) -> Iterator[None]:
+        """Hold what the run's trials and writes need (Ray: the cluster) for the whole run."""
+        yield
+
+    def write_fn(
+        self, store: TraceStore, redact: list[str]
+    ) -> Callable[[list[TrialRecord]], set[str]] | None:
+        """How the writer's batches are stored, inside `session` (None: by `store.write`)."""
+        return None
 
     @abc.abstractmethod
     def run(

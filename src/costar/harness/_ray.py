@@ -1,11 +1,12 @@
 """The Ray executor: each (scenario, trial) is one Ray task, retried when its worker dies.
 
-A task only runs the trial and returns its record; the run (the driver) writes traces, taking
-each (scenario, trial) once. So a worker that dies mid-trial leaves nothing behind: Ray runs
-the task again on another worker (`max_retries`), and the trial that finishes is the only one
+A task only runs the trial and returns its record; the run (the driver) decides what is
+written, taking each (scenario, trial) once, and writer actors store it (`_ray_writers`, for a
+store every node reaches). So a worker that dies mid-trial leaves nothing behind: Ray runs the
+task again on another worker (`max_retries`), and the trial that finishes is the only one
 recorded. A trial whose workers died more often than that is recorded as an error trial, never
-lost. Settings reach the workers through Ray's runtime environment (`env_vars`): the COSTAR_*,
-MLFLOW_* and OPENAI_* variables of the driver, with telemetry off.
+lost. Settings reach the workers and writers through Ray's runtime environment (`env_vars`):
+the COSTAR_*, MLFLOW_* and OPENAI_* variables of the driver, with telemetry off.
 
 Without an address a local Ray is started for the run (one worker per `concurrency`, bound to
 127.0.0.1, usage stats off) and stopped after it; with one (`ray://HOST:10001`, `HOST:6379` or
@@ -14,10 +15,11 @@ Without an address a local Ray is started for the run (one worker per `concurren
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from costar._ray import (
@@ -30,9 +32,10 @@ from costar._ray import (
 )
 from costar.agents import Agent, resolve_agent
 from costar.harness._executors import AgentSpec, Executor, Job, failed_record
+from costar.harness._ray_writers import RayWriters, shared_store
 from costar.harness._trial import TrialOptions, run_trial
 from costar.llm import share_rate_limits
-from costar.traces import TrialRecord
+from costar.traces import TraceStore, TrialRecord
 
 _agents: dict[tuple[str | None, str, tuple[str, ...]], Agent] = {}  # one per worker process
 
@@ -64,6 +67,39 @@ class RayExecutor(Executor):
         self.concurrency = concurrency
         self.address = address
         self.grace = grace
+        self._ray: Any = None  # the ray module while in a session
+        self._writers: RayWriters | None = None
+
+    @contextlib.contextmanager
+    def session(self, spec: AgentSpec) -> Iterator[None]:
+        """Join (or start) the cluster for the run; the writer actors stop before it is left."""
+        if self._ray is not None:  # already in one
+            yield
+            return
+        ray = import_ray()
+        env = worker_env({"PYTHONPATH": _pythonpath(spec)})
+        started = connect(self.address, self.concurrency, env)
+        if started:  # one set of rate-limit buckets for every worker of this job
+            share_rate_limits(env)
+        self._ray = ray
+        try:
+            yield
+        finally:
+            if self._writers is not None:
+                self._writers.close()
+                self._writers = None
+            self._ray = None
+            if started:
+                disconnect()
+
+    def write_fn(
+        self, store: TraceStore, redact: list[str]
+    ) -> Callable[[list[TrialRecord]], set[str]] | None:
+        """Writer actors for a store every node can reach; None for a local file."""
+        if self._ray is None or not shared_store(store.tracking_uri):
+            return None
+        self._writers = RayWriters(self._ray, store, redact)
+        return self._writers
 
     def run(
         self,
@@ -73,16 +109,8 @@ class RayExecutor(Executor):
         options: TrialOptions,
         cancel: threading.Event,
     ) -> Iterator[TrialRecord | None]:
-        ray = import_ray()
-        env = worker_env({"PYTHONPATH": _pythonpath(spec)})
-        started = connect(self.address, self.concurrency, env)
-        if started:  # one set of rate-limit buckets for every worker of this job
-            share_rate_limits(env)
-        try:
-            yield from self._run(ray, plan, spec, options, cancel)
-        finally:
-            if started:
-                disconnect()
+        with self.session(spec):
+            yield from self._run(import_ray(), plan, spec, options, cancel)
 
     def _run(
         self,

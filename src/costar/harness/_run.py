@@ -1,7 +1,8 @@
 """Run a suite: scenarios x trials, concurrently, each trial recorded as one trace.
 
 Trials run on an executor (`_executors`: daemon threads by default, or Ray tasks); finished
-trials go to a background writer that stores them in verified batches while others still run.
+trials go to a background writer that stores them in verified batches while others still run
+(on Ray, through writer actors).
 Ctrl-C or SIGTERM stops starting trials, kills running command agents, writes everything
 finished and marks the run KILLED; `resume` later runs only the trials that have no trace.
 Trials the store would not take go to a spill file that `resume` loads back first.
@@ -346,21 +347,28 @@ def _record(
         options.tags[DEPS_TRACE_TAG] = encode(deps, MAX_TRACE_TAG)
     options.replay = book
     options.env = proxy_env(config.mcp_servers, config.root)  # MCP calls recorded, replayable
-    writer = TraceWriter(store.write, spill, redact=store.redactor.value)
-    for left in leftovers:
-        writer.submit(left)
     spec = AgentSpec(config.agent, config.root, config.autolog)
-    for finished, record in enumerate(executor.run(plan, agent, spec, options, cancel), 1):
-        if record is not None:
-            _count(summary, record)
-            writer.submit(record)
-        if progress and not executor.interrupted:
-            progress(finished, len(plan), record)
-    if executor.interrupted:  # SIGINT or SIGTERM
-        summary.status = "interrupted"
-        for path in list(options.workspaces):  # of in-process agents that would not stop
-            shutil.rmtree(path, ignore_errors=True)
-    _close_writer(writer, summary)
+    with executor.session(spec):
+        write = executor.write_fn(store, config.redact)  # Ray: writer actors store the batches
+        writer = TraceWriter(
+            write or store.write,
+            spill,
+            redact=store.redactor.value,
+            prepare=None if write else store.prepare,  # converted where it is stored
+        )
+        for left in leftovers:
+            writer.submit(left)
+        for finished, record in enumerate(executor.run(plan, agent, spec, options, cancel), 1):
+            if record is not None:
+                _count(summary, record)
+                writer.submit(record)
+            if progress and not executor.interrupted:
+                progress(finished, len(plan), record)
+        if executor.interrupted:  # SIGINT or SIGTERM
+            summary.status = "interrupted"
+            for path in list(options.workspaces):  # of in-process agents that would not stop
+                shutil.rmtree(path, ignore_errors=True)
+        _close_writer(writer, summary)
     if options.replay is not None:
         options.replay.close()
     if summary.spilled or leftovers:

@@ -70,6 +70,7 @@ class TraceStore:
         self._experiment_id: str | None = None
         self._client: Any = None
         self._tracing: Any = None
+        self._prepared: dict[str, list[Any]] = {}  # trace id -> its spans, converted ahead
 
     # -- connection -----------------------------------------------------------------------
     def _connect(self) -> None:
@@ -227,11 +228,19 @@ class TraceStore:
         self._connect()
         return self._tracing
 
+    def prepare(self, record: TrialRecord) -> None:
+        """Convert a finished trial to MLflow spans now, on the caller's thread, so that `write`
+        (on the writer's thread, the run's bottleneck) only stores them."""
+        self._prepared[record.trace_id] = to_mlflow_spans(record, self.redactor)
+
     def write(self, records: list[TrialRecord]) -> set[str]:
         """Write the trials as traces in one batch; return the trace ids verified in the store."""
         if not records:
             return set()
-        spans = [span for record in records for span in to_mlflow_spans(record, self.redactor)]
+        spans = []
+        for record in records:
+            ahead = self._prepared.pop(record.trace_id, None)
+            spans.extend(ahead if ahead is not None else to_mlflow_spans(record, self.redactor))
         experiment_id = self.experiment_id  # connects on first use
         self._tracing.log_spans(experiment_id, spans)
         landed = self.existing_trace_ids([r.trace_id for r in records])
@@ -246,7 +255,20 @@ class TraceStore:
 
     def existing_trace_ids(self, trace_ids: list[str]) -> set[str]:
         """Which of these trace ids exist in the store."""
-        return {info.trace_id for info in self.infos(trace_ids)}
+        store = self._tracing_client().store
+        if not hasattr(store, "ManagedSessionMaker"):
+            return {info.trace_id for info in self.infos(trace_ids)}
+        found: set[str] = set()
+        try:  # a database: read the id column alone
+            for start in range(0, len(trace_ids), _SEARCH_PAGE):
+                found |= _stored_ids(
+                    store, trace_ids[start : start + _SEARCH_PAGE], self.experiment_id
+                )
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot read traces from {self.tracking_uri}: {exc}") from exc
+        return found
 
     def infos(self, trace_ids: Iterable[str]) -> list[TraceInfo]:
         """The stored traces among `trace_ids`, without spans (tags, state, assessments), read
@@ -395,6 +417,19 @@ class TraceStore:
             raise
         except Exception as exc:
             raise StoreError(f"cannot tag trace {trace_id}: {exc}") from exc
+
+
+def _stored_ids(store: Any, trace_ids: list[str], experiment_id: str) -> set[str]:
+    """Which of `trace_ids` a SQL store holds in the experiment: one query of the id column
+    (`batch_get_trace_infos` loads each trace's tags and metadata too, several times slower)."""
+    from mlflow.store.tracking.dbmodels.models import SqlTraceInfo
+
+    with store.ManagedSessionMaker() as session:
+        rows = session.query(SqlTraceInfo.request_id).filter(
+            SqlTraceInfo.request_id.in_(trace_ids),
+            SqlTraceInfo.experiment_id == int(experiment_id),
+        )
+        return {request_id for (request_id,) in rows}
 
 
 def _tag_clause(key: str, value: str) -> str:

@@ -12,6 +12,7 @@ rejects never takes the rest of its batch down with it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -72,7 +73,10 @@ class TraceWriter:
     """A background thread that writes trials with `write_fn` in batches.
 
     `write_fn(records)` writes a batch and returns the trace ids verified in the store; it is
-    injected so tests and other backends can supply their own.
+    injected so tests and other backends can supply their own. A batch is what is queued when
+    the writer is free (up to `batch_size`; `max_wait` seconds more to gather one), so the first
+    trial is stored at once and the batches grow while the store is busy. `prepare(record)`, if
+    given, runs in `submit` on the caller's thread (the store converts the trial there).
     """
 
     def __init__(
@@ -80,12 +84,14 @@ class TraceWriter:
         write_fn: WriteFn,
         spill_path: Path,
         batch_size: int = 200,
-        max_wait: float = 0.5,
+        max_wait: float = 0.0,
         retries: int = 3,
         backoff: float = 0.5,
         redact: Callable[[Any], Any] | None = None,
+        prepare: Callable[[TrialRecord], None] | None = None,
     ):
         self._write = write_fn
+        self._prepare = prepare  # run by submit, on the caller's thread, not the writer's
         self._redact = redact  # applied to what is spilled: secrets never reach the disk
         self._queue: queue.Queue[Any] = queue.Queue()
         self.batch_size = batch_size
@@ -98,7 +104,11 @@ class TraceWriter:
         self._thread.start()
 
     def submit(self, record: TrialRecord) -> None:
-        """Queue a finished trial for writing."""
+        """Queue a finished trial for writing (after `prepare`, if given, converted it)."""
+        if self._prepare is not None:
+            # on failure the writer converts it again, and reports what fails there
+            with contextlib.suppress(Exception):
+                self._prepare(record)
         self._queue.put(record)
 
     def close(self) -> WriteReport:
@@ -118,16 +128,20 @@ class TraceWriter:
         stop = False
         while not stop:
             batch: list[TrialRecord] = []
+            item = self._queue.get()  # idle until a trial finishes
             deadline = time.monotonic() + self.max_wait
-            while len(batch) < self.batch_size:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
+            while True:
                 if item is _STOP:
                     stop = True
                     break
                 batch.append(item)
+                if len(batch) >= self.batch_size:
+                    break
+                try:  # and what else is queued: the longer a write takes, the bigger the next
+                    left = deadline - time.monotonic()
+                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
             if batch:
                 try:
                     self._flush(batch, self.retries)
