@@ -242,6 +242,20 @@ def test_call_observers_see_each_call_and_may_serve_the_answer(fake: FakeLLM) ->
     assert len(fake.requests) == 2  # the served call never reached the model
 
 
+def test_removing_a_second_add_keeps_the_observer_the_first_add_installed(fake: FakeLLM) -> None:
+    # costar.agents installs the trace recorder once per process; a step that adds it again
+    # for a while must not take it away from every later trial when it is done
+    watcher = _Watcher()
+    remove_first = add_call_observer(watcher)
+    try:
+        add_call_observer(watcher)()
+        client(fake).chat([{"role": "user", "content": "still seen"}])
+    finally:
+        remove_first()
+    client(fake).chat([{"role": "user", "content": "unseen"}])
+    assert [call.messages[-1]["content"] for call in watcher.calls] == ["still seen"]
+
+
 def test_outside_a_trial_the_trace_observer_stays_out(fake: FakeLLM, traced) -> None:
     assert record_llm_call(ModelCall("fake", "openai", [{"role": "user", "content": "hi"}])) is None
     assert client(fake).chat([{"role": "user", "content": "hi"}]).text == "hello there"

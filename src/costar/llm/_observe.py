@@ -48,11 +48,14 @@ _lock = threading.Lock()
 
 
 def add_call_observer(observer: CallObserver) -> Callable[[], None]:
-    """Show every chat call in this process to `observer` (adding it again changes nothing);
-    returns a function that removes it."""
+    """Show every chat call in this process to `observer`; returns a function that removes it.
+
+    Adding an observer already there changes nothing, and so does the function this second
+    call returns: whoever added it first (costar.agents, say) keeps it."""
     with _lock:
-        if observer not in _observers:
-            _observers.append(observer)
+        if observer in _observers:
+            return lambda: None
+        _observers.append(observer)
     return lambda: remove_call_observer(observer)
 
 
