@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 from costar.agents import resolve_agent
 from costar.config import load_settings
 from costar.harness import TrialOptions, run_trial

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from _helpers import write_files
 from costar.llm import FakeLLM
 
 AGENT = """
