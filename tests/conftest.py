@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
@@ -53,14 +54,24 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One MLflow SQLite store with migrations applied; copying it is far cheaper than migrating."""
+def template_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One MLflow SQLite store with migrations applied; copying it is far cheaper than migrating.
+    Under xdist the first worker to ask migrates it, under a lock, in the run's shared temp
+    folder; the others wait and copy it."""
     from costar.traces import TraceStore
 
-    folder = tmp_path_factory.mktemp("template")
-    store = TraceStore(f"sqlite:///{folder / 'mlflow.db'}")
-    store._connect()
-    store._tracing.store  # noqa: B018 - opening the store runs the migrations
+    root = tmp_path_factory.getbasetemp()
+    if hasattr(request.config, "workerinput"):
+        root = root.parent  # the run's folder, above every worker's own
+    folder = root / "template"
+    with open(root / "template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "ready").exists():
+            folder.mkdir(exist_ok=True)
+            store = TraceStore(f"sqlite:///{folder / 'mlflow.db'}")
+            store._connect()
+            store._tracing.store  # noqa: B018 - opening the store runs the migrations
+            (folder / "ready").touch()
     return folder / "mlflow.db"
 
 
