@@ -22,27 +22,32 @@ quiet_dependencies()
 pytest_plugins = ["costar.testing.fixtures", "_clean_checkout", "pytester"]
 
 
-# the session fixtures of real servers: under pytest-xdist every test that uses one runs in one
-# worker, so the session starts each server once (a Ray cluster per worker would not fit 2 cores)
+# the session fixtures of real servers: under pytest-xdist every test of a module that uses one
+# runs in one worker, so the session starts each server once (a Ray cluster per worker would not
+# fit 2 cores) and no other Ray starts beside it
 SHARED_SERVERS = {"postgres", "mlflow_pg", "ray_address"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One `xdist_group` per test: `servers` for the tests of the shared servers; the test's
+    """One `xdist_group` per test: `servers` for the modules of the shared servers; the test's
     module where it uses a module- or class-scoped fixture (that fixture is then set up once,
     not once per worker); none otherwise, so the rest spread over the workers one by one."""
-    for item in items:
+
+    def fixtures(item: pytest.Item) -> tuple[set[str], set[str]]:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:
-            continue
-        names = set(info.names_closure)
-        if names & SHARED_SERVERS:
-            item.add_marker(pytest.mark.xdist_group("servers"))
-            continue
+            return set(), set()
         scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
-        if scopes & {"module", "class"}:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+        return set(info.names_closure), scopes
+
+    module = {item: item.nodeid.split("::")[0] for item in items}
+    servers = {module[item] for item in items if fixtures(item)[0] & SHARED_SERVERS}
+    for item in items:
+        if module[item] in servers:
+            item.add_marker(pytest.mark.xdist_group("servers"))
+        elif fixtures(item)[1] & {"module", "class"}:
+            item.add_marker(pytest.mark.xdist_group(module[item]))
 
 
 @pytest.fixture(autouse=True)
