@@ -23,13 +23,16 @@ demo: $(STAMP)
 	@echo "== examples/support: an LLM agent (scripted fake LLM unless COSTAR_MODEL is set)"
 	$(BIN)/python examples/support/demo.py --trials 2
 
-# everything, as CI runs it (the real-model tests stay opt-in: pytest -m real_llm)
+# everything, as CI runs it (the real-model tests stay opt-in: pytest -m real_llm), in JOBS
+# worker processes; the tests of one shared server or one module fixture stay in one worker
+# (tests/conftest.py). JOBS=0 runs them in this process, one after the other.
+JOBS    ?= 3
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup
 
 # the unmarked tests: no real subprocess, signal or server (those are marked slow)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not real_llm"
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m "not slow and not real_llm"
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

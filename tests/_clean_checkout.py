@@ -5,6 +5,8 @@ each file listed, so a file already dirty that a test then changes is seen too);
 any line that is new or whose file changed is printed and the exit status becomes 1. What it
 cannot see: files written to ignored paths (.costar/, __pycache__/, .pytest_cache/ are ignored
 by design) and files a test writes and removes again. Outside a git checkout it does nothing.
+Under pytest-xdist it runs in the controller only, before the first worker starts and after the
+last one stops: a worker sees the others' tests half done.
 """
 
 from __future__ import annotations
@@ -39,7 +41,13 @@ def checkout_state(root: Path) -> dict[str, str] | None:
     return state
 
 
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if _is_xdist_worker(session.config):
+        return
     session.config.stash[_BEFORE] = checkout_state(session.config.rootpath)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from _helpers import write_files
 from costar.align import GoldenSet, Label
 from costar.assess import AssessConfig
 from costar.config import load_settings

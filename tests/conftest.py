@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
+import fcntl
 import os
 import shutil
-import subprocess
 import sys
-import textwrap
-import warnings
 from pathlib import Path
 
 import pytest
 
+from _helpers import write_files
 from costar._env import quiet_dependencies
 
 TESTS = Path(__file__).parent
@@ -25,6 +22,34 @@ quiet_dependencies()
 pytest_plugins = ["costar.testing.fixtures", "_clean_checkout", "pytester"]
 
 
+# the session fixtures of real servers: under pytest-xdist every test of a module that uses one
+# runs in one worker, so the session starts each server once (a Ray cluster per worker would not
+# fit 2 cores) and no other Ray starts beside it
+SHARED_SERVERS = {"postgres", "mlflow_pg", "ray_address"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One `xdist_group` per test: `servers` for the modules of the shared servers; the test's
+    module where it uses a module- or class-scoped fixture (that fixture is then set up once,
+    not once per worker); none otherwise, so the rest spread over the workers one by one."""
+
+    def fixtures(item: pytest.Item) -> tuple[set[str], set[str]]:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            return set(), set()
+        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
+        return set(info.names_closure), scopes
+
+    module = {item: item.nodeid.split("::")[0] for item in items}
+    servers = {module[item] for item in items if fixtures(item)[0] & SHARED_SERVERS}
+    for item in items:
+        if module[item] in servers:
+            item.add_marker(pytest.mark.xdist_group("servers"))
+        elif fixtures(item)[1] & {"module", "class"}:
+            item.add_marker(pytest.mark.xdist_group(module[item]))
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
@@ -34,14 +59,24 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One MLflow SQLite store with migrations applied; copying it is far cheaper than migrating."""
+def template_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One MLflow SQLite store with migrations applied; copying it is far cheaper than migrating.
+    Under xdist the first worker to ask migrates it, under a lock, in the run's shared temp
+    folder; the others wait and copy it."""
     from costar.traces import TraceStore
 
-    folder = tmp_path_factory.mktemp("template")
-    store = TraceStore(f"sqlite:///{folder / 'mlflow.db'}")
-    store._connect()
-    store._tracing.store  # noqa: B018 - opening the store runs the migrations
+    root = tmp_path_factory.getbasetemp()
+    if hasattr(request.config, "workerinput"):
+        root = root.parent  # the run's folder, above every worker's own
+    folder = root / "template"
+    with open(root / "template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "ready").exists():
+            folder.mkdir(exist_ok=True)
+            store = TraceStore(f"sqlite:///{folder / 'mlflow.db'}")
+            store._connect()
+            store._tracing.store  # noqa: B018 - opening the store runs the migrations
+            (folder / "ready").touch()
     return folder / "mlflow.db"
 
 
@@ -53,93 +88,12 @@ def store_uri(tmp_path: Path, template_db: Path) -> str:
     return f"sqlite:///{target}"
 
 
-def make_verdict(
-    judge: str,
-    scenario: str,
-    trial: int = 0,
-    passed=None,
-    value=None,
-    status: str = "ok",
-    kind: str = "check",
-    **fields,
-):
-    """A Verdict with known contents, for tests of what consumes verdicts."""
-    from costar.judges import Verdict
-
-    data = {
-        "judge": judge,
-        "judge_version": "v",
-        "kind": kind,
-        "scenario_id": scenario,
-        "trace_id": f"tr-{judge}{scenario}{trial}",
-        "trial": trial,
-        "passed": passed,
-        "value": value,
-        "status": status,
-    }
-    return Verdict(**{**data, **fields})
-
-
-def write_files(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-
-
 @pytest.fixture
 def project(tmp_path: Path, store_uri: str) -> Path:
     """A project folder with costar.toml (store in the project) and the sample agents."""
     shutil.copyfile(TESTS / "sample_agents.py", tmp_path / "sample_agents.py")
     write_files(tmp_path, {"costar.toml": "[costar]\nsuite = 'scenarios'\nconcurrency = 4\n"})
     return tmp_path
-
-
-def run_cli(
-    cwd: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    """`costar ARGS` in `cwd`, in this process (Typer's CliRunner): the same commands, exit codes
-    and output as the console script, without paying `import mlflow` per call. Modules the
-    command imported from `cwd` (the project's agent and judges) and sys.path entries it added
-    are dropped afterwards, so the next project imports its own. Use `run_cli_process` where a
-    real process is the point (signals, the entry point, servers)."""
-    from typer.testing import CliRunner
-
-    from costar.cli import app
-
-    modules, path = set(sys.modules), list(sys.path)
-    root = Path(cwd).resolve()
-    try:
-        with contextlib.chdir(cwd):
-            result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=True)
-    finally:
-        for name in set(sys.modules) - modules:
-            file = getattr(sys.modules[name], "__file__", None) or ""
-            if file and Path(file).resolve().is_relative_to(root):
-                del sys.modules[name]
-        sys.path[:] = path
-        # what a command's libraries leave unclosed (sockets, an implicit event loop) a process
-        # would drop at exit; collect it here, as exit would, not during a later test
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return subprocess.CompletedProcess(
-        ["costar", *args], result.exit_code, result.stdout, result.stderr
-    )
-
-
-def run_cli_process(cwd: Path, *args: str, **kwargs: object) -> subprocess.CompletedProcess:
-    """`costar ARGS` as a real subprocess in `cwd`, output captured as text."""
-    return subprocess.run(
-        [sys.executable, "-m", "costar.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kwargs,  # type: ignore[call-overload]
-    )
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from _helpers import run_cli
 
 ROOT = Path(__file__).parent.parent
 
@@ -79,3 +79,29 @@ def test_a_test_that_dirties_the_checkout_fails_the_run(pytester: pytest.Pyteste
     dirty.assert_outcomes(passed=1)
     assert dirty.ret == pytest.ExitCode.TESTS_FAILED
     dirty.stdout.fnmatch_lines(["*left the checkout dirty*", "*?? left-behind.txt*"])
+
+
+def test_under_xdist_the_controller_sees_what_any_worker_left(pytester: pytest.Pytester) -> None:
+    # xdist's workers are processes of their own: they load the plugin from the project's conftest
+    shutil.copyfile(
+        Path(__file__).parent / "_clean_checkout.py", pytester.path / "_clean_checkout.py"
+    )
+    pytester.makeconftest('pytest_plugins = ["_clean_checkout"]\n')
+    pytester.makepyfile(
+        test_writes="import pathlib\n\n\ndef test_writes():\n"
+        "    pathlib.Path('left-behind.txt').write_text('x')\n",
+        test_clean="def test_clean(tmp_path):\n    (tmp_path / 'fine.txt').write_text('x')\n"
+        "\n\ndef test_also_clean():\n    pass\n",
+    )
+    git(pytester.path, "init", "-q")
+    git(pytester.path, "add", "-A")
+    git(pytester.path, "commit", "-q", "-m", "tests")
+
+    clean = pytester.runpytest_inprocess("-n", "2", "test_clean.py")
+    assert clean.ret == 0
+    dirty = pytester.runpytest_inprocess("-n", "2")
+    dirty.assert_outcomes(passed=3)
+    assert dirty.ret == pytest.ExitCode.TESTS_FAILED
+    # once, from the controller, not once per worker
+    assert dirty.stdout.str().count("left the checkout dirty") == 1
+    dirty.stdout.fnmatch_lines(["*?? left-behind.txt*"])

@@ -28,7 +28,7 @@ import pytest
 
 from _mlflow_server import free_port
 from _scale import postgres_bin, postgres_server
-from conftest import write_files
+from _helpers import write_files
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from _helpers import write_files
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from _helpers import write_files
 
 AGENT = """
 import mlflow

@@ -11,7 +11,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 from costar.config import load_settings
 from costar.judges import TraceView, metrics
 from costar.traces import TraceStore

@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
 from costar.judges import TraceView, build, metrics

@@ -8,6 +8,7 @@ import json
 import pytest
 import yaml
 
+from _helpers import run_cli
 from _judge_project import (  # noqa: F401 - fixtures
     assess_config,
     fake_llm,
@@ -18,7 +19,6 @@ from _judge_project import (  # noqa: F401 - fixtures
     recorded,
     refund,
 )
-from conftest import run_cli
 from costar.align import AlignConfig, AlignError, align_judge
 from costar.judges import load_judges
 

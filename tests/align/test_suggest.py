@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from _helpers import make_verdict, run_cli
 from _judge_project import assess_config, fake_llm, judge_script, label_all, recorded  # noqa: F401
-from conftest import make_verdict, run_cli
 from costar.align import GoldenSet, Label
 from costar.align._suggest import rank, suggest
 from costar.traces import TraceStore

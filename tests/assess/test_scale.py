@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import make_verdict, run_cli, write_files
 from _judge_project import JUDGES, fake_llm  # noqa: F401 - the fixture
 from _scale import create_database
-from conftest import make_verdict, run_cli, write_files
 from costar.assess import AssessConfig, VerdictStore, assess
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_verdict
+from _helpers import make_verdict
 from costar.assess import (
     bootstrap_ci,
     compare,

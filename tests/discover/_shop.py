@@ -8,7 +8,7 @@ import json
 import random
 from pathlib import Path
 
-from conftest import write_files
+from _helpers import write_files
 
 SUITE = {
     "scenarios/fixtures/shop.sql": (

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from _shop import COUNTS, UNCOVERED, production, shop_project
 
+from _helpers import run_cli
 from _production import log_in_subprocess
-from conftest import run_cli
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
 from costar.scenarios import load_file, load_suite

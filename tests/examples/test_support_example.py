@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import run_cli
 from costar.assess import AssessConfig, VerdictStore, assess
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
@@ -149,7 +150,8 @@ def test_refine_with_the_scripted_assistant_turns_the_refund_failures_green(tmp_
 @pytest.mark.slow
 def test_replayed_production_traffic_is_monitored_and_promoted_to_a_scenario(tmp_path, template_db):
     """replay.py logs conversations with MLflow's own tracing (costar.tool and costar.llm
-    calls become spans); costar monitor judges them; from-trace makes a scenario that runs."""
+    calls become spans) in a process of its own; costar monitor judges them; from-trace makes
+    a scenario that runs."""
     import json
     import os
     import subprocess
@@ -161,26 +163,12 @@ def test_replayed_production_traffic_is_monitored_and_promoted_to_a_scenario(tmp
     shutil.copyfile(template_db, prod)
     uri = f"sqlite:///{prod}"
     with FakeLLM(EXAMPLE / "fake_llm.yaml") as fake:
-        env = {**os.environ, **fake.env("openai:/scripted-fake")}
+        fake_env = fake.env("openai:/scripted-fake")
+        env = {**os.environ, **fake_env}
 
-        def cli(*args):
-            return subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "costar.cli",
-                    *args,
-                    "--tracking-uri",
-                    uri,
-                    "--experiment",
-                    "support-production",
-                ],
-                cwd=root,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
+        def cli(*args):  # in process: only replay.py needs a process of its own
+            production = ["--tracking-uri", uri, "--experiment", "support-production"]
+            return run_cli(root, *args, *production, env=fake_env)
 
         replay = subprocess.run(
             [
@@ -214,14 +202,7 @@ def test_replayed_production_traffic_is_monitored_and_promoted_to_a_scenario(tmp
         made = cli("scenario", "from-trace", ids["refund-outside-window"], "--json")
         assert made.returncode == 0, made.stderr
         (written,) = json.loads(made.stdout)
-        run = subprocess.run(
-            [sys.executable, "-m", "costar.cli", "run", "--json", "--scenario", written["id"]],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        run = run_cli(root, "run", "--json", "--scenario", written["id"], env=fake_env)
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
     assert summary["ok"] == 1 and summary["error"] == 0  # the recorded setup rebuilt the shop

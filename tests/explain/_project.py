@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import write_files
+from _helpers import write_files
 from costar.llm import FakeLLM, close_clients
 
 HERE = Path(__file__).parent

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from _project import RIGHT, fake, refund_project, script  # noqa: F401 - fixtures
 
-from conftest import run_cli
+from _helpers import run_cli
 from costar._exceptions import UsageError
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 from costar.config import load_settings
 from costar.judges import TraceView
 from costar.traces import TraceStore

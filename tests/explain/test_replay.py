@@ -8,7 +8,7 @@ from pathlib import Path
 
 from _project import fake, make_project, refund_project  # noqa: F401 - fixtures
 
-from conftest import run_cli
+from _helpers import run_cli
 from costar.config import load_settings
 from costar.harness import ReplayConfig, run_suite, settings_to_config
 from costar.judges import TraceView

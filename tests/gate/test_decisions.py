@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from xml.etree import ElementTree as ET
 
-from conftest import make_verdict
+from _helpers import make_verdict
 from costar.gate import GatePolicy, evaluate, holm, junit_xml, lines, markdown
 from costar.judges import Verdict
 

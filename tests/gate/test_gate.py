@@ -8,7 +8,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from conftest import make_verdict, run_cli, write_files
+from _helpers import make_verdict, run_cli, write_files
 from costar._exceptions import ConfigError
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import make_verdict, run_cli, write_files
+from _helpers import make_verdict, run_cli, write_files
 from costar.assess import AssessConfig, assess, trials_needed
 from costar.config import load_settings
 from costar.gate import plan_trials

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_verdict, run_cli, write_files
+from _helpers import make_verdict, run_cli, write_files
 from costar._exceptions import NotFoundError
 from costar.config import load_settings
 from costar.gate import GatePolicy, evaluate, previous_run, suite_of

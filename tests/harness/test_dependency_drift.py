@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 from costar.traces import TraceStore
 
 pytest.importorskip("mcp")

@@ -1,6 +1,7 @@
 """Faults as a user meets them: real `costar run` subprocesses, real signals, real unwritable
-folders. Every test counts trials exactly: planned = written + spilled + unsaved (+ cancelled
-when interrupted), never less, and what a run could not keep is said and resumable.
+folders (what comes after the fault, a resume or a second run, runs in process). Every test
+counts trials exactly: planned = written + spilled + unsaved (+ cancelled when interrupted),
+never less, and what a run could not keep is said and resumable.
 
 A folder root cannot write to: tests here run as root, for whom `chmod` changes nothing, so
 `read_only` sets the immutable attribute (`chattr +i`): the kernel then refuses to create,
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 from costar.agents import resolve_agent
 from costar.config import load_settings
 from costar.harness import TrialOptions, run_trial
@@ -88,9 +89,9 @@ def start(project: Path, env: dict[str, str], *args: str) -> subprocess.Popen[st
 
 
 def costar(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*COSTAR, *args], cwd=project, env=env, capture_output=True, text=True, timeout=300
-    )
+    """`costar ARGS` in this process, with the agent's marks: for the steps after a fault (the
+    resume, a second run), where no signal or folder of a process is under test."""
+    return run_cli(project, *args, env={key: env[key] for key in ("MARK_DIR", "TMPDIR")})
 
 
 def wait_for(what: str, ready: Callable[[], bool], proc: subprocess.Popen[str]) -> None:
@@ -197,7 +198,6 @@ def test_the_writer_never_drops_a_trial_it_can_neither_store_nor_spill(tmp_path:
 # -- 2. values no workspace can hold ----------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_nul_bytes_in_setup_are_refused_at_load_with_one_line_each(project, env) -> None:
     write_files(
         project,
@@ -207,9 +207,7 @@ def test_nul_bytes_in_setup_are_refused_at_load_with_one_line_each(project, env)
             "scenarios/e.yaml": 'id: e\ninput: quick\nsetup:\n  env:\n    X: "a\\0b"\n',
         },
     )
-    done = subprocess.run(
-        [*COSTAR, "run", "-a", AGENT], cwd=project, env=env, capture_output=True, text=True
-    )
+    done = costar(project, env, "run", "-a", AGENT)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     lines = sorted(done.stderr.strip().splitlines())
     assert len(lines) == 2

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
 from costar.traces import TraceStore

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from _helpers import write_files
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
 from costar.traces import TraceStore

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import run_cli, write_files
 from _judge_project import assess_config, fake_llm  # noqa: F401 - the fixture
-from conftest import run_cli, write_files
 from costar.assess import VerdictStore, assess, simulator_faults, summarise
 from costar.config import load_settings
 from costar.gate import evaluate, junit_xml

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_cli
+from _helpers import run_cli
 from costar.config import load_settings
 from costar.explain import ExplainConfig, explain
 from costar.importers import import_file

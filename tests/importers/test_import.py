@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from _helpers import run_cli
 from costar._exceptions import CostarError, UsageError
 from costar.assess import AssessConfig, VerdictStore, assess
 from costar.importers import import_file

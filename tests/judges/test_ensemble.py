@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from _build import span, tool, view
 
+from _helpers import make_verdict, write_files
 from _judge_project import (  # noqa: F401 - fixtures
     assess_config,
     fake_llm,
@@ -16,7 +17,6 @@ from _judge_project import (  # noqa: F401 - fixtures
     label_all,
     recorded,
 )
-from conftest import make_verdict, write_files
 from costar._exceptions import ConfigError
 from costar.judges import load_judges, reduce_verdicts
 from costar.scenarios import Scenario

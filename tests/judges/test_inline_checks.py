@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _build import span, view
 
-from conftest import write_files
+from _helpers import write_files
 from costar._exceptions import ScenarioError
 from costar.judges import build, default_judges
 from costar.scenarios import Scenario, load_suite

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from _build import span, tool, view
 
+from _helpers import write_files
 from _judge_project import fake_llm  # noqa: F401 - fixture
-from conftest import write_files
 from costar._exceptions import InputError
 from costar.judges import load_judges
 from costar.judges._tools import MAX_RESULT

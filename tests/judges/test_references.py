@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from _build import span, tool, view
 
+from _helpers import write_files
 from _judge_project import fake_llm  # noqa: F401 - fixture
-from conftest import write_files
 from costar.judges import References, build, load_judges
 from costar.judges._tools import MAX_RESULT, JudgeTools
 from costar.scenarios import Scenario

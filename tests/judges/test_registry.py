@@ -9,7 +9,7 @@ import pytest
 from _build import view
 
 import costar
-from conftest import write_files
+from _helpers import write_files
 from costar._exceptions import ConfigError
 from costar.judges import build, default_judges, load_judges
 

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from conftest import make_verdict
+from _helpers import make_verdict
 from costar.monitor import AlertPolicy, Window, detect, fisher_lower, robust_z, sampled
 
 

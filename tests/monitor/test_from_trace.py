@@ -7,8 +7,8 @@ from pathlib import Path
 
 from test_monitor import JUDGES, T0
 
+from _helpers import run_cli, write_files
 from _production import log_in_subprocess
-from conftest import run_cli, write_files
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
 from costar.scenarios import load_suite

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import write_files
 from _mlflow_server import mlflow_server
 from _production import log_in_subprocess
-from conftest import write_files
 from costar.assess import VerdictStore
 
 HOUR_MS = 3_600_000

@@ -3,7 +3,7 @@ whether the accepted change touched it."""
 
 from __future__ import annotations
 
-from conftest import make_verdict
+from _helpers import make_verdict
 from costar.explain import Attribution
 from costar.refine._brief import build_brief, cause_report
 from costar.refine._loop import Attempt, RefineResult

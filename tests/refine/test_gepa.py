@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_refine import SUITE, commit_all, config, git
 
-from conftest import write_files
+from _helpers import write_files
 
 AGENT = """
 from pathlib import Path

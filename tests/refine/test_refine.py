@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 from costar.config import load_settings
 from costar.refine import RefineConfig, refine, split_suite
 

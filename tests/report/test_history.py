@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from _browser import ARGS, require_chromium
-from conftest import make_verdict, run_cli, write_files
+from _helpers import make_verdict, run_cli, write_files
 from costar.assess import VerdictStore, wilson
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from _browser import ARGS, require_chromium
-from conftest import make_verdict
+from _helpers import make_verdict
 from costar.assess import compare_runs, summarise
 from costar.judges import Verdict
 from costar.report import ReportInput, render_html

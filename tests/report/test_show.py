@@ -6,14 +6,12 @@ verdicts with the cited span marked, by full id or any unique prefix."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from _helpers import run_cli, write_files
 from costar.llm import FakeLLM
 
 AGENT = """
@@ -69,14 +67,8 @@ SCRIPT = {"rules": [{"when": {"user": "kettle"}, "reply": {"text": "Sorry, let m
 
 
 def costar(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "costar.cli", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "100", **(env or {})},
-    )
+    """`costar ARGS` in process (Typer's runner) on a 100-column terminal."""
+    return run_cli(project, *args, env={"COLUMNS": "100", **(env or {})})
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +88,6 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, template_db: Path):
     return project, summary["run_id"], failed["trace_id"]
 
 
-@pytest.mark.slow
 def test_show_prints_the_conversation_error_state_and_marked_evidence(recorded) -> None:
     project, run_id, trace_id = recorded
     done = costar(project, "show", trace_id[:10])
@@ -143,7 +134,6 @@ def test_show_prints_the_conversation_error_state_and_marked_evidence(recorded) 
     assert "metric:tool_failure_ratio (metric) = 0.5" in verdicts
 
 
-@pytest.mark.slow
 def test_show_json_and_run_view_and_prefixes(recorded) -> None:
     project, run_id, trace_id = recorded
     data = json.loads(costar(project, "show", trace_id, "--json").stdout)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from _helpers import write_files
 from costar._exceptions import ScenarioError, UsageError
 from costar.scenarios import FileSpec, load_suite
 

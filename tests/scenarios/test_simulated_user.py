@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from _helpers import write_files
 from costar._exceptions import ScenarioError
 from costar.scenarios import load_suite
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from _helpers import write_files
 from costar.scenarios import SetupError, build_workspace, load_suite, snapshot_state
 
 SCENARIO = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 
 BOOM = """
 import costar

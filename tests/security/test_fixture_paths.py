@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 
 OUTSIDE = [
     ("from-absolute", "setup:\n  files:\n    stolen.txt: {from: /etc/passwd}\n", "/etc/passwd"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, write_files
+from _helpers import run_cli, write_files
 from costar.traces._redact import MARKER, Redactor
 
 BEARER = "ya29.A0ARrdaMs3cr3tB3arerT0kenXYZ"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from _browser import ARGS, require_chromium
+from _helpers import write_files
 from _judge_project import assess_config
-from conftest import write_files
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
 from costar.judges import build

@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from _browser import ARGS, require_chromium
+from _helpers import write_files
 from _judge_project import assess_config, fake_llm, judge_script, record  # noqa: F401
-from conftest import write_files
 from costar.align import GoldenSet
 from costar.align._suggest import suggest
 from costar.judges import load_judges
