@@ -26,9 +26,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _helpers import write_files
 from _mlflow_server import free_port
 from _scale import postgres_bin, postgres_server
-from _helpers import write_files
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from _mlflow_server import free_port
 from _helpers import run_cli, write_files
+from _mlflow_server import free_port
 
 
 def test_an_address_with_no_ray_is_one_line_and_exit_2_before_any_run(project: Path) -> None:
