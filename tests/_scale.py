@@ -141,7 +141,7 @@ def mlflow_on_postgres(db_url: str, artifacts: Path) -> Iterator[str]:
             time.sleep(0.3)
         yield uri
     finally:
-        _stop_group(proc)
+        stop_group(proc)
 
 
 @contextmanager
@@ -169,11 +169,11 @@ def ray_cluster(cpus: int = 2) -> Iterator[str]:
         time.sleep(1.0)
         yield address
     finally:
-        _stop_group(proc)
+        stop_group(proc)
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _stop_group(proc: subprocess.Popen) -> None:
+def stop_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ import pytest
 
 from _helpers import write_files
 from _mlflow_server import free_port
-from _scale import postgres_bin, postgres_server
+from _scale import postgres_bin, postgres_server, stop_group
 
 pytestmark = pytest.mark.slow
 
@@ -83,14 +82,7 @@ def _process(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]
     try:
         yield proc
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_group(proc)
 
 
 def _wait(ready, what: str, proc: subprocess.Popen, seconds: float = 180) -> None:
