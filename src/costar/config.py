@@ -323,6 +323,11 @@ class Settings(BaseModel):
         return p if p.is_absolute() else (self.root / p)
 
 
+def given_flags(flags: dict[str, Any]) -> dict[str, Any]:
+    """The flags a command was given: None means "not given", so the setting applies."""
+    return {k: v for k, v in flags.items() if v is not None}
+
+
 def find_config(start: Path | None = None) -> Path | None:
     """The nearest costar.toml at or above `start` (default: the working directory)."""
     here = (start or Path.cwd()).resolve()
@@ -414,7 +419,7 @@ def load_settings(overrides: dict[str, Any] | None = None, start: Path | None = 
             )
         data.update(section)
     data.update(_from_env())
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    data.update(given_flags(overrides or {}))
     data["root"] = root
     try:
         return Settings.model_validate(data)

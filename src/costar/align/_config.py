@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from costar.assess import AssessConfig
-from costar.config import Project, Settings
+from costar.config import Project, Settings, given_flags
 
 
 class AlignConfig(BaseModel):
@@ -27,7 +27,7 @@ class AlignConfig(BaseModel):
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> AlignConfig:
         """The project's stores and judges, then `fields` (the flags; None means the default)."""
-        given = {k: v for k, v in fields.items() if v is not None}
+        given = given_flags(fields)
         return cls(assess=AssessConfig.from_settings(settings), **given)
 
     def project(self) -> Project:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from costar._exceptions import ConfigError, CostarError, ScenarioError
 from costar.assess._report import simulator_faults
 from costar.assess._verdicts import VerdictStore
-from costar.config import Project, Settings
+from costar.config import Project, Settings, given_flags
 from costar.judges import FIDELITY_JUDGE, Judge, Verdict, build, load_judges, narrow, unknown_judges
 from costar.scenarios import load_suite
 from costar.traces import TraceCache, TraceStore, TraceView
@@ -63,7 +63,7 @@ class AssessConfig(BaseModel):
             "allow_outside_fixtures": settings.allow_outside_fixtures,
             "redact": settings.redact,
         }
-        return cls(**{**project, **{k: v for k, v in fields.items() if v is not None}})
+        return cls(**{**project, **given_flags(fields)})
 
     def project(self) -> Project:
         """The project's root, stores and `.costar/` paths."""

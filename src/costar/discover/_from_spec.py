@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from costar._exceptions import ConfigError
 from costar._input import load_json, load_yaml, read_text
-from costar.config import Settings
+from costar.config import Settings, given_flags
 from costar.discover._analysis import DEFAULT_THRESHOLD, scenario_topic
 from costar.discover._drafts import (
     DRAFTS_FOLDER,
@@ -97,7 +97,7 @@ class FromSpecConfig(BaseModel):
             "embedding_model": settings.embedding_model,
             "allow_outside_fixtures": settings.allow_outside_fixtures,
         }
-        given = {k: v for k, v in fields.items() if v is not None}
+        given = given_flags(fields)
         return cls(**{**project, **given})
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from costar.assess import VerdictStore
-from costar.config import Settings
+from costar.config import Settings, given_flags
 from costar.discover._analysis import (
     DEFAULT_THRESHOLD,
     analyse,
@@ -70,7 +70,7 @@ class FromTracesConfig(BaseModel):
             "embedding_model": settings.embedding_model,
             "allow_outside_fixtures": settings.allow_outside_fixtures,
         }
-        given = {k: v for k, v in fields.items() if v is not None}
+        given = given_flags(fields)
         return cls(experiment=experiment, **{**project, **given})
 
 

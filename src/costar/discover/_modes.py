@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from costar._exceptions import NotFoundError
 from costar.assess import VerdictStore
-from costar.config import Settings
+from costar.config import Settings, given_flags
 from costar.discover._findings import Finding, anomalies, failing, outliers
 from costar.discover._model import Model, ModelUse
 from costar.discover._space import agglomerate, embed_texts, top_terms
@@ -63,7 +63,7 @@ class DiscoverConfig(BaseModel):
             **settings.step_fields(),
             "embedding_model": settings.embedding_model,
         }
-        given = {k: v for k, v in fields.items() if v is not None}
+        given = given_flags(fields)
         return cls(runs=runs, **{**project, **given})
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from costar._exceptions import CostarError, LLMError, UsageError
 from costar.assess import VerdictStore
-from costar.config import Project, Settings
+from costar.config import Project, Settings, given_flags
 from costar.explain._attributor import attribute
 from costar.explain._evidence import find_evidence
 from costar.explain._model import Attribution, Evidence, Verification, save
@@ -69,7 +69,7 @@ class ExplainConfig(BaseModel):
             "read_only": settings.read_only,
             "timeout": settings.timeout,
         }
-        given = {k: v for k, v in fields.items() if v is not None}
+        given = given_flags(fields)
         return cls(target=target, **{**project, **given})
 
 

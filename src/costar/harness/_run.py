@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from costar._exceptions import ConfigError, CostarError, NotFoundError, StoreError
 from costar._signals import signals_set
 from costar.agents import Agent, PythonAgent, resolve_agent
-from costar.config import Project, Settings
+from costar.config import Project, Settings, given_flags
 from costar.harness._deps import MAX_TRACE_TAG, encode, manifest
 from costar.harness._deps import RUN_TAG as DEPS_RUN_TAG
 from costar.harness._deps import TRACE_TAG as DEPS_TRACE_TAG
@@ -97,7 +97,7 @@ class RunConfig(BaseModel):
     @classmethod
     def from_settings(cls, settings: Settings, **flags: Any) -> RunConfig:
         """A RunConfig from Settings plus flags (None means "not given")."""
-        values = {k: v for k, v in flags.items() if v is not None}
+        values = given_flags(flags)
         suite = settings.resolve(values.pop("suite", None) or settings.suite)
         try:
             return cls(

@@ -30,7 +30,7 @@ from typing import Any
 from costar._exceptions import StoreError
 from costar.assess import VerdictStore
 from costar.assess import mirror_verdicts as _mirror
-from costar.config import Settings
+from costar.config import Settings, given_flags
 from costar.judges import Judge, Verdict
 from costar.traces import TraceInfo, TraceStore, TraceView
 
@@ -121,7 +121,7 @@ class MonitorConfig:
         from costar.judges import load_judges
 
         label = name or settings.experiment
-        given = {k: v for k, v in fields.items() if v is not None}
+        given = given_flags(fields)
         return cls(
             name=label,
             store=TraceStore(settings.store_uri(), settings.experiment),

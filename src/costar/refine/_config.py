@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from costar._exceptions import ConfigError, RefineError  # noqa: F401 - RefineError is re-exported
-from costar.config import Settings
+from costar.config import Settings, given_flags
 
 
 class RefineConfig(BaseModel):
@@ -41,7 +41,7 @@ class RefineConfig(BaseModel):
     def from_settings(cls, settings: Settings, **fields: Any) -> RefineConfig:
         """The project's store, suite, judges and refine settings, then `fields` (the flags;
         None means the setting). The assistant comes from a flag or `refine_assistant`."""
-        given = {k: v for k, v in fields.items() if v is not None}
+        given = given_flags(fields)
         given["assistant"] = given.get("assistant") or settings.refine_assistant
         if not given["assistant"]:
             raise ConfigError(
