@@ -11,7 +11,7 @@ from _helpers import write_files
 from costar.align import GoldenSet, Label
 from costar.assess import AssessConfig
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.llm import FakeLLM
 from costar.traces import TraceStore
 
@@ -62,7 +62,7 @@ def record(project: Path, n: int = 12) -> str:
         files[f"scenarios/{sid}.yaml"] = f"id: {sid}\ninput: {text}\n"
     write_files(project, files)
     summary = run_suite(
-        settings_to_config(load_settings(start=project), agent="sample_agents:echo")
+        RunConfig.from_settings(load_settings(start=project), agent="sample_agents:echo")
     )
     return summary.run_id
 

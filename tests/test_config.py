@@ -256,7 +256,8 @@ def test_assess_and_align_configs_from_settings(settings) -> None:
     assess = AssessConfig.from_settings(settings, last=True)
     assert assess.judge_paths == ["checks"] and assess.redact == ["acct-[0-9]+"] and assess.last
     assert assess.verdict_store == settings.project().verdict_url
-    assert assess.executor == "local"  # only `costar assess` hands the executor on
+    assert (assess.executor, assess.address) == ("ray", None)  # run's and ci's executor too
+    assert AssessConfig.from_settings(settings, executor="local").executor == "local"
     assert assess.project().align_dir == settings.project().align_dir
 
     align = AlignConfig.from_settings(settings, judge="tone", folds=4, model=None)

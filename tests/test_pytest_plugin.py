@@ -11,7 +11,7 @@ import pytest
 from _helpers import write_files
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 
 
 @pytest.mark.slow
@@ -24,7 +24,9 @@ def test_judged_run_becomes_test_items(project: Path) -> None:
         },
     )
     settings = load_settings(start=project)
-    run_id = run_suite(settings_to_config(settings, agent="sample_agents:echo", trials=2)).run_id
+    run_id = run_suite(
+        RunConfig.from_settings(settings, agent="sample_agents:echo", trials=2)
+    ).run_id
     assess(
         AssessConfig(
             root=project,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from _helpers import run_cli, write_files
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.judges import TraceView, build, metrics
 from costar.scenarios import load_suite
 from costar.traces import TraceStore
@@ -26,7 +26,7 @@ def _project(project: Path, scenarios: dict[str, str]) -> Path:
 
 def _run(project: Path, agent: str, **flags) -> list[TraceView]:
     settings = load_settings(start=project)
-    summary = run_suite(settings_to_config(settings, agent=agent, **flags))
+    summary = run_suite(RunConfig.from_settings(settings, agent=agent, **flags))
     return _views(project, summary.run_id)
 
 

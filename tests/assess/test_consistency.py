@@ -7,7 +7,7 @@ from pathlib import Path
 
 from _helpers import run_cli, write_files
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.llm import FakeLLM
 
 SCRIPT = {
@@ -34,7 +34,7 @@ def test_a_judge_that_wavers_once_splits_one_trace(project: Path) -> None:
         },
     )
     settings = load_settings(start=project)
-    run_id = run_suite(settings_to_config(settings, agent="sample_agents:echo")).run_id
+    run_id = run_suite(RunConfig.from_settings(settings, agent="sample_agents:echo")).run_id
     (project / "judges").mkdir()
     (project / "judges" / "llm.yaml").write_text("judges:\n  - {name: polite, use: guidelines}\n")
     with FakeLLM(SCRIPT) as fake:

@@ -11,7 +11,7 @@ import pytest
 from _helpers import run_cli, write_files
 from costar.assess import AssessConfig, VerdictStore, assess
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.traces import TraceStore
 
 SUITE = {
@@ -52,7 +52,7 @@ SUITE = {
 def recorded(project: Path) -> tuple[Path, str]:
     write_files(project, SUITE)
     summary = run_suite(
-        settings_to_config(load_settings(start=project), agent="sample_agents:echo", trials=2)
+        RunConfig.from_settings(load_settings(start=project), agent="sample_agents:echo", trials=2)
     )
     return project, summary.run_id
 
@@ -170,7 +170,7 @@ def test_verdict_store_takes_any_sqlalchemy_url(recorded, tmp_path: Path) -> Non
 def test_cli_report_with_a_paired_baseline(recorded) -> None:
     project, run_id = recorded
     second = run_suite(
-        settings_to_config(load_settings(start=project), agent="sample_agents:crash", trials=2)
+        RunConfig.from_settings(load_settings(start=project), agent="sample_agents:crash", trials=2)
     )
     assess(config(project, run_id))
     assess(config(project, second.run_id))
@@ -183,7 +183,9 @@ def test_cli_report_with_a_paired_baseline(recorded) -> None:
     assert data["judges"]["output-present"]["rate"] == 0.0
     human = run_cli(project, "report", run_id)
     assert "pass rate" in human.stdout and human.returncode == 0
-    empty = run_suite(settings_to_config(load_settings(start=project), agent="sample_agents:echo"))
+    empty = run_suite(
+        RunConfig.from_settings(load_settings(start=project), agent="sample_agents:echo")
+    )
     none = run_cli(project, "report", empty.run_id)
     assert none.returncode == 2 and "has no verdicts" in none.stderr
 

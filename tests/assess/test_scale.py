@@ -15,7 +15,7 @@ from _judge_project import JUDGES, fake_llm  # noqa: F401 - the fixture
 from _scale import create_database
 from costar.assess import AssessConfig, VerdictStore, assess
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +84,7 @@ def recorded(project: Path, fake_llm) -> tuple[Path, str]:
     write_files(project, SUITE)
     fake_llm(TONE)
     summary = run_suite(
-        settings_to_config(load_settings(start=project), agent="sample_agents:echo", trials=3)
+        RunConfig.from_settings(load_settings(start=project), agent="sample_agents:echo", trials=3)
     )
     return project, summary.run_id
 

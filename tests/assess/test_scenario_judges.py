@@ -14,7 +14,7 @@ from costar._exceptions import ScenarioError
 from costar.assess import AssessConfig, VerdictStore, assess
 from costar.config import load_settings
 from costar.gate import GatePolicy, evaluate, junit_xml
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 
 ONLY = """
 id: narrowed
@@ -53,7 +53,7 @@ SUITE = {
 def recorded(project: Path) -> tuple[Path, str]:
     write_files(project, SUITE)
     summary = run_suite(
-        settings_to_config(load_settings(start=project), agent="sample_agents:echo", trials=2)
+        RunConfig.from_settings(load_settings(start=project), agent="sample_agents:echo", trials=2)
     )
     return project, summary.run_id
 

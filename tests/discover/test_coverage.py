@@ -13,7 +13,7 @@ from _shop import COUNTS, UNCOVERED, production, shop_project
 from _helpers import run_cli
 from _production import log_in_subprocess
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.scenarios import load_file, load_suite
 
 
@@ -94,7 +94,7 @@ def test_generate_from_traces_writes_one_loadable_draft_per_uncovered_group(shop
 
     # drafts are not run until accepted
     settings = load_settings(start=project)
-    summary = run_suite(settings_to_config(settings, agent="sample_agents:echo"))
+    summary = run_suite(RunConfig.from_settings(settings, agent="sample_agents:echo"))
     assert summary.scenarios == 3 and summary.drafts_skipped == 2
     first = result["written"][0]
     accepted = run_cli(project, "scenario", "accept", first["id"])

@@ -12,7 +12,7 @@ from _shop import shop_project
 
 from _helpers import run_cli, write_files
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.scenarios import load_suite
 
 TOOLS = [
@@ -122,11 +122,11 @@ def test_drafts_from_the_spec_load_and_duplicates_and_invalid_answers_are_not_wr
     assert suite.get("gen-status-then-cancel-question").scenario.turns[1].startswith("Forget")
 
     settings = load_settings(start=project)
-    plain = run_suite(settings_to_config(settings, agent="sample_agents:echo"))
+    plain = run_suite(RunConfig.from_settings(settings, agent="sample_agents:echo"))
     assert plain.scenarios == 3 and plain.drafts_skipped == 2  # drafts are not run by default
     accepted = run_cli(project, "scenario", "accept", str(draft.path))
     assert accepted.returncode == 0, accepted.stderr
-    after = run_suite(settings_to_config(settings, agent="sample_agents:echo"))
+    after = run_suite(RunConfig.from_settings(settings, agent="sample_agents:echo"))
     assert after.scenarios == 4 and "gen-refund-unknown-order" in after.by_scenario
     again = run_cli(project, "scenario", "accept", str(draft.path))
     assert "not a draft" in again.stdout

@@ -10,7 +10,7 @@ import pytest
 from _helpers import run_cli
 from costar.assess import AssessConfig, VerdictStore, assess
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.llm import FakeLLM, close_clients
 from costar.traces import TraceStore
 
@@ -28,7 +28,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, template_db: Path):
         for key, value in fake.env("openai:/scripted-fake").items():
             mp.setenv(key, value)
         settings = load_settings(start=root)
-        summary = run_suite(settings_to_config(settings))
+        summary = run_suite(RunConfig.from_settings(settings))
         judged = assess(
             AssessConfig(
                 root=root,

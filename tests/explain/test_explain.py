@@ -14,12 +14,12 @@ from costar._exceptions import UsageError
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
 from costar.explain import ExplainConfig, explain, load
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 
 
 def _failing_trace(project: Path) -> str:
     settings = load_settings(start=project)
-    summary = run_suite(settings_to_config(settings))
+    summary = run_suite(RunConfig.from_settings(settings))
     assess(
         AssessConfig(
             root=project, tracking_uri=settings.store_uri(), run_ids=[summary.run_id], mirror=False

@@ -10,13 +10,13 @@ from _project import fake, make_project, refund_project  # noqa: F401 - fixtures
 
 from _helpers import run_cli
 from costar.config import load_settings
-from costar.harness import ReplayConfig, run_suite, settings_to_config
+from costar.harness import ReplayConfig, RunConfig, run_suite
 from costar.judges import TraceView
 from costar.traces import TraceStore
 
 
 def _run(project: Path, **flags) -> tuple[str, TraceView]:
-    summary = run_suite(settings_to_config(load_settings(start=project), **flags))
+    summary = run_suite(RunConfig.from_settings(load_settings(start=project), **flags))
     store = TraceStore(load_settings(start=project).store_uri())
     (row,) = store.run_traces(summary.run_id)
     (trace,) = store.get_traces([row.trace_id])

@@ -13,7 +13,7 @@ from costar._exceptions import ConfigError
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
 from costar.gate import GatePolicy, evaluate, junit_xml, load_policy, markdown
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.judges import Verdict
 
 
@@ -104,7 +104,7 @@ def test_cli_gate_exit_codes_and_files(project: Path, tmp_path: Path) -> None:
     settings = load_settings(start=project)
     runs = {}
     for agent in ("sample_agents:echo", "sample_agents:crash"):
-        runs[agent] = run_suite(settings_to_config(settings, agent=agent, trials=3)).run_id
+        runs[agent] = run_suite(RunConfig.from_settings(settings, agent=agent, trials=3)).run_id
         assess(
             AssessConfig(
                 root=project, tracking_uri=settings.store_uri(), run_ids=[runs[agent]], mirror=False
@@ -171,7 +171,7 @@ def test_cli_gate_fails_on_judge_errors(project: Path) -> None:
         },
     )
     settings = load_settings(start=project)
-    run_id = run_suite(settings_to_config(settings, agent="sample_agents:echo")).run_id
+    run_id = run_suite(RunConfig.from_settings(settings, agent="sample_agents:echo")).run_id
     assess(
         AssessConfig(
             root=project,

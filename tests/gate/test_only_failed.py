@@ -11,7 +11,7 @@ import pytest
 from _helpers import run_cli, write_files
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.traces import TraceStore
 
 SUITE = {
@@ -39,7 +39,9 @@ FAILED = {
 def assessed(project: Path) -> tuple[Path, str]:
     write_files(project, SUITE)
     settings = load_settings(start=project)
-    run_id = run_suite(settings_to_config(settings, agent="sample_agents:echo", trials=2)).run_id
+    run_id = run_suite(
+        RunConfig.from_settings(settings, agent="sample_agents:echo", trials=2)
+    ).run_id
     assess(
         AssessConfig(
             root=project,
@@ -107,7 +109,7 @@ def test_nothing_failed_means_nothing_runs(assessed) -> None:
 def test_a_run_without_verdicts_is_a_usage_error(project: Path) -> None:
     write_files(project, SUITE)
     run_id = run_suite(
-        settings_to_config(load_settings(start=project), agent="sample_agents:echo")
+        RunConfig.from_settings(load_settings(start=project), agent="sample_agents:echo")
     ).run_id
     done = run_cli(project, "run", "--only-failed", run_id)
     assert done.returncode == 2 and "Traceback" not in done.stderr

@@ -10,7 +10,7 @@ from _helpers import make_verdict, run_cli, write_files
 from costar.assess import AssessConfig, assess, trials_needed
 from costar.config import load_settings
 from costar.gate import plan_trials
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 
 
 def test_plan_shares_alpha_over_the_planned_judges() -> None:
@@ -32,7 +32,9 @@ def test_plan_shares_alpha_over_the_planned_judges() -> None:
 def test_cli_plan_reports_trials_per_judge(project: Path) -> None:
     write_files(project, {f"scenarios/s{i}.yaml": f"id: s{i}\ninput: q{i}\n" for i in range(4)})
     settings = load_settings(start=project)
-    run_id = run_suite(settings_to_config(settings, agent="sample_agents:echo", trials=2)).run_id
+    run_id = run_suite(
+        RunConfig.from_settings(settings, agent="sample_agents:echo", trials=2)
+    ).run_id
     assess(AssessConfig(root=project, tracking_uri=settings.store_uri(), run_ids=[run_id]))
     done = run_cli(project, "plan", run_id, "--effect", "0.2", "--json")
     assert done.returncode == 0, done.stderr

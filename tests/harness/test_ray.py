@@ -16,7 +16,7 @@ import pytest
 
 from _helpers import run_cli, write_files
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.traces import TraceStore
 
 pytestmark = pytest.mark.slow
@@ -95,7 +95,7 @@ def test_a_thousand_trials_on_two_ray_workers_land_once_each_even_when_a_worker_
     tmp_path: Path, mlflow_pg: str, ray_address: str
 ) -> None:
     root = _project(tmp_path, mlflow_pg)
-    config = settings_to_config(
+    config = RunConfig.from_settings(
         load_settings(start=root), trials=TRIALS, executor="ray", address=ray_address
     )
     result: dict[str, object] = {}
@@ -137,14 +137,14 @@ def test_resume_across_executors_runs_only_the_missing_trials(
 ) -> None:
     root = _project(tmp_path, store_uri, scenarios=3)
     (root / "victim.pid").write_text("done")  # no trial waits to be killed here
-    local = run_suite(settings_to_config(load_settings(start=root), trials=2))
+    local = run_suite(RunConfig.from_settings(load_settings(start=root), trials=2))
     assert local.written == 6
     store = TraceStore(store_uri, "scale")
     rows = store.run_traces(local.run_id)
     gone = [r for r in rows if r.scenario_id == "s1"]  # as if the local run had stopped early
     store.client.delete_traces(store.experiment_id, trace_ids=[r.trace_id for r in gone])
     resumed = run_suite(
-        settings_to_config(
+        RunConfig.from_settings(
             load_settings(start=root), resume=local.run_id, executor="ray", address=ray_address
         )
     )
@@ -245,7 +245,7 @@ def test_without_an_address_a_local_ray_is_started_for_the_run_and_stopped(
 
     root = _project(tmp_path, store_uri, scenarios=2)
     (root / "victim.pid").write_text("done")
-    config = settings_to_config(load_settings(start=root), executor="ray", concurrency=2)
+    config = RunConfig.from_settings(load_settings(start=root), executor="ray", concurrency=2)
     summary = run_suite(config)
     assert (summary.executor, summary.written, summary.ok) == ("ray", 2, 2)
     assert not ray.is_initialized()  # the Ray it started is gone with the run

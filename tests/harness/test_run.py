@@ -9,7 +9,7 @@ import pytest
 
 from _helpers import write_files
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.traces import TraceStore
 
 SUITE = {
@@ -27,7 +27,7 @@ SUITE = {
 
 
 def config(project: Path, **flags):
-    return settings_to_config(load_settings(start=project), **flags)
+    return RunConfig.from_settings(load_settings(start=project), **flags)
 
 
 def traces_by_scenario(project: Path, run_id: str) -> dict[str, list]:

@@ -14,7 +14,7 @@ from costar.assess import VerdictStore, assess, simulator_faults, summarise
 from costar.config import load_settings
 from costar.gate import evaluate, junit_xml
 from costar.gate._policy import GatePolicy
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.judges import FIDELITY_JUDGE, TraceView, metrics
 from costar.traces import SIMULATOR_SPAN, TraceStore
 
@@ -31,7 +31,7 @@ def sim(when: dict, message: str = "", stop: bool = False) -> dict:
 
 def run(project: Path, **flags) -> str:
     settings = load_settings(start=project)
-    summary = run_suite(settings_to_config(settings, **flags))
+    summary = run_suite(RunConfig.from_settings(settings, **flags))
     assert summary.status == "finished"
     return summary.run_id
 

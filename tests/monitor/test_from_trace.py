@@ -10,7 +10,7 @@ from test_monitor import JUDGES, T0
 from _helpers import run_cli, write_files
 from _production import log_in_subprocess
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.scenarios import load_suite
 
 SETUP = {"files": {"notes.txt": "order 7 shipped"}}
@@ -67,7 +67,7 @@ def test_production_traces_become_scenarios_that_load_and_run(project: Path, tmp
 
     settings = load_settings(start=project)
     summary = run_suite(
-        settings_to_config(
+        RunConfig.from_settings(
             settings, agent="sample_agents:echo", suite=str(project / "scenarios" / "production")
         )
     )

@@ -15,7 +15,7 @@ from _browser import ARGS, require_chromium
 from _helpers import make_verdict, run_cli, write_files
 from costar.assess import VerdictStore, wilson
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.monitor import AlertPolicy, robust_outliers
 from costar.report import history, sparkline
 from costar.traces import TraceStore
@@ -46,7 +46,7 @@ def recorded(project: Path) -> tuple[Path, list[str]]:
                 fh.write('dependencies = ["httpx"]\n')
             settings = load_settings(start=project)
         name = HOSTILE if run == 2 else f"nightly {run}"
-        config = settings_to_config(settings, agent="sample_agents:echo", trials=2, name=name)
+        config = RunConfig.from_settings(settings, agent="sample_agents:echo", trials=2, name=name)
         run_id = run_suite(config).run_id
         rows = sorted(store.run_traces(run_id), key=lambda r: (r.scenario_id, r.trial))
         found = []
@@ -68,8 +68,8 @@ def recorded(project: Path) -> tuple[Path, list[str]]:
         verdicts.write(found)
         run_ids.append(run_id)
     # neither a run of another suite (a tag filter) nor an unassessed run is a point
-    run_suite(settings_to_config(settings, agent="sample_agents:echo", tags=["t1"]))
-    run_suite(settings_to_config(settings, agent="sample_agents:echo"))
+    run_suite(RunConfig.from_settings(settings, agent="sample_agents:echo", tags=["t1"]))
+    run_suite(RunConfig.from_settings(settings, agent="sample_agents:echo"))
     return project, run_ids
 
 

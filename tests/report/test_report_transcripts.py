@@ -13,7 +13,7 @@ from _browser import ARGS, require_chromium
 from _helpers import run_cli, write_files
 from costar.assess import AssessConfig, assess
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 
 CHROMIUM = require_chromium()
 HOSTILE = (
@@ -57,7 +57,7 @@ FILES = {
 
 def _record(project: Path) -> str:
     settings = load_settings(start=project)
-    config = settings_to_config(settings, agent="report_agent:agent", trials=2)
+    config = RunConfig.from_settings(settings, agent="report_agent:agent", trials=2)
     run_id = run_suite(config).run_id
     assess(
         AssessConfig(

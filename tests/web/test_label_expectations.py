@@ -12,7 +12,7 @@ from _browser import ARGS, require_chromium
 from _helpers import write_files
 from _judge_project import assess_config
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.judges import build
 from costar.traces import TraceStore
 from costar.web import LabelServer, LabelSession
@@ -51,7 +51,7 @@ judges:
 def served(project: Path):
     write_files(project, {"scenarios/refund.yaml": SCENARIO})
     settings = load_settings(start=project)
-    run_id = run_suite(settings_to_config(settings, agent="sample_agents:db_writer")).run_id
+    run_id = run_suite(RunConfig.from_settings(settings, agent="sample_agents:db_writer")).run_id
     (row,) = TraceStore(settings.store_uri()).run_traces(run_id)
     queue = [{"trace_id": row.trace_id, "scenario_id": row.scenario_id, "reasons": []}]
     tone = build(

@@ -56,10 +56,12 @@ class AssessConfig(BaseModel):
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> AssessConfig:
         """The project's store, judges, verdict store and redaction, then `fields` (the
-        flags; None means the setting). Judges run locally unless `executor` is given: only
-        `costar assess` passes the `executor` and `ray_address` settings on."""
+        flags; None means the setting), including where judges run (`executor`,
+        `ray_address`)."""
         project = {
             **settings.step_fields(),
+            "executor": settings.executor,
+            "address": settings.ray_address,
             "allow_outside_fixtures": settings.allow_outside_fixtures,
             "redact": settings.redact,
         }

@@ -77,9 +77,9 @@ def assess(
         last=last,
         judges=judge or [],
         mirror=not no_mirror,
-        executor=executor or settings.executor,
-        address=address or settings.ray_address,
-    )  # `costar assess` is where the executor setting applies
+        executor=executor,
+        address=address,
+    )
     summary = run_assess(config)
     breaches = [] if allow_errors else error_breaches(summary, settings.max_error_rate)
     data = summary.to_json()

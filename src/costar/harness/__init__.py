@@ -2,7 +2,7 @@
 
 from costar.harness._llm_misses import replay_misses
 from costar.harness._replay import ReplayConfig, ReplayMiss, Substitute
-from costar.harness._run import DRAFTS_PARAM, RunConfig, RunSummary, run_suite, settings_to_config
+from costar.harness._run import DRAFTS_PARAM, RunConfig, RunSummary, run_suite
 from costar.harness._trial import TrialOptions, run_trial
 from costar.harness._version import agent_version, files_hash, git_commit
 
@@ -20,5 +20,4 @@ __all__ = [
     "run_suite",
     "replay_misses",
     "run_trial",
-    "settings_to_config",
 ]

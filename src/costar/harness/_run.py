@@ -419,8 +419,3 @@ def _count(summary: RunSummary, record: TrialRecord) -> None:
                 "trace_id": record.trace_id,
             }
         )
-
-
-def settings_to_config(settings: Settings, **flags: Any) -> RunConfig:
-    """`RunConfig.from_settings` (the name tests and scripts have used)."""
-    return RunConfig.from_settings(settings, **flags)
