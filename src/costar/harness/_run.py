@@ -42,9 +42,11 @@ from costar.traces import (
     TraceStore,
     TraceWriter,
     TrialRecord,
+    WriterProcess,
     load_spill,
     record_to_json,
     run_manifest,
+    start_writer_process,
     suite_label,
 )
 
@@ -154,6 +156,8 @@ class RunSummary:
     store_error: str | None = None
     wall_seconds: float = 0.0
     write_seconds: float = 0.0  # the writer's time storing and verifying traces
+    writer: str = "thread"  # what stored the traces: process (a writer process), thread, ray
+    writer_note: str | None = None  # why the writer process stopped early, if it did
     executor: str = "local"  # where the trials ran: local or ray
     agent: str = ""
     agent_version: str = ""
@@ -319,6 +323,7 @@ def _record(
     leftovers = _recover_spill(spill, store) if config.resume else []
     done = {(row.scenario_id, row.trial) for row in store.run_traces(run_id)}
     plan = _plan(suite, config.trials, done | {(r.scenario_id, r.trial) for r in leftovers})
+    process = _writer_process(store, executor, len(plan) + len(leftovers), config.concurrency)
     summary = RunSummary(
         run_id=run_id,
         status="finished",
@@ -348,8 +353,78 @@ def _record(
     options.replay = book
     options.env = proxy_env(config.mcp_servers, config.root)  # MCP calls recorded, replayable
     spec = AgentSpec(config.agent, config.root, config.autolog)
+    try:
+        _trials(
+            config,
+            store,
+            executor,
+            spec,
+            plan,
+            agent,
+            options,
+            cancel,
+            progress,
+            summary,
+            spill,
+            leftovers,
+            process,
+        )
+    finally:
+        if process is not None:
+            process.close()
+            summary.writer_note = process.died
+    if options.replay is not None:
+        options.replay.close()
+    if summary.spilled or leftovers:
+        _prune_spill(spill, store)
+    try:
+        store.finish_run(
+            run_id,
+            "FINISHED" if summary.status == "finished" else "KILLED",
+            {
+                "trials_ok": summary.ok,
+                "trials_error": summary.error,
+                "trials_timeout": summary.timeout,
+                "traces_written": summary.written,
+            },
+        )
+    except StoreError as exc:
+        summary.store_error = summary.store_error or str(exc)
+    return summary
+
+
+def _writer_process(
+    store: TraceStore, executor: Executor, trials: int, concurrency: int
+) -> WriterProcess | None:
+    """A writer process when writes would compete with running trials for this process's
+    GIL: trials in threads here (the local executor), more of them than run at once. Started
+    before any trial thread (it is forked); None where the writer thread writes."""
+    if executor.name != "local" or trials <= concurrency:
+        return None
+    return start_writer_process(store)
+
+
+def _trials(
+    config: RunConfig,
+    store: TraceStore,
+    executor: Executor,
+    spec: AgentSpec,
+    plan: list[tuple[LoadedScenario, int]],
+    agent: Agent,
+    options: TrialOptions,
+    cancel: threading.Event,
+    progress: Progress | None,
+    summary: RunSummary,
+    spill: Path,
+    leftovers: list[TrialRecord],
+    process: WriterProcess | None,
+) -> None:
+    """Run the plan and hand every finished trial to the writer; the summary counts both."""
     with executor.session(spec):
         write = executor.write_fn(store, config.redact)  # Ray: writer actors store the batches
+        summary.writer = "thread" if write is None else executor.name
+        if write is None and process is not None:
+            write, summary.writer = process.write, "process"
         writer = TraceWriter(
             write or store.write,
             spill,
@@ -369,24 +444,6 @@ def _record(
             for path in list(options.workspaces):  # of in-process agents that would not stop
                 shutil.rmtree(path, ignore_errors=True)
         _close_writer(writer, summary)
-    if options.replay is not None:
-        options.replay.close()
-    if summary.spilled or leftovers:
-        _prune_spill(spill, store)
-    try:
-        store.finish_run(
-            run_id,
-            "FINISHED" if summary.status == "finished" else "KILLED",
-            {
-                "trials_ok": summary.ok,
-                "trials_error": summary.error,
-                "trials_timeout": summary.timeout,
-                "traces_written": summary.written,
-            },
-        )
-    except StoreError as exc:
-        summary.store_error = summary.store_error or str(exc)
-    return summary
 
 
 def _close_writer(writer: TraceWriter, summary: RunSummary) -> None:
