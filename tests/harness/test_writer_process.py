@@ -11,16 +11,18 @@ from pathlib import Path
 from _helpers import write_files
 from costar.config import load_settings
 from costar.harness import run_suite, settings_to_config
+from costar.harness._run import PROCESS_WRITER_TRIALS
 from costar.traces import TraceStore
 
 SLOW_AGENT = """
 import time
 def agent(ctx):
-    time.sleep(0.05)
+    time.sleep(0.02)
     return f"done {ctx.scenario_id}"
 """
 SCENARIOS = 4
-TRIALS = 10
+TRIALS = PROCESS_WRITER_TRIALS // SCENARIOS  # the fewest a writer process is started for
+CONCURRENCY = 10
 
 
 def suite(project: Path) -> None:
@@ -53,7 +55,9 @@ def test_a_local_run_stores_its_traces_from_a_writer_process_and_leaves_none(
     def progress(done: int, total: int, record: object) -> None:
         seen.extend(p.pid for p in writer_children() if p.pid is not None)
 
-    summary = run_suite(config(project, agent="slow_agent:agent", trials=TRIALS), progress)
+    summary = run_suite(
+        config(project, agent="slow_agent:agent", trials=TRIALS, concurrency=CONCURRENCY), progress
+    )
     assert summary.writer == "process" and summary.writer_note is None
     assert seen and os.getpid() not in seen  # another process wrote, while trials ran
     assert summary.written == summary.planned == len(EVERY_TRIAL)
@@ -61,11 +65,21 @@ def test_a_local_run_stores_its_traces_from_a_writer_process_and_leaves_none(
     assert writer_children() == []  # the run reaped its writer
 
 
+def test_a_small_run_writes_from_its_own_thread(project: Path) -> None:
+    suite(project)
+    summary = run_suite(config(project, agent="slow_agent:agent", trials=2))  # 8 trials
+    assert summary.writer == "thread"
+    assert stored_trials(project, summary.run_id) == sorted(
+        (f"s{i}", t) for i in range(SCENARIOS) for t in range(2)
+    )
+
+
 def test_a_run_that_fits_in_one_wave_writes_from_its_own_thread(project: Path) -> None:
     suite(project)
-    summary = run_suite(config(project, agent="slow_agent:agent", trials=1))  # 4 at concurrency 4
+    flags = {"trials": TRIALS, "concurrency": len(EVERY_TRIAL)}  # every trial at once
+    summary = run_suite(config(project, agent="slow_agent:agent", **flags))
     assert summary.writer == "thread"
-    assert stored_trials(project, summary.run_id) == [(f"s{i}", 0) for i in range(SCENARIOS)]
+    assert stored_trials(project, summary.run_id) == EVERY_TRIAL
 
 
 def test_killing_the_writer_process_mid_run_loses_no_trial(project: Path) -> None:
@@ -73,13 +87,15 @@ def test_killing_the_writer_process_mid_run_loses_no_trial(project: Path) -> Non
     killed: list[int] = []
 
     def progress(done: int, total: int, record: object) -> None:
-        if done == 8:  # some batches stored, most trials still to come
+        if done == 20:  # some batches stored, most trials still to come
             (child,) = writer_children()
             assert child.pid is not None
             os.kill(child.pid, signal.SIGKILL)
             killed.append(child.pid)
 
-    summary = run_suite(config(project, agent="slow_agent:agent", trials=TRIALS), progress)
+    summary = run_suite(
+        config(project, agent="slow_agent:agent", trials=TRIALS, concurrency=CONCURRENCY), progress
+    )
     assert killed, "the run had no writer process to kill"
     assert summary.writer_note is not None
     assert f"pid {killed[0]}" in summary.writer_note and "signal 9" in summary.writer_note

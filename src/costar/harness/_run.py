@@ -132,6 +132,9 @@ class RunConfig(BaseModel):
 
 
 ONLY_FAILED_TAG = "costar.only_failed"
+# fewer trials than this are written by the run's own writer thread: a writer process costs
+# about 30 ms to start and warm, which runs of an instant agent this small do not win back
+PROCESS_WRITER_TRIALS = 100
 
 
 @dataclass
@@ -397,9 +400,10 @@ def _writer_process(
     store: TraceStore, executor: Executor, trials: int, concurrency: int
 ) -> WriterProcess | None:
     """A writer process when writes would compete with running trials for this process's
-    GIL: trials in threads here (the local executor), more of them than run at once. Started
-    before any trial thread (it is forked); None where the writer thread writes."""
-    if executor.name != "local" or trials <= concurrency:
+    GIL: trials in threads here (the local executor), more of them than run at once, and enough
+    that the writes outweigh the fork. Started before any trial thread (it is forked); None
+    where the writer thread writes."""
+    if executor.name != "local" or trials <= concurrency or trials < PROCESS_WRITER_TRIALS:
         return None
     return start_writer_process(store)
 

@@ -21,6 +21,7 @@ what the run sends it, because the run itself decides what an interruption means
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import signal
@@ -159,6 +160,10 @@ def _serve(store: TraceStore, conn: Connection, parent_end: Connection) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parent_end.close()  # or the pipe would never close when the parent dies
     _own_connections(store)
+    # open a connection and touch the read path now, while no trial has finished yet (what is
+    # wrong with the store, if anything, the first write reports)
+    with contextlib.suppress(Exception):
+        store.existing_trace_ids(["0"])
     conn.send(("ready", None))
     while True:
         try:
