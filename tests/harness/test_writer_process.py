@@ -3,9 +3,15 @@ that child is killed mid-run (the run writes the rest itself, or spills them for
 
 from __future__ import annotations
 
+import contextlib
+import json
 import multiprocessing
 import os
 import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from _helpers import write_files
@@ -106,3 +112,48 @@ def test_killing_the_writer_process_mid_run_loses_no_trial(project: Path) -> Non
         assert resumed.recovered == summary.spilled
     assert stored_trials(project, summary.run_id) == EVERY_TRIAL  # none lost, none twice
     assert writer_children() == []
+
+
+def test_ctrl_c_to_the_whole_group_leaves_the_writer_process_writing(project: Path) -> None:
+    """A terminal's Ctrl-C reaches every process of the group: the child keeps writing what
+    the run sends it, the run stops and stays resumable, and nothing is lost."""
+    suite(project)
+    slow = SLOW_AGENT.replace("0.02", "0.2")  # the run lasts long enough to be interrupted
+    write_files(project, {"slow_agent.py": slow})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "costar.cli", "run", "-a", "slow_agent:agent", "--json"]
+        + ["-n", str(TRIALS), "-c", str(CONCURRENCY)],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group, as a terminal's foreground job
+    )
+    db = project / ".costar" / "mlflow.db"
+    deadline = time.monotonic() + 120  # a guard against hanging, not a timing assertion
+    while _stored(db) < 2 * CONCURRENCY:
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "no traces stored in 120 s"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    summary = json.loads(out)
+    assert summary["status"] == "interrupted" and summary["writer"] == "process"
+    assert summary["writer_note"] is None  # the child ignored the Ctrl-C
+    assert summary["written"] + summary["cancelled"] == summary["planned"] == len(EVERY_TRIAL)
+    assert summary["spilled"] == summary["unsaved"] == 0
+
+    resumed = run_suite(config(project, resume=summary["run_id"]))
+    assert resumed.written == summary["cancelled"]
+    assert stored_trials(project, summary["run_id"]) == EVERY_TRIAL
+
+
+def _stored(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        try:
+            return int(conn.execute("select count(*) from trace_info").fetchone()[0])
+        except sqlite3.OperationalError:  # locked by the writer right now
+            return 0
