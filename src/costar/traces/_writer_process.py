@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing
+import pickle
 import signal
 import time
 import warnings
@@ -73,10 +74,16 @@ class WriterProcess:
         # objects frozen out of the collector's reach: its passes would touch (and so copy)
         # every page the two processes share; unfrozen again in `close`
         gc.freeze()
-        with warnings.catch_warnings():
-            # Python 3.12+ warns when a process with threads forks; the child only writes
-            warnings.simplefilter("ignore", DeprecationWarning)
-            process.start()
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12+ warns when a process with threads forks; the child only writes
+                warnings.simplefilter("ignore", DeprecationWarning)
+                process.start()
+        except BaseException:
+            gc.unfreeze()
+            self._conn.close()
+            child_end.close()
+            raise
         child_end.close()
         self._process: Any = process
         self._ready = False
@@ -90,15 +97,20 @@ class WriterProcess:
         """Store the trials (in the child, or here once it is gone); the ids that landed."""
         if self.died is None:
             try:
-                reply = self._ask(records)
+                payload = pickle.dumps(records, pickle.HIGHEST_PROTOCOL)
+            except Exception:  # a reply object pickle cannot take: stored here, as before
+                return self._store.write(records)
+            try:
+                kind, value = self._ask(payload)
             except WriterDied as exc:
                 self._give_up(str(exc))
             else:
-                kind, value = reply
                 if kind == "error":
                     raise StoreError(value)
-                landed: set[str] = value
-                return landed
+                if kind == "ok":
+                    landed: set[str] = value
+                    return landed
+                # "unreadable": the child could not rebuild the batch; stored here
         return self._store.write(records)
 
     def close(self) -> None:
@@ -112,12 +124,12 @@ class WriterProcess:
         self._process.close()
         gc.unfreeze()
 
-    def _ask(self, records: list[TrialRecord]) -> Any:
+    def _ask(self, payload: bytes) -> Any:
         if not self._ready:
             self._await(time.monotonic() + self._ready_timeout)  # "ready"
             self._ready = True
         try:
-            self._conn.send(records)
+            self._conn.send_bytes(payload)
         except (OSError, ValueError) as exc:
             raise WriterDied(self._why_gone(f"cannot reach it: {exc}")) from exc
         return self._await(None)
@@ -167,11 +179,17 @@ def _serve(store: TraceStore, conn: Connection, parent_end: Connection) -> None:
     conn.send(("ready", None))
     while True:
         try:
-            records = conn.recv()
+            payload = conn.recv_bytes()
         except (EOFError, OSError):
             return
+        reply: tuple[str, Any]
         try:
-            reply: tuple[str, Any] = ("ok", store.write(records))
+            records = pickle.loads(payload)  # noqa: S301 - from the parent, through its own pipe
+        except Exception as exc:  # a class only the parent can rebuild: it stores this batch
+            conn.send(("unreadable", f"{type(exc).__name__}: {exc}"))
+            continue
+        try:
+            reply = ("ok", store.write(records))
         except Exception as exc:  # sent back: the parent's TraceWriter retries and spills
             reply = ("error", f"{type(exc).__name__}: {exc}")
         try:

@@ -119,3 +119,30 @@ def test_a_child_killed_while_it_writes_a_batch_loses_none_and_doubles_none(
     assert landed == [{r.trace_id for r in records}]
     ids = [row.trace_id for row in store.run_traces(records[0].run_id)]
     assert sorted(ids) == sorted(r.trace_id for r in records)  # each trace once, all linked
+
+
+class Late:
+    """A reply class the child cannot rebuild: it is bound into this module after the fork."""
+
+
+def test_replies_the_pipe_cannot_carry_are_stored_by_the_parent(store_uri: str) -> None:
+    global Late
+    store = TraceStore(store_uri)
+    born_before = Late
+    del globals()["Late"]  # the child is forked without it
+    try:
+        process = writer(store)
+    finally:
+        Late = born_before  # the parent pickles Late by name; the child cannot find it
+    unpicklable, unreadable, plain = trials(3)
+    unpicklable.turns[0].reply = threading.Lock()  # pickle refuses it
+    unreadable.turns[0].reply = Late()
+    try:
+        for record in (unpicklable, unreadable, plain):
+            assert process.write([record]) == {record.trace_id}
+    finally:
+        process.close()
+    assert process.died is None  # neither batch cost the child its life
+    assert stored(store, [unpicklable, unreadable, plain]) == {
+        r.trace_id for r in (unpicklable, unreadable, plain)
+    }
