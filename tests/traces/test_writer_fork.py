@@ -146,3 +146,20 @@ def test_replies_the_pipe_cannot_carry_are_stored_by_the_parent(store_uri: str) 
     assert stored(store, [unpicklable, unreadable, plain]) == {
         r.trace_id for r in (unpicklable, unreadable, plain)
     }
+
+
+def test_a_child_that_stops_answering_is_killed_and_replaced_by_the_parent(
+    store_uri: str,
+) -> None:
+    store = TraceStore(store_uri)
+    process = WriterProcess(store, ready_timeout=2, batch_timeout=2)  # short, for the test
+    pid = process.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # alive, but stuck (as a lock held at the fork would leave it)
+    records = trials(5)
+    try:
+        assert process.write(records) == {r.trace_id for r in records}
+    finally:
+        process.close()
+    assert process.died is not None and "in time; killed" in process.died
+    assert stored(store, records) == {r.trace_id for r in records}

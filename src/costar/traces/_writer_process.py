@@ -36,6 +36,9 @@ from costar.traces._model import TrialRecord
 from costar.traces._store import TraceStore
 
 _READY_TIMEOUT = 30.0  # a child that does not answer by then is stuck (a lock held at fork)
+# a batch is at most 200 traces, about 1 s; a child silent this long is stuck, and is replaced
+# by the run's own process (which writes the batch again: the store keeps each trace once)
+_BATCH_TIMEOUT = 300.0
 _POLL = 0.2
 _kept: list[Any] = []  # the parent's connection pools, never closed in the child
 
@@ -61,9 +64,15 @@ class WriterProcess:
     """A forked child that stores the batches `write` hands it; `write` is a TraceWriter's
     `write_fn`. Call `close` when the run is written."""
 
-    def __init__(self, store: TraceStore, ready_timeout: float = _READY_TIMEOUT):
+    def __init__(
+        self,
+        store: TraceStore,
+        ready_timeout: float = _READY_TIMEOUT,
+        batch_timeout: float = _BATCH_TIMEOUT,
+    ):
         self._store = store
         self._ready_timeout = ready_timeout
+        self._batch_timeout = batch_timeout
         self.died: str | None = None  # why the child is gone, once it is
         context = multiprocessing.get_context("fork")
         self._conn, child_end = context.Pipe()
@@ -126,21 +135,21 @@ class WriterProcess:
 
     def _ask(self, payload: bytes) -> Any:
         if not self._ready:
-            self._await(time.monotonic() + self._ready_timeout)  # "ready"
+            self._await(time.monotonic() + self._ready_timeout, "start")  # "ready"
             self._ready = True
         try:
             self._conn.send_bytes(payload)
         except (OSError, ValueError) as exc:
             raise WriterDied(self._why_gone(f"cannot reach it: {exc}")) from exc
-        return self._await(None)
+        return self._await(time.monotonic() + self._batch_timeout, "answer")
 
-    def _await(self, deadline: float | None) -> Any:
+    def _await(self, deadline: float, what: str) -> Any:
         try:
             while not self._conn.poll(_POLL):
                 if not self._process.is_alive():
                     raise WriterDied(self._why_gone("it ended"))
-                if deadline is not None and time.monotonic() > deadline:
-                    raise WriterDied(f"it did not start within {self._ready_timeout:.0f} s")
+                if time.monotonic() > deadline:
+                    raise WriterDied(f"it did not {what} in time; killed")
             return self._conn.recv()
         except (EOFError, OSError) as exc:
             raise WriterDied(
