@@ -43,7 +43,7 @@ _POLL = 0.2
 _kept: list[Any] = []  # the parent's connection pools, never closed in the child
 
 
-class WriterDied(Exception):
+class WriterDied(StoreError):
     """The writer process is gone (or never answered)."""
 
 
