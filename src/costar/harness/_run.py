@@ -357,23 +357,33 @@ def _record(
     options.env = proxy_env(config.mcp_servers, config.root)  # MCP calls recorded, replayable
     spec = AgentSpec(config.agent, config.root, config.autolog)
     try:
-        _trials(
-            config,
-            store,
-            executor,
-            spec,
-            plan,
-            agent,
-            options,
-            cancel,
-            progress,
-            summary,
-            spill,
-            leftovers,
-            process,
-        )
+        with executor.session(spec):
+            write = executor.write_fn(store, config.redact)  # Ray: writer actors store them
+            summary.writer = "thread" if write is None else executor.name
+            if write is None and process is not None:
+                write, summary.writer = process.write, "process"
+            writer = TraceWriter(
+                write or store.write,
+                spill,
+                redact=store.redactor.value,
+                prepare=None if write else store.prepare,  # converted where it is stored
+            )
+            for left in leftovers:
+                writer.submit(left)
+            jobs = executor.run(plan, agent, spec, options, cancel)
+            for finished, record in enumerate(jobs, 1):
+                if record is not None:
+                    _count(summary, record)
+                    writer.submit(record)
+                if progress and not executor.interrupted:
+                    progress(finished, len(plan), record)
+            if executor.interrupted:  # SIGINT or SIGTERM
+                summary.status = "interrupted"
+                for path in list(options.workspaces):  # of in-process agents that would not stop
+                    shutil.rmtree(path, ignore_errors=True)
+            _close_writer(writer, summary)
     finally:
-        if process is not None:
+        if process is not None:  # after the writer: it finished every batch first
             process.close()
             summary.writer_note = process.died
     if options.replay is not None:
@@ -406,48 +416,6 @@ def _writer_process(
     if executor.name != "local" or trials <= concurrency or trials < PROCESS_WRITER_TRIALS:
         return None
     return start_writer_process(store)
-
-
-def _trials(
-    config: RunConfig,
-    store: TraceStore,
-    executor: Executor,
-    spec: AgentSpec,
-    plan: list[tuple[LoadedScenario, int]],
-    agent: Agent,
-    options: TrialOptions,
-    cancel: threading.Event,
-    progress: Progress | None,
-    summary: RunSummary,
-    spill: Path,
-    leftovers: list[TrialRecord],
-    process: WriterProcess | None,
-) -> None:
-    """Run the plan and hand every finished trial to the writer; the summary counts both."""
-    with executor.session(spec):
-        write = executor.write_fn(store, config.redact)  # Ray: writer actors store the batches
-        summary.writer = "thread" if write is None else executor.name
-        if write is None and process is not None:
-            write, summary.writer = process.write, "process"
-        writer = TraceWriter(
-            write or store.write,
-            spill,
-            redact=store.redactor.value,
-            prepare=None if write else store.prepare,  # converted where it is stored
-        )
-        for left in leftovers:
-            writer.submit(left)
-        for finished, record in enumerate(executor.run(plan, agent, spec, options, cancel), 1):
-            if record is not None:
-                _count(summary, record)
-                writer.submit(record)
-            if progress and not executor.interrupted:
-                progress(finished, len(plan), record)
-        if executor.interrupted:  # SIGINT or SIGTERM
-            summary.status = "interrupted"
-            for path in list(options.workspaces):  # of in-process agents that would not stop
-                shutil.rmtree(path, ignore_errors=True)
-        _close_writer(writer, summary)
 
 
 def _close_writer(writer: TraceWriter, summary: RunSummary) -> None:
