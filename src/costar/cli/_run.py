@@ -358,6 +358,8 @@ def _print_summary(summary: Any) -> None:
             f"[red]{summary.spilled} trials could not be written ({summary.store_error}); kept in "
             f"{summary.spill_path}. `costar run --resume {summary.run_id}` loads them.[/]"
         )
+    if summary.writer_note:
+        out.print(f"[yellow]{escape(summary.writer_note)}[/]", soft_wrap=True, highlight=False)
     if summary.status == "interrupted":
         out.print(
             f"[yellow]interrupted: finished trials are kept. Resume with "

@@ -42,9 +42,11 @@ from costar.traces import (
     TraceStore,
     TraceWriter,
     TrialRecord,
+    WriterProcess,
     load_spill,
     record_to_json,
     run_manifest,
+    start_writer_process,
     suite_label,
 )
 
@@ -130,6 +132,9 @@ class RunConfig(BaseModel):
 
 
 ONLY_FAILED_TAG = "costar.only_failed"
+# fewer trials than this are written by the run's own writer thread: a writer process costs
+# about 30 ms to start and warm, which runs of an instant agent this small do not win back
+PROCESS_WRITER_TRIALS = 100
 
 
 @dataclass
@@ -154,6 +159,8 @@ class RunSummary:
     store_error: str | None = None
     wall_seconds: float = 0.0
     write_seconds: float = 0.0  # the writer's time storing and verifying traces
+    writer: str = "thread"  # what stored the traces: process (a writer process), thread, ray
+    writer_note: str | None = None  # why the writer process stopped early, if it did
     executor: str = "local"  # where the trials ran: local or ray
     agent: str = ""
     agent_version: str = ""
@@ -319,6 +326,7 @@ def _record(
     leftovers = _recover_spill(spill, store) if config.resume else []
     done = {(row.scenario_id, row.trial) for row in store.run_traces(run_id)}
     plan = _plan(suite, config.trials, done | {(r.scenario_id, r.trial) for r in leftovers})
+    process = _writer_process(store, executor, len(plan) + len(leftovers), config.concurrency)
     summary = RunSummary(
         run_id=run_id,
         status="finished",
@@ -348,27 +356,36 @@ def _record(
     options.replay = book
     options.env = proxy_env(config.mcp_servers, config.root)  # MCP calls recorded, replayable
     spec = AgentSpec(config.agent, config.root, config.autolog)
-    with executor.session(spec):
-        write = executor.write_fn(store, config.redact)  # Ray: writer actors store the batches
-        writer = TraceWriter(
-            write or store.write,
-            spill,
-            redact=store.redactor.value,
-            prepare=None if write else store.prepare,  # converted where it is stored
-        )
-        for left in leftovers:
-            writer.submit(left)
-        for finished, record in enumerate(executor.run(plan, agent, spec, options, cancel), 1):
-            if record is not None:
-                _count(summary, record)
-                writer.submit(record)
-            if progress and not executor.interrupted:
-                progress(finished, len(plan), record)
-        if executor.interrupted:  # SIGINT or SIGTERM
-            summary.status = "interrupted"
-            for path in list(options.workspaces):  # of in-process agents that would not stop
-                shutil.rmtree(path, ignore_errors=True)
-        _close_writer(writer, summary)
+    try:
+        with executor.session(spec):
+            write = executor.write_fn(store, config.redact)  # Ray: writer actors store them
+            summary.writer = "thread" if write is None else executor.name
+            if write is None and process is not None:
+                write, summary.writer = process.write, "process"
+            writer = TraceWriter(
+                write or store.write,
+                spill,
+                redact=store.redactor.value,
+                prepare=None if write else store.prepare,  # converted where it is stored
+            )
+            for left in leftovers:
+                writer.submit(left)
+            jobs = executor.run(plan, agent, spec, options, cancel)
+            for finished, record in enumerate(jobs, 1):
+                if record is not None:
+                    _count(summary, record)
+                    writer.submit(record)
+                if progress and not executor.interrupted:
+                    progress(finished, len(plan), record)
+            if executor.interrupted:  # SIGINT or SIGTERM
+                summary.status = "interrupted"
+                for path in list(options.workspaces):  # of in-process agents that would not stop
+                    shutil.rmtree(path, ignore_errors=True)
+            _close_writer(writer, summary)
+    finally:
+        if process is not None:  # after the writer: it finished every batch first
+            process.close()
+            summary.writer_note = process.died
     if options.replay is not None:
         options.replay.close()
     if summary.spilled or leftovers:
@@ -387,6 +404,18 @@ def _record(
     except StoreError as exc:
         summary.store_error = summary.store_error or str(exc)
     return summary
+
+
+def _writer_process(
+    store: TraceStore, executor: Executor, trials: int, concurrency: int
+) -> WriterProcess | None:
+    """A writer process when writes would compete with running trials for this process's
+    GIL: trials in threads here (the local executor), more of them than run at once, and enough
+    that the writes outweigh the fork. Started before any trial thread (it is forked); None
+    where the writer thread writes."""
+    if executor.name != "local" or trials <= concurrency or trials < PROCESS_WRITER_TRIALS:
+        return None
+    return start_writer_process(store)
 
 
 def _close_writer(writer: TraceWriter, summary: RunSummary) -> None:

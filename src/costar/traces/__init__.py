@@ -65,6 +65,7 @@ from costar.traces._view import (
     TurnView,
 )
 from costar.traces._writer import TraceWriter, WriteReport, load_spill, record_to_json
+from costar.traces._writer_process import WriterProcess, start_writer_process
 
 __all__ = [
     "SIMULATOR_ERROR_TAG",
@@ -107,6 +108,7 @@ __all__ = [
     "Turn",
     "TurnView",
     "WriteReport",
+    "WriterProcess",
     "autolog_captured",
     "current_recorder",
     "enable_autolog",
@@ -124,6 +126,7 @@ __all__ = [
     "run_manifest",
     "span",
     "span_type",
+    "start_writer_process",
     "storable_text",
     "suite_label",
     "to_mlflow_spans",
