@@ -16,7 +16,7 @@ from pathlib import Path
 
 from _helpers import write_files
 from costar.config import load_settings
-from costar.harness import run_suite, settings_to_config
+from costar.harness import RunConfig, run_suite
 from costar.harness._run import PROCESS_WRITER_TRIALS
 from costar.traces import TraceStore
 
@@ -37,7 +37,7 @@ def suite(project: Path) -> None:
 
 
 def config(project: Path, **flags):
-    return settings_to_config(load_settings(start=project), **flags)
+    return RunConfig.from_settings(load_settings(start=project), **flags)
 
 
 def stored_trials(project: Path, run_id: str) -> list[tuple[str, int]]:
