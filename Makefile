@@ -30,9 +30,10 @@ JOBS    ?= 3
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup
 
-# the unmarked tests: no real subprocess, signal or server (those are marked slow)
+# the unmarked tests: no real subprocess, signal or server (marked slow) and no whole
+# optimizer or agent loop (marked loop)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m "not slow and not real_llm"
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m "not slow and not loop and not real_llm"
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

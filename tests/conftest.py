@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import shutil
 import sys
@@ -32,7 +33,10 @@ SHARED_SERVERS = {"postgres", "mlflow_pg", "ray_address"}
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """One `xdist_group` per test: `servers` for the modules of the shared servers; the test's
     module where it uses a module- or class-scoped fixture (that fixture is then set up once,
-    not once per worker); none otherwise, so the rest spread over the workers one by one."""
+    not once per worker); none otherwise, so the rest spread over the workers one by one.
+    Then the longest work goes first, modules kept whole: the servers' group, the modules with
+    `slow` or `loop` tests, the rest; workers hand out tests in this order, so a minute-long
+    test no longer starts last and holds up the end of the run."""
 
     def fixtures(item: pytest.Item) -> tuple[set[str], set[str]]:
         info = getattr(item, "_fixtureinfo", None)
@@ -48,6 +52,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("servers"))
         elif fixtures(item)[1] & {"module", "class"}:
             item.add_marker(pytest.mark.xdist_group(module[item]))
+    heavy = {
+        module[item] for item in items if {"slow", "loop"} & {m.name for m in item.iter_markers()}
+    }
+    rank = {name: 0 if name in servers else 1 if name in heavy else 2 for name in module.values()}
+    items.sort(key=lambda item: rank[module[item]])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Everything imported and collected so far lives for the whole run: frozen, the garbage
+    collector stops walking it on every full collection (the in-process tests allocate a lot)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

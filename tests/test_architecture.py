@@ -6,8 +6,8 @@ TYPE_CHECKING; `importlib.import_module` strings are not seen):
 1. Public doors only. A module of package P imports another package Q through `costar.Q` (its
    `__init__` and `__all__`), never a private module `costar.Q._x` or a private name
    `from costar.Q import _x`. The top-level modules `costar._exceptions`, `costar._input`,
-   `costar._env`, `costar._proc`, `costar._protocol`, `costar._signals` and `costar.config`
-   are the shared foundation every package may use.
+   `costar._env`, `costar._proc`, `costar._protocol`, `costar._serve`, `costar._signals` and
+   `costar.config` are the shared foundation every package may use.
 2. Data flows one way (DESIGN.md "Data flows one way"):
      scenarios -> harness (with agents, frameworks) -> traces -> assess (with judges) -> verdicts
        -> report | gate | refine | monitor | align | discover | explain | ...
@@ -45,7 +45,17 @@ import pytest
 import costar
 
 SRC = Path(costar.__file__).parent
-FOUNDATION = {"_exceptions", "_input", "_env", "_proc", "_protocol", "_ray", "_signals", "config"}
+FOUNDATION = {
+    "_exceptions",
+    "_input",
+    "_env",
+    "_proc",
+    "_protocol",
+    "_ray",
+    "_serve",
+    "_signals",
+    "config",
+}
 
 # Packages downstream of assess: they read stored traces and verdicts, never run the agent.
 _READS_VERDICTS = {"assess", "judges", "traces", "scenarios", "llm"}

@@ -18,6 +18,8 @@ import pytest
 
 from _helpers import run_cli
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parent.parent
 
 

@@ -82,7 +82,7 @@ def _process(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]
     try:
         yield proc
     finally:
-        stop_group(proc)
+        stop_group(proc, grace=5)  # throwaway servers; `ray start --block` sits out any grace
 
 
 def _wait(ready, what: str, proc: subprocess.Popen, seconds: float = 180) -> None:

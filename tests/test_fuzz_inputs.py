@@ -298,6 +298,7 @@ def cases(project: dict[str, Any]) -> list[tuple[str, Format, bytes]]:
     return out
 
 
+@pytest.mark.loop
 def test_every_input_format_accepts_or_fails_with_one_line(project: dict[str, Any]) -> None:
     root = project["root"]
     failures: list[str] = []

@@ -125,6 +125,7 @@ def test_command_agent_crash_keeps_stderr(tmp_path: Path) -> None:
     assert "something went wrong" in info.value.stderr
 
 
+@pytest.mark.slow
 def test_command_agent_hang_kills_the_whole_process_group(tmp_path: Path) -> None:
     start = time.monotonic()
     with pytest.raises(AgentTimeout):
@@ -181,7 +182,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def chat_server() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _ChatHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/v1/chat/completions"
     server.shutdown()

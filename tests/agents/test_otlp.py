@@ -11,10 +11,14 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from _helpers import run_cli, write_files
 from costar.config import load_settings
 from costar.judges import TraceView, metrics
 from costar.traces import TraceStore
+
+pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).parent
 
@@ -104,7 +108,9 @@ class _OtelHttpAgent(BaseHTTPRequestHandler):
 
 def test_http_agent_exports_openinference_json_to_the_trial_collector(project: Path) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _OtelHttpAgent)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     try:
         write_files(project, {"scenarios/a.yaml": "id: a\ninput: hi\n"})
         (view,) = _views(

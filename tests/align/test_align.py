@@ -22,6 +22,8 @@ from _judge_project import (  # noqa: F401 - fixtures
 from costar.align import AlignConfig, AlignError, align_judge
 from costar.judges import load_judges
 
+pytestmark = pytest.mark.loop
+
 
 def test_alignment_that_helps_on_held_out_folds_is_accepted_and_written(recorded, fake_llm) -> None:
     project, run_id = recorded

@@ -16,6 +16,8 @@ from costar.config import load_settings
 from costar.harness import RunConfig, run_suite
 from costar.scenarios import load_file, load_suite
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def shop(project: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:

@@ -13,6 +13,8 @@ import pytest
 from _helpers import run_cli, write_files
 from costar.judges import load_judges
 
+pytestmark = pytest.mark.loop
+
 AGENT = """
 import costar
 

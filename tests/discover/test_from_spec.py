@@ -15,6 +15,8 @@ from costar.config import load_settings
 from costar.harness import RunConfig, run_suite
 from costar.scenarios import load_suite
 
+pytestmark = pytest.mark.loop
+
 TOOLS = [
     {"type": "function", "function": {"name": n, "description": d, "parameters": {}}}
     for n, d in [("lookup_order", "Look an order up."), ("issue_refund", "Refund an order.")]

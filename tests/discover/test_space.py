@@ -74,6 +74,7 @@ print(json.dumps([[g.name, g.members] for g in a.groups]))
 """
 
 
+@pytest.mark.slow
 def test_grouping_is_the_same_in_another_process() -> None:
     here = os.path.dirname(__file__)
     outs = []

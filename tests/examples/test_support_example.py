@@ -14,6 +14,8 @@ from costar.harness import RunConfig, run_suite
 from costar.llm import FakeLLM, close_clients
 from costar.traces import TraceStore
 
+pytestmark = pytest.mark.loop
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "support"
 
 

@@ -126,6 +126,7 @@ def test_the_final_reply_and_a_user_turn_are_not_verifiable_causes(
     assert a.status == "unverifiable" and "user turn" in a.verification.reason
 
 
+@pytest.mark.loop
 def test_cli_explain_verify_and_assess_explain(refund_project: Path, fake) -> None:
     fake()
     trace_id = _failing_trace(refund_project)

@@ -15,6 +15,7 @@ from costar.judges import TraceView
 from costar.traces import TraceStore
 
 pytest.importorskip("mcp")
+pytestmark = pytest.mark.slow
 
 SERVER = """
 from pathlib import Path

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from _project import fake, make_project, refund_project  # noqa: F401 - fixtures
 
 from _helpers import run_cli
@@ -29,6 +30,7 @@ def _fix_cache(project: Path) -> None:
     path.write_text(path.read_text().replace('"refunded"', '"delivered"'))
 
 
+@pytest.mark.loop
 def test_replay_serves_recorded_results_and_marks_the_spans(refund_project: Path, fake) -> None:
     fake()
     recorded, before = _run(refund_project)
@@ -46,6 +48,7 @@ def test_replay_serves_recorded_results_and_marks_the_spans(refund_project: Path
     assert all(s.attributes.get("costar.replayed") for s in replayed.spans_of("TOOL"))
 
 
+@pytest.mark.loop
 def test_until_step_replays_the_first_steps_and_the_rest_runs_live(
     refund_project: Path, fake
 ) -> None:
@@ -78,6 +81,7 @@ def test_a_call_with_no_recording_runs_live_or_fails_when_strict(
     assert lookup.attributes["costar.replay.miss"] is True
 
 
+@pytest.mark.slow
 def test_a_command_agent_is_served_through_the_replay_endpoint(project: Path, fake) -> None:
     make_project(project, command=True)
     fake()

@@ -143,6 +143,7 @@ def test_cli_gate_exit_codes_and_files(project: Path, tmp_path: Path) -> None:
     assert bad_policy.returncode == 2 and bad_policy.stderr.startswith("costar: error: ")
 
 
+@pytest.mark.loop
 def test_cli_ci_runs_assesses_and_gates(project: Path) -> None:
     write_files(project, {f"scenarios/s{i}.yaml": f"id: s{i}\ninput: q{i}\n" for i in range(6)})
     first = run_cli(project, "ci", "-a", "sample_agents:echo", "--json")

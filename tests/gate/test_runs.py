@@ -84,6 +84,7 @@ def test_previous_run_is_the_newest_finished_run_of_the_same_suite() -> None:
         previous_run(runs, suite_of(run_info("r9", "elsewhere")))
 
 
+@pytest.mark.loop
 def test_cli_ci_picks_the_same_suite_and_gate_refuses_unrelated_runs(project: Path) -> None:
     write_files(
         project,

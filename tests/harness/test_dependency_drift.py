@@ -14,6 +14,7 @@ from _helpers import run_cli, write_files
 from costar.traces import TraceStore
 
 pytest.importorskip("mcp")
+pytestmark = pytest.mark.slow
 
 SERVER = """
 from pathlib import Path

@@ -104,6 +104,7 @@ def test_a_stalling_user_hits_max_turns(project: Path, fake_llm) -> None:  # noq
     assert len(view.spans_of(SIMULATOR_SPAN)) == 3  # the fourth turn is never asked for
 
 
+@pytest.mark.slow
 def test_a_simulated_user_talks_to_a_command_agent(project: Path, fake_llm) -> None:  # noqa: F811
     fake_llm(
         {

@@ -14,11 +14,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from _helpers import write_files
 from costar.config import load_settings
 from costar.harness import RunConfig, run_suite
 from costar.harness._run import PROCESS_WRITER_TRIALS
 from costar.traces import TraceStore
+
+pytestmark = pytest.mark.slow  # forked writers, killed by pid, and a real `costar run`
 
 SLOW_AGENT = """
 import time

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from test_monitor import JUDGES, T0
 
 from _helpers import run_cli, write_files
@@ -12,6 +13,8 @@ from _production import log_in_subprocess
 from costar.config import load_settings
 from costar.harness import RunConfig, run_suite
 from costar.scenarios import load_suite
+
+pytestmark = pytest.mark.slow
 
 SETUP = {"files": {"notes.txt": "order 7 shipped"}}
 

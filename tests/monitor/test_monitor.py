@@ -151,7 +151,7 @@ def test_a_drop_in_pass_rate_raises_an_alert_sent_to_every_sink(prod, tmp_path, 
             pass
 
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    threading.Thread(target=hook.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     stable = [c for h in range(3) for c in conversations(h, 40, 0.95)]
     log_in_subprocess(uri, "production", stable, tmp_path)
     quiet = monitor(project, uri, "--webhook", f"http://127.0.0.1:{hook.server_port}/hook")

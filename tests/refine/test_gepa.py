@@ -10,6 +10,8 @@ from test_refine import SUITE, commit_all, config, git
 
 from _helpers import write_files
 
+pytestmark = pytest.mark.loop
+
 AGENT = """
 from pathlib import Path
 

@@ -16,6 +16,8 @@ from _helpers import run_cli, write_files
 from costar.config import load_settings
 from costar.refine import RefineConfig, refine, split_suite
 
+pytestmark = pytest.mark.slow
+
 AGENT = """
 import json
 from pathlib import Path

@@ -9,6 +9,8 @@ import signal
 import threading
 from pathlib import Path
 
+import pytest
+
 from costar.traces import (
     SpanRecord,
     TraceStore,
@@ -20,6 +22,8 @@ from costar.traces import (
     new_span_id,
     start_writer_process,
 )
+
+pytestmark = pytest.mark.slow  # forked writer processes, killed and stopped by pid
 
 
 def trials(n: int, run_id: str = "r") -> list[TrialRecord]:

@@ -18,6 +18,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from costar._serve import serve_in_background, stop_server
 from costar.traces import OtelSpan
 
 MAX_BODY = 50_000_000
@@ -180,10 +181,7 @@ class OtlpCollector:
         self.spans: list[OtelSpan] = []
         self.problems: list[str] = []
         self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, name="costar-otlp"
-        )
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "costar-otlp")
 
     @property
     def endpoint(self) -> str:
@@ -204,5 +202,4 @@ class OtlpCollector:
         return spans
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_server(self._server)

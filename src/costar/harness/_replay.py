@@ -38,6 +38,7 @@ from pydantic import BaseModel, Field
 
 import costar._protocol as protocol
 from costar._exceptions import AgentError, ConfigError, CostarError
+from costar._serve import serve_in_background, stop_server
 from costar.traces import (
     LIVE,
     REPLAYED_ATTRIBUTE,
@@ -273,11 +274,10 @@ class ReplayBook:
 
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
             self._server.daemon_threads = True
-            threading.Thread(target=self._server.serve_forever, daemon=True).start()
+            serve_in_background(self._server, "costar-replay")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def close(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            stop_server(self._server)
             self._server = None

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from costar._serve import serve_in_background, stop_server
 from costar.config import env_var
 from costar.llm._script import Fault, Script, load_script, match, render
 from costar.llm._wire import chat_chunks, response_events, response_object, responses_to_chat
@@ -322,16 +323,12 @@ class FakeLLM:
         self._server = _Server((self.host, self.port), _State(self.script))
         self._server.state.log_stream = self.log_stream
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, name="costar-fake-llm"
-        )
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "costar-fake-llm")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            stop_server(self._server)
             self._server = None
 
     def __enter__(self) -> FakeLLM:

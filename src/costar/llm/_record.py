@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from costar._exceptions import ConfigError
+from costar._serve import serve_in_background, stop_server
 from costar.config import current_settings, env_var
 
 RECORDING_VERSION = 1
@@ -154,15 +155,14 @@ class LLMProxy:
             raise ConfigError(f"--llm-replay {folder}: no such folder of recordings")
         folder.mkdir(parents=True, exist_ok=True)
         self._server = _Server(self)
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="costar-llm").start()
+        serve_in_background(self._server, "costar-llm")
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_server(self._server)
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.json"

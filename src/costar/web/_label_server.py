@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from costar._exceptions import CostarError, UsageError
+from costar._serve import STOP_POLL, serve_in_background, stop_server
 from costar.align import GoldenSet, Label, consensus, parse_value
 from costar.assess import AssessConfig, score_traces
 from costar.judges import Judge
@@ -329,16 +330,14 @@ class LabelServer:
         return str(host), int(port)  # an AF_INET server: host is text, never bytes
 
     def start(self) -> LabelServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "costar-label")
         return self
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=STOP_POLL)
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_server(self._server)
 
     def __enter__(self) -> LabelServer:
         return self.start()
