@@ -52,6 +52,7 @@ def _config(project: Path, trace_id: str, **fields) -> ExplainConfig:
     )
 
 
+@pytest.mark.loop  # a counterfactual replay (explain --verify)
 def test_attribution_names_step_3_and_the_corrected_replay_confirms_it(
     refund_project: Path, fake
 ) -> None:
@@ -93,6 +94,7 @@ def _the_refine_brief_carries_it(project: Path, trace_id: str) -> None:
     assert cause_report(brief, other)[0]["touched"] is False
 
 
+@pytest.mark.loop  # a counterfactual replay (explain --verify)
 def test_a_decoy_attribution_is_refuted(refund_project: Path, fake) -> None:
     fake(script(step=5, kind="tool_result", correction="Refunds need a manager's approval."))
     trace_id = _failing_trace(refund_project)
@@ -102,6 +104,7 @@ def test_a_decoy_attribution_is_refuted(refund_project: Path, fake) -> None:
     assert "still failed 1 of 1" in a.verification.reason
 
 
+@pytest.mark.loop  # a counterfactual replay (explain --verify)
 def test_without_a_model_the_evidence_is_the_attribution_and_cannot_be_verified(
     refund_project: Path, fake, monkeypatch
 ) -> None:
@@ -114,6 +117,7 @@ def test_without_a_model_the_evidence_is_the_attribution_and_cannot_be_verified(
     assert "no correction" in a.verification.reason
 
 
+@pytest.mark.loop  # a counterfactual replay (explain --verify)
 def test_the_final_reply_and_a_user_turn_are_not_verifiable_causes(
     refund_project: Path, fake
 ) -> None:
@@ -126,7 +130,7 @@ def test_the_final_reply_and_a_user_turn_are_not_verifiable_causes(
     assert a.status == "unverifiable" and "user turn" in a.verification.reason
 
 
-@pytest.mark.loop
+@pytest.mark.loop  # a counterfactual replay (explain --verify)
 def test_cli_explain_verify_and_assess_explain(refund_project: Path, fake) -> None:
     fake()
     trace_id = _failing_trace(refund_project)
@@ -146,6 +150,7 @@ def test_explaining_a_trace_with_no_verdicts_is_a_usage_error(refund_project: Pa
         explain(_config(refund_project, "tr-" + "0" * 32))
 
 
+@pytest.mark.loop  # a counterfactual replay (explain --verify)
 def test_a_wrong_call_is_corrected_at_the_decision_that_made_it(refund_project: Path, fake) -> None:
     refund = {
         "role": "assistant",
@@ -177,6 +182,7 @@ def _decision(content: str | None, name: str, **args: object) -> dict:
     return {"role": "assistant", "content": content, "tool_calls": [call]}
 
 
+@pytest.mark.loop  # a counterfactual replay (explain --verify)
 def test_a_later_decision_corrected_with_hindsight_is_not_confirmed(
     refund_project: Path, fake
 ) -> None:
@@ -199,6 +205,7 @@ def test_a_later_decision_corrected_with_hindsight_is_not_confirmed(
     assert a.status == "confirmed", a.verification
 
 
+@pytest.mark.loop  # a counterfactual replay (explain --verify)
 def test_a_later_decision_after_a_hallucinated_argument_names_the_earlier_step(
     refund_project: Path, fake
 ) -> None:

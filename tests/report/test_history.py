@@ -21,6 +21,7 @@ from costar.report import history, sparkline
 from costar.traces import TraceStore
 
 CHROMIUM = require_chromium()
+pytestmark = pytest.mark.slow  # a real browser
 PASSES = [6, 5, 4, 6, 3]  # trials passing `facts` per run, of 6
 HOSTILE = '<a href="javascript:window.__pwned=1">x</a><script>window.__pwned=2</script>'
 SPIKE = 10_000  # one trial's tokens in the last run

@@ -13,6 +13,7 @@ from costar.judges import Verdict
 from costar.report import ReportInput, render_html
 
 CHROMIUM = require_chromium()
+pytestmark = pytest.mark.slow  # a real browser
 
 
 def v(

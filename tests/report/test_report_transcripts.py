@@ -16,6 +16,7 @@ from costar.config import load_settings
 from costar.harness import RunConfig, run_suite
 
 CHROMIUM = require_chromium()
+pytestmark = pytest.mark.slow  # a real browser
 HOSTILE = (
     "<script>window.__pwned = 1</script></div></details></td></tr></table>"
     '<a href="javascript:window.__pwned = 2">click</a><img src=x onerror="window.__pwned = 3">'

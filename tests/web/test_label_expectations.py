@@ -18,6 +18,7 @@ from costar.traces import TraceStore
 from costar.web import LabelServer, LabelSession
 
 CHROMIUM = require_chromium()
+pytestmark = pytest.mark.slow  # a real browser
 GUIDELINE = "Checks the policy <script>window.__pwned = 1</script> first"
 CELL = "<img src=x onerror='window.__pwned = 2'>"
 FILE = "<script>window.__pwned = 3</script><b>bold?</b>"

@@ -16,6 +16,7 @@ from costar.traces import TraceStore
 from costar.web import LabelServer, LabelSession
 
 CHROMIUM = require_chromium()
+pytestmark = pytest.mark.slow  # a real browser
 XSS = "<script>window.__pwned = 1</script><img src=x onerror='window.__pwned = 2'>"
 
 
