@@ -81,15 +81,18 @@ class WriterProcess:
             target=_serve, args=(store, child_end, self._conn), name="costar-writer", daemon=True
         )
         # objects frozen out of the collector's reach: its passes would touch (and so copy)
-        # every page the two processes share; unfrozen again in `close`
-        gc.freeze()
+        # every page the two processes share; unfrozen again in `close`. A host program that
+        # froze objects itself owns the collector's permanent generation: left as it is
+        self._froze = gc.get_freeze_count() == 0
+        if self._froze:
+            gc.freeze()
         try:
             with warnings.catch_warnings():
                 # Python 3.12+ warns when a process with threads forks; the child only writes
                 warnings.simplefilter("ignore", DeprecationWarning)
                 process.start()
         except BaseException:
-            gc.unfreeze()
+            self._unfreeze()
             self._conn.close()
             child_end.close()
             raise
@@ -131,7 +134,12 @@ class WriterProcess:
             self._process.kill()
             self._process.join()
         self._process.close()
-        gc.unfreeze()
+        self._unfreeze()
+
+    def _unfreeze(self) -> None:
+        if self._froze:
+            gc.unfreeze()
+            self._froze = False
 
     def _ask(self, payload: bytes) -> Any:
         if not self._ready:
