@@ -94,6 +94,42 @@ def test_a_trace_holding_script_renders_as_text_and_does_not_run(served) -> None
         browser.close()
 
 
+def test_a_trace_arriving_after_the_labeller_moved_on_neither_shows_nor_takes_the_label(
+    served,
+) -> None:
+    """The first trace's answer is held back until the labeller has opened another one; when it
+    finally arrives it must not replace what the labeller sees, and the label goes on the trace
+    shown."""
+    import time
+
+    from playwright.sync_api import expect, sync_playwright
+
+    server, cfg, queue = served
+    first, last = queue[0], queue[-1]
+    held: list = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.route(f"**/api/trace/{first['trace_id']}", lambda route: held.append(route))
+        page.goto(server.url)
+        deadline = time.monotonic() + 10
+        while not held and time.monotonic() < deadline:
+            page.wait_for_timeout(20)
+        assert held, "the page never asked for the first trace"
+        page.locator("#queue .q", has_text=last["scenario_id"]).click()
+        expect(page.locator("#trace h1")).to_have_text(f"Scenario {last['scenario_id']}")
+        with page.expect_response(lambda r: first["trace_id"] in r.url):
+            held[0].continue_()
+        page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # let it land
+        expect(page.locator("#trace h1")).to_have_text(f"Scenario {last['scenario_id']}")
+        page.keyboard.press("f")
+        page.keyboard.press("Enter")
+        expect(page.locator("#reveal")).to_contain_text("ann: fail")
+        browser.close()
+    labels = GoldenSet(TraceStore(cfg.tracking_uri)).labels(judge="tone")
+    assert [(lb.trace_id, lb.value) for lb in labels] == [(last["trace_id"], False)]
+
+
 def test_requests_without_the_token_are_refused(served) -> None:
     server, cfg, queue = served
     base = server.base_url
