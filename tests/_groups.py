@@ -8,7 +8,8 @@ import pytest
 
 # the session fixtures of real servers: under pytest-xdist every test of a module that uses one
 # runs in one worker, so the session starts each server once (a Ray cluster per worker would not
-# fit 2 cores) and no other Ray starts beside it
+# fit 2 cores) and no other Ray starts beside it; a module that starts such servers of its own
+# joins them with `pytest.mark.xdist_group("servers")`
 SHARED_SERVERS = {"postgres", "mlflow_pg", "ray_address"}
 
 
@@ -28,9 +29,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
         return set(info.names_closure), scopes
 
+    def marked_servers(item: pytest.Item) -> bool:
+        return any(m.args[:1] == ("servers",) for m in item.iter_markers("xdist_group"))
+
     module = {item: item.nodeid.split("::")[0] for item in items}
-    servers = {module[item] for item in items if fixtures(item)[0] & SHARED_SERVERS}
+    servers = {
+        module[item] for item in items if fixtures(item)[0] & SHARED_SERVERS or marked_servers(item)
+    }
     for item in items:
+        if marked_servers(item):
+            continue
         if module[item] in servers:
             item.add_marker(pytest.mark.xdist_group("servers"))
         elif fixtures(item)[1] & {"module", "class"}:

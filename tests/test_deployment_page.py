@@ -29,7 +29,8 @@ from _helpers import write_files
 from _mlflow_server import free_port
 from _scale import postgres_bin, postgres_server, stop_group
 
-pytestmark = pytest.mark.slow
+# slow; and in the shared servers' worker, so its Ray head never runs beside the session's Ray
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("servers")]
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _EXTRA = re.compile(r"extra == ['\"]([\w-]+)['\"]")

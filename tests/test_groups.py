@@ -46,11 +46,13 @@ def test_shared_server_and_module_fixture_tests_each_stay_in_one_worker(
         + "\n\n@pytest.fixture(scope='module')\ndef shared():\n    return 1\n"
         + tests(6, "shared, request"),
         test_free=head + tests(8, "request"),
+        # a module that starts servers of its own joins the shared servers' worker by marker
+        test_own=head + "\npytestmark = pytest.mark.xdist_group('servers')\n" + tests(3, "request"),
     )
     result = pytester.runpytest_subprocess(
         "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider"
     )
-    result.assert_outcomes(passed=25)
+    result.assert_outcomes(passed=28)
 
     workers: dict[str, set[str]] = defaultdict(set)
     ids: dict[str, list[str]] = defaultdict(list)
@@ -59,10 +61,11 @@ def test_shared_server_and_module_fixture_tests_each_stay_in_one_worker(
         module = nodeid.split("::")[0]
         workers[module].add(worker)
         ids[module].append(nodeid)
-    assert len(workers["test_pg_a.py"] | workers["test_pg_b.py"]) == 1, dict(workers)
+    servers = ["test_pg_a.py", "test_pg_b.py", "test_own.py"]
+    assert len(set().union(*(workers[m] for m in servers))) == 1, dict(workers)
     assert len(workers["test_module.py"]) == 1, dict(workers)
     # xdist keeps a group together by the suffix it gives the test's id in the worker; a pytest
     # release that moved the id elsewhere once left every group spread over the workers
-    assert all(i.endswith("@servers") for i in ids["test_pg_a.py"] + ids["test_pg_b.py"])
+    assert all(i.endswith("@servers") for m in servers for i in ids[m]), dict(ids)
     assert all(i.endswith("@test_module.py") for i in ids["test_module.py"])
     assert not any("@" in i for i in ids["test_free.py"])
