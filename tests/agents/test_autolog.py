@@ -90,6 +90,9 @@ def test_unknown_autolog_flavour_is_a_usage_error(project: Path) -> None:
         timeout=180,
     )
     assert done.returncode == 2 and "autolog flavour 'nosuchsdk'" in done.stderr
+    from costar.config import Project
+
+    assert not Project.at(project).autolog_db.exists()  # refused before any store was made
 
 
 NESTED_AGENT = """

@@ -40,22 +40,31 @@ def enable_autolog(root: Path, flavours: list[str]) -> None:
 
         import mlflow
 
+        def bad(flavour: str, exc: Exception) -> ConfigError:
+            return ConfigError(
+                f"autolog flavour {flavour!r}: {exc} (install the SDK; names are MLflow's, "
+                "e.g. openai, anthropic, langchain)"
+            )
+
+        # names first: a misspelt flavour is a usage error before any store is migrated
+        modules = []
+        for flavour in flavours:
+            if flavour == "tracing":  # capture @mlflow.trace spans; no SDK to patch
+                continue
+            try:
+                modules.append((flavour, importlib.import_module(f"mlflow.{flavour}")))
+            except ImportError as exc:
+                raise bad(flavour, exc) from exc
         scratch = Project.at(root).autolog_db
         scratch.parent.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(f"sqlite:///{scratch}")
         quiet_mlflow()
         experiment = mlflow.set_experiment("costar-autolog-capture")
-        for flavour in flavours:
-            if flavour == "tracing":  # capture @mlflow.trace spans; no SDK to patch
-                continue
+        for flavour, module in modules:
             try:
-                module = importlib.import_module(f"mlflow.{flavour}")
                 module.autolog()
             except (ImportError, AttributeError) as exc:
-                raise ConfigError(
-                    f"autolog flavour {flavour!r}: {exc} (install the SDK; names are MLflow's, "
-                    "e.g. openai, anthropic, langchain)"
-                ) from exc
+                raise bad(flavour, exc) from exc
         _ready["mlflow"] = mlflow
         _ready["experiment_id"] = experiment.experiment_id
 
