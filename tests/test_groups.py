@@ -34,14 +34,14 @@ def test_shared_server_and_module_fixture_tests_each_stay_in_one_worker(
     )
     pytester.makepyfile(_record=RECORD)
 
-    def tests(n: int, args: str) -> str:
-        return "".join(f"\n\ndef test_{i}({args}):\n    record(request)\n" for i in range(n))
+    def tests(n: int, args: str, name: str = "test") -> str:
+        return "".join(f"\n\ndef {name}_{i}({args}):\n    record(request)\n" for i in range(n))
 
     head = "import pytest\n\nfrom _record import record\n"
     pytester.makepyfile(
         test_pg_a=head + tests(6, "postgres, request"),
         # a module that uses the server in one test: all its tests go with the server's
-        test_pg_b=head + tests(4, "request") + tests(1, "postgres, request").replace("_0", "_pg"),
+        test_pg_b=head + tests(4, "request") + tests(1, "postgres, request", "test_pg"),
         test_module=head
         + "\n\n@pytest.fixture(scope='module')\ndef shared():\n    return 1\n"
         + tests(6, "shared, request"),
